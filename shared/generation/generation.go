@@ -1,0 +1,146 @@
+// Package generation is the domain core of the pipeline: requests, candidates,
+// verdicts, selections and feedback, the pure decisions of planning and
+// selection, and the small interfaces the stages need from the outside world.
+// It imports only the standard library.
+package generation
+
+import (
+	"fmt"
+	"time"
+)
+
+// Status of a generation (one vocabulary, DESIGN §4).
+type Status string
+
+const (
+	StatusPlanning                Status = "planning"
+	StatusGenerating              Status = "generating"
+	StatusSelecting               Status = "selecting"
+	StatusDelivered               Status = "delivered"
+	StatusDeliveredBelowThreshold Status = "delivered_below_threshold"
+	StatusPartial                 Status = "partial"
+	StatusFailed                  Status = "failed"
+)
+
+// Final reports whether no stage will change the generation any more.
+func (s Status) Final() bool {
+	switch s {
+	case StatusDelivered, StatusDeliveredBelowThreshold, StatusPartial, StatusFailed:
+		return true
+	}
+	return false
+}
+
+// CandidateStatus is the life of one generated image attempt.
+type CandidateStatus string
+
+const (
+	CandidatePlanned   CandidateStatus = "planned"
+	CandidateStored    CandidateStatus = "stored"
+	CandidateFiltered  CandidateStatus = "filtered"
+	CandidateFailed    CandidateStatus = "failed"
+	CandidateValidated CandidateStatus = "validated"
+	CandidateSelected  CandidateStatus = "selected"
+	CandidateDiscarded CandidateStatus = "discarded"
+)
+
+// Buffer methods recorded on a generation.
+const (
+	BufferFixed = "fixed" // the request named a percentage
+	BufferAuto  = "auto"  // the planner chose (today: DEFAULT_BUFFER_PERCENT)
+)
+
+// Generation is one user request for N images.
+type Generation struct {
+	ID                           string
+	UserID                       string
+	Status                       Status
+	RequestedCount               int
+	Settings                     Settings
+	Provider                     string
+	Model                        string
+	BasePrompt                   string
+	ReferenceKey                 string
+	ReferenceContentType         string
+	ReferenceFeatures            ReferenceFeatures
+	Rounds                       int
+	PlannedCount                 int
+	GeneratedCount               int
+	PassedCount                  int
+	DeliveredCount               int
+	BufferPercent                float64
+	BufferMethod                 string
+	TargetConfidence             float64
+	PredictedDeliveryProbability *float64
+	CostUSD                      float64
+	Error                        string
+	ExecutionARN                 string
+	IdempotencyKey               string
+	CreatedAt                    time.Time
+	CompletedAt                  *time.Time
+}
+
+// ReferenceFeatures are what the pipeline keeps of the user's reference image.
+type ReferenceFeatures struct {
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	Format  string  `json:"format"`
+	Palette []Color `json:"palette"`
+}
+
+// Color is an sRGB colour with its share of the image.
+type Color struct {
+	R      uint8   `json:"r"`
+	G      uint8   `json:"g"`
+	B      uint8   `json:"b"`
+	Weight float64 `json:"weight"`
+}
+
+// Candidate is one generated image attempt.
+type Candidate struct {
+	ID             string
+	GenerationID   string
+	Round          int
+	Index          int
+	Provider       string
+	Model          string
+	Prompt         string
+	NegativePrompt string
+	Modifiers      []string
+	Seed           int64
+	Status         CandidateStatus
+	FailureReason  string
+	ObjectKey      string
+	ContentType    string
+	Width          int
+	Height         int
+	Bytes          int
+	CostUSD        float64
+	LatencyMS      int
+	Rank           *int
+	CreatedAt      time.Time
+	// Verdict is the candidate's validation under the current validator, when
+	// the store loaded it with the candidate.
+	Verdict *Verdict
+}
+
+// ObjectKey is the deterministic key of a candidate's image: a retried
+// generation overwrites the same object instead of adding one.
+func ObjectKey(generationID string, round, index int, ext string) string {
+	return fmt.Sprintf("generations/%s/%d/%d.%s", generationID, round, index, ext)
+}
+
+// ReferenceKey is the deterministic key of a generation's reference image.
+func ReferenceKey(generationID, ext string) string {
+	return fmt.Sprintf("references/%s.%s", generationID, ext)
+}
+
+// Verdict is the validator's judgement of one image (0–100 scale).
+type Verdict struct {
+	ValidatorVersion string
+	Score            float64
+	Passed           bool
+	Flagged          bool
+	Metrics          map[string]float64
+	Reasons          []string
+}
