@@ -72,6 +72,7 @@ func Ranked(cands []Candidate) []Candidate {
 // Delivery is the final outcome of a generation.
 type Delivery struct {
 	Status      Status
+	Requested   int
 	Selected    []Candidate // in rank order; Rank set from 1
 	Discarded   []Candidate // validated but not delivered
 	Generated   int
@@ -88,7 +89,7 @@ type Delivery struct {
 // or nothing (failed). Every candidate yields one feedback event.
 func Deliver(g Generation, cands []Candidate, now time.Time) Delivery {
 	t := TallyOf(cands)
-	d := Delivery{Generated: t.Generated, Passed: t.Passed, CostUSD: t.CostUSD, CompletedAt: now}
+	d := Delivery{Requested: g.RequestedCount, Generated: t.Generated, Passed: t.Passed, CostUSD: t.CostUSD, CompletedAt: now}
 	ranked := Ranked(cands)
 	n := g.RequestedCount
 	take := min(n, t.Passed)

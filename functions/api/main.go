@@ -1,0 +1,46 @@
+// Command api is the HTTP API's Lambda function: wiring only.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/httpapi"
+	"github.com/designerbff/pipeline/shared/wire"
+)
+
+func main() {
+	slog.SetDefault(lambdacontext.NewLogger())
+	ctx := context.Background()
+	p, cfg, err := wire.Setup(ctx, os.Getenv)
+	if err != nil {
+		slog.Error("init", "error", err)
+		os.Exit(1)
+	}
+	starter, err := wire.Starter(ctx, cfg)
+	if err != nil {
+		slog.Error("init", "error", err)
+		os.Exit(1)
+	}
+	lambda.Start(service(p, cfg, starter).HandleAPIGateway)
+}
+
+// service is the API over a pipeline's store and object store. LocalAuth
+// stays off: in AWS the JWT authorizer's sub claim is the only identity.
+func service(p *generation.Pipeline, cfg config.Config, starter generation.Starter) *httpapi.Service {
+	return &httpapi.Service{
+		Store:            p.Store,
+		Objects:          p.Objects,
+		Starter:          starter,
+		Defaults:         generation.Defaults{TargetConfidence: cfg.BufferTargetConfidence, Provider: cfg.Provider},
+		ValidatorVersion: p.Validator.Version(),
+		PresignExpiry:    cfg.PresignExpiry,
+		Logger:           slog.Default(),
+	}
+}

@@ -1,0 +1,157 @@
+// Package config reads the environment once, applies documented defaults and
+// reports every bad variable in one error.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting the functions read from the environment. README's
+// configuration table documents each one.
+type Config struct {
+	DatabaseURL string // DATABASE_URL
+
+	DefaultBufferPercent   float64 // DEFAULT_BUFFER_PERCENT (20)
+	BufferTargetConfidence float64 // BUFFER_TARGET_CONFIDENCE (0.95)
+	BufferMinSamples       int     // BUFFER_MIN_SAMPLES (10): history needed before it outweighs the prior
+	ValidationMinScore     float64 // VALIDATION_MIN_SCORE (70)
+	ValidationFlagMargin   float64 // VALIDATION_AUTO_FLAG_THRESHOLD (5): passed but within this of the threshold → flagged
+	FeedbackEnabled        bool    // RLHF_FEEDBACK_ENABLED (true)
+	LearningRate           float64 // RLHF_LEARNING_RATE (0.1): per-fold discount of old attribute counts
+
+	Provider  string // PROVIDER (procedural): the provider when settings name none
+	QuirkSeed int64  // QUIRK_SEED (42): the procedural provider's defect table
+
+	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
+	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
+	ObjectAccessKey  string        // R2_ACCESS_KEY_ID
+	ObjectSecretKey  string        // R2_SECRET_ACCESS_KEY
+	ObjectPathStyle  bool          // R2_USE_PATH_STYLE (false)
+	PresignExpiry    time.Duration // PRESIGN_EXPIRY (1h)
+	FeedbackQueueURL string        // FEEDBACK_QUEUE_URL
+	StateMachineARN  string        // STATE_MACHINE_ARN
+	Port             int           // PORT (3000): make serve
+	LogLevel         string        // LOG_LEVEL (info)
+}
+
+// Load reads the environment through getenv (os.Getenv in main, a map in tests).
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		DatabaseURL:            r.str("DATABASE_URL", ""),
+		DefaultBufferPercent:   r.float("DEFAULT_BUFFER_PERCENT", 20, 0, 200),
+		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
+		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
+		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),
+		ValidationFlagMargin:   r.float("VALIDATION_AUTO_FLAG_THRESHOLD", 5, 0, 100),
+		FeedbackEnabled:        r.bool("RLHF_FEEDBACK_ENABLED", true),
+		LearningRate:           r.float("RLHF_LEARNING_RATE", 0.1, 0, 1),
+		Provider:               strings.ToLower(r.str("PROVIDER", "procedural")),
+		QuirkSeed:              int64(r.int("QUIRK_SEED", 42, 0, 1<<62)),
+		ObjectEndpoint:         r.str("R2_ENDPOINT", ""),
+		ObjectBucket:           r.str("R2_BUCKET", "designer-bff-images"),
+		ObjectAccessKey:        r.str("R2_ACCESS_KEY_ID", ""),
+		ObjectSecretKey:        r.str("R2_SECRET_ACCESS_KEY", ""),
+		ObjectPathStyle:        r.bool("R2_USE_PATH_STYLE", false),
+		PresignExpiry:          r.duration("PRESIGN_EXPIRY", time.Hour, time.Second, 7*24*time.Hour),
+		FeedbackQueueURL:       r.str("FEEDBACK_QUEUE_URL", ""),
+		StateMachineARN:        r.str("STATE_MACHINE_ARN", ""),
+		Port:                   r.int("PORT", 3000, 1, 65535),
+		LogLevel:               r.str("LOG_LEVEL", "info"),
+	}
+	return c, r.err()
+}
+
+// Require returns an error listing the named variables that are empty.
+func Require(getenv func(string) string, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if strings.TrimSpace(getenv(n)) == "" {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing required environment: %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+type reader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+func (r *reader) err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New("bad environment: " + strings.Join(r.problems, "; "))
+}
+
+func (r *reader) raw(name string) (string, bool) {
+	v := strings.TrimSpace(r.getenv(name))
+	return v, v != ""
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.raw(name); ok {
+		return v
+	}
+	return def
+}
+
+func (r *reader) float(name string, def, lo, hi float64) float64 {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < lo || f > hi {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a number from %v to %v", name, v, lo, hi))
+		return def
+	}
+	return f
+}
+
+func (r *reader) int(name string, def, lo, hi int) int {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	i, err := strconv.Atoi(v)
+	if err != nil || i < lo || i > hi {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a whole number from %d to %d", name, v, lo, hi))
+		return def
+	}
+	return i
+}
+
+func (r *reader) bool(name string, def bool) bool {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be true or false", name, v))
+		return def
+	}
+	return b
+}
+
+func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v, ok := r.raw(name)
+	if !ok {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a duration from %v to %v", name, v, lo, hi))
+		return def
+	}
+	return d
+}

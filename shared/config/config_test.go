@@ -1,0 +1,50 @@
+package config_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 20.0, c.DefaultBufferPercent)
+	require.Equal(t, 0.95, c.BufferTargetConfidence)
+	require.Equal(t, 10, c.BufferMinSamples)
+	require.Equal(t, 70.0, c.ValidationMinScore)
+	require.True(t, c.FeedbackEnabled)
+	require.Equal(t, 0.1, c.LearningRate)
+	require.Equal(t, "procedural", c.Provider)
+	require.Equal(t, time.Hour, c.PresignExpiry)
+	require.Equal(t, 3000, c.Port)
+}
+
+func TestLoadReportsEveryBadVariable(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{
+		"DEFAULT_BUFFER_PERCENT": "0",
+		"VALIDATION_MIN_SCORE":   "101",
+		"RLHF_FEEDBACK_ENABLED":  "maybe",
+		"PRESIGN_EXPIRY":         "30d",
+		"PORT":                   "x",
+	}))
+	require.Error(t, err)
+	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT"} {
+		require.Contains(t, err.Error(), name)
+	}
+	require.NotContains(t, err.Error(), "DEFAULT_BUFFER_PERCENT", "0 is a valid buffer, never coerced")
+	require.Equal(t, 0.0, c.DefaultBufferPercent)
+}
+
+func TestRequire(t *testing.T) {
+	t.Parallel()
+	err := config.Require(env(map[string]string{"A": "1"}), "A", "B", "C")
+	require.EqualError(t, err, "missing required environment: B, C")
+	require.NoError(t, config.Require(env(map[string]string{"A": "1"}), "A"))
+}

@@ -1,0 +1,325 @@
+package generation
+
+import (
+	"context"
+	"fmt"
+	"mime"
+	"strings"
+	"time"
+)
+
+// Pipeline runs the stages' operations over the ports. Each method is
+// idempotent on its key: a retried or re-run stage changes nothing twice.
+type Pipeline struct {
+	Store     Store
+	Objects   ObjectStore
+	Providers map[string]Provider
+	Validator Validator
+	Publisher Publisher
+	Chooser   ModifierChooser
+	Policy    PlanPolicy
+	MinScore  float64 // VALIDATION_MIN_SCORE
+	// FeedbackEnabled publishes feedback on delivery (RLHF_FEEDBACK_ENABLED).
+	FeedbackEnabled bool
+	// LearningRate discounts old attribute counts per fold (RLHF_LEARNING_RATE).
+	LearningRate float64
+	Now          func() time.Time
+}
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// PlanRound sizes and writes round `round` and returns its candidates. An
+// unknown provider or an invalid stored request fails before anything is
+// written.
+func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int) (RoundPlan, []Candidate, error) {
+	g, err := p.Store.Generation(ctx, generationID)
+	if err != nil {
+		return RoundPlan{}, nil, fmt.Errorf("plan round %d: %w", round, err)
+	}
+	if g.Status.Final() {
+		return RoundPlan{}, nil, Errorf(ECONFLICT, "generation %s is already %s", g.ID, g.Status)
+	}
+	if err := g.Settings.Validate(); err != nil {
+		return RoundPlan{}, nil, err
+	}
+	if _, ok := p.Providers[g.Provider]; !ok {
+		return RoundPlan{}, nil, FieldError("provider", "unknown provider %q (have %s)", g.Provider, strings.Join(p.providerNames(), ", "))
+	}
+	all, err := p.Store.Candidates(ctx, g.ID, p.Validator.Version())
+	if err != nil {
+		return RoundPlan{}, nil, fmt.Errorf("plan round %d: %w", round, err)
+	}
+	var earlier []Candidate
+	for _, c := range all {
+		if c.Round < round {
+			earlier = append(earlier, c)
+		}
+	}
+	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy)
+	if err != nil {
+		return RoundPlan{}, nil, err
+	}
+	cands, err := p.Store.SavePlan(ctx, g.ID, plan, NewCandidates(g, plan, p.Chooser))
+	if err != nil {
+		return RoundPlan{}, nil, fmt.Errorf("save plan of round %d: %w", round, err)
+	}
+	return plan, cands, nil
+}
+
+func (p *Pipeline) providerNames() []string {
+	names := make([]string, 0, len(p.Providers))
+	for n := range p.Providers {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Generate makes the candidate's image and stores it at its deterministic
+// key. A filtered or failed generation is an outcome recorded on the
+// candidate; throttling and unavailability are returned as *ProviderError for
+// the state machine to retry. A candidate that already has an outcome is
+// returned as it is (no second paid call).
+func (p *Pipeline) Generate(ctx context.Context, candidateID string) (Candidate, error) {
+	c, err := p.Store.Candidate(ctx, candidateID, "")
+	if err != nil {
+		return Candidate{}, fmt.Errorf("generate: %w", err)
+	}
+	if c.Status != CandidatePlanned {
+		return c, nil
+	}
+	g, err := p.Store.Generation(ctx, c.GenerationID)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("generate %s: %w", c.ID, err)
+	}
+	provider, ok := p.Providers[c.Provider]
+	if !ok {
+		return p.recordOutcome(ctx, c, CandidateFailed, "unknown_provider", 0)
+	}
+	var reference []byte
+	if g.ReferenceKey != "" {
+		if reference, err = p.Objects.Get(ctx, g.ReferenceKey); err != nil {
+			return Candidate{}, fmt.Errorf("generate %s: load reference: %w", c.ID, err)
+		}
+	}
+	start := p.now()
+	img, err := provider.Generate(ctx, ProviderRequest{
+		Model:                c.Model,
+		Prompt:               c.Prompt,
+		NegativePrompt:       c.NegativePrompt,
+		Modifiers:            c.Modifiers,
+		Seed:                 c.Seed,
+		Width:                g.Settings.Width,
+		Height:               g.Settings.Height,
+		Reference:            reference,
+		ReferenceContentType: g.ReferenceContentType,
+		ReferencePalette:     g.ReferenceFeatures.Palette,
+	})
+	if err != nil {
+		pe, ok := AsProviderError(err)
+		switch {
+		case !ok:
+			return Candidate{}, fmt.Errorf("generate %s: %w", c.ID, err)
+		case pe.Kind == ProviderThrottled || pe.Kind == ProviderUnavailable:
+			return Candidate{}, fmt.Errorf("generate %s: %w", c.ID, err)
+		case pe.Kind == ProviderFiltered:
+			return p.recordOutcome(ctx, c, CandidateFiltered, reasonCode("filtered", pe.Reason), 0)
+		default:
+			return p.recordOutcome(ctx, c, CandidateFailed, reasonCode(string(pe.Kind), pe.Reason), 0)
+		}
+	}
+	ext := extension(img.ContentType)
+	c.ObjectKey = ObjectKey(c.GenerationID, c.Round, c.Index, ext)
+	meta := map[string]string{"generation-id": c.GenerationID, "candidate-id": c.ID, "seed": fmt.Sprint(c.Seed)}
+	if err := p.Objects.Put(ctx, c.ObjectKey, img.Bytes, img.ContentType, meta); err != nil {
+		return Candidate{}, fmt.Errorf("generate %s: store image: %w", c.ID, err)
+	}
+	c.Status = CandidateStored
+	c.ContentType = img.ContentType
+	c.Width, c.Height, c.Bytes = img.Width, img.Height, len(img.Bytes)
+	c.CostUSD = img.CostUSD
+	c.LatencyMS = int(p.now().Sub(start).Milliseconds())
+	if img.Model != "" {
+		c.Model = img.Model
+	}
+	if err := p.Store.SaveGenerated(ctx, c); err != nil {
+		return Candidate{}, fmt.Errorf("generate %s: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+func (p *Pipeline) recordOutcome(ctx context.Context, c Candidate, status CandidateStatus, reason string, cost float64) (Candidate, error) {
+	c.Status, c.FailureReason, c.CostUSD = status, reason, cost
+	if err := p.Store.SaveGenerated(ctx, c); err != nil {
+		return Candidate{}, fmt.Errorf("record %s of %s: %w", status, c.ID, err)
+	}
+	return c, nil
+}
+
+// reasonCode is "code: detail", the detail cut to a readable length.
+func reasonCode(code, detail string) string {
+	detail = strings.TrimSpace(detail)
+	if detail == "" {
+		return code
+	}
+	if len(detail) > 200 {
+		detail = detail[:200]
+	}
+	return code + ": " + detail
+}
+
+func extension(contentType string) string {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch mt {
+	case "image/jpeg":
+		return "jpg"
+	case "image/webp":
+		return "webp"
+	default:
+		return "png"
+	}
+}
+
+// Validate judges a stored candidate once per validator version. When the
+// request turned autoValidate off, the verdict is still computed and stored
+// (it ranks the images and teaches the learner) but only undecodable images
+// fail.
+func (p *Pipeline) Validate(ctx context.Context, candidateID string) (Candidate, error) {
+	c, err := p.Store.Candidate(ctx, candidateID, p.Validator.Version())
+	if err != nil {
+		return Candidate{}, fmt.Errorf("validate: %w", err)
+	}
+	if c.Verdict != nil {
+		return c, nil
+	}
+	if c.Status != CandidateStored {
+		return Candidate{}, Errorf(ECONFLICT, "candidate %s is %s, not stored", c.ID, c.Status)
+	}
+	g, err := p.Store.Generation(ctx, c.GenerationID)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("validate %s: %w", c.ID, err)
+	}
+	img, err := p.Objects.Get(ctx, c.ObjectKey)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("validate %s: load image: %w", c.ID, err)
+	}
+	v, err := p.Validator.Validate(ctx, img, ValidationSpec{
+		Width: g.Settings.Width, Height: g.Settings.Height,
+		Reference: g.ReferenceFeatures, MinScore: p.MinScore,
+	})
+	if err != nil {
+		return Candidate{}, fmt.Errorf("validate %s: %w", c.ID, err)
+	}
+	if !g.Settings.AutoValidate && !v.Passed && !hasReason(v.Reasons, "undecodable") {
+		v.Passed = true
+		v.Reasons = append(v.Reasons, "not_auto_validated")
+	}
+	stored, err := p.Store.SaveVerdict(ctx, c.ID, v)
+	if err != nil {
+		return Candidate{}, fmt.Errorf("validate %s: %w", c.ID, err)
+	}
+	c.Verdict = &stored
+	c.Status = CandidateValidated
+	return c, nil
+}
+
+func hasReason(reasons []string, r string) bool {
+	for _, x := range reasons {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// SelectRound tallies the generation after a round and decides on a top-up.
+func (p *Pipeline) SelectRound(ctx context.Context, generationID string, round int) (Selection, error) {
+	g, cands, err := p.load(ctx, generationID)
+	if err != nil {
+		return Selection{}, fmt.Errorf("select: %w", err)
+	}
+	s := Select(g, cands, round)
+	if err := p.Store.SaveSelection(ctx, g.ID, s); err != nil {
+		return Selection{}, fmt.Errorf("select: %w", err)
+	}
+	return s, nil
+}
+
+// Deliver marks the delivered and discarded candidates, finishes the
+// generation and publishes one feedback event per candidate. Re-running it
+// recomputes the same delivery (ranking is deterministic) and re-publishes
+// the same event ids, which the learner stores once.
+func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, error) {
+	g, cands, err := p.load(ctx, generationID)
+	if err != nil {
+		return Delivery{}, fmt.Errorf("deliver: %w", err)
+	}
+	if g.Status == StatusFailed {
+		return Delivery{}, Errorf(ECONFLICT, "generation %s has failed: %s", g.ID, g.Error)
+	}
+	d := Deliver(g, cands, p.now())
+	if err := p.Store.SaveDelivery(ctx, g.ID, d); err != nil {
+		return Delivery{}, fmt.Errorf("deliver: %w", err)
+	}
+	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
+		if err := p.Publisher.Publish(ctx, d.Feedback); err != nil {
+			return Delivery{}, fmt.Errorf("deliver: publish feedback: %w", err)
+		}
+	}
+	return d, nil
+}
+
+func (p *Pipeline) load(ctx context.Context, generationID string) (Generation, []Candidate, error) {
+	g, err := p.Store.Generation(ctx, generationID)
+	if err != nil {
+		return Generation{}, nil, err
+	}
+	cands, err := p.Store.Candidates(ctx, g.ID, p.Validator.Version())
+	if err != nil {
+		return Generation{}, nil, err
+	}
+	return g, cands, nil
+}
+
+// MarkCandidateFailed records why a candidate's iteration failed.
+func (p *Pipeline) MarkCandidateFailed(ctx context.Context, candidateID, reason string) error {
+	return p.Store.MarkCandidateFailed(ctx, candidateID, reason)
+}
+
+// MarkGenerationFailed records why the execution failed.
+func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
+	return p.Store.MarkGenerationFailed(ctx, generationID, reason, p.now())
+}
+
+// Learn stores feedback events, once per event id, and returns how many were new.
+func (p *Pipeline) Learn(ctx context.Context, events []FeedbackEvent) (int, error) {
+	inserted, err := p.Store.InsertFeedback(ctx, events)
+	if err != nil {
+		return 0, fmt.Errorf("learn: %w", err)
+	}
+	return inserted, nil
+}
+
+// Fold folds every stored, unfolded feedback row into the attribute
+// statistics exactly once. A failed fold loses nothing: the rows stay
+// unfolded for the next one.
+func (p *Pipeline) Fold(ctx context.Context) (int, error) {
+	folded, err := p.Store.FoldFeedback(ctx, p.LearningRate)
+	if err != nil {
+		return 0, fmt.Errorf("fold feedback: %w", err)
+	}
+	return folded, nil
+}
+
+// Recalibrate recomputes every provider's statistics from absolute outcomes.
+func (p *Pipeline) Recalibrate(ctx context.Context) ([]ProviderStats, error) {
+	stats, err := p.Store.Recalibrate(ctx, p.now())
+	if err != nil {
+		return nil, fmt.Errorf("recalibrate: %w", err)
+	}
+	return stats, nil
+}

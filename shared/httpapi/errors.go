@@ -1,0 +1,68 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// errorBody is every error response: {"error": {"code", "message", "field"}}.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// statusOf maps a domain error code onto its HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case generation.EINVALID:
+		return http.StatusBadRequest
+	case generation.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case generation.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
+	case generation.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case generation.ENOTFOUND:
+		return http.StatusNotFound
+	case generation.ECONFLICT:
+		return http.StatusConflict
+	case generation.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError answers with the coded error. Uncoded and internal errors are
+// logged and hidden behind a generic message.
+func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := generation.ErrorCode(err)
+	status := statusOf(code)
+	detail := errorDetail{Code: code, Message: generation.ErrorMessage(err)}
+	var e *generation.Error
+	if errors.As(err, &e) {
+		detail.Field = e.Field
+	}
+	if status == http.StatusInternalServerError {
+		s.logger().ErrorContext(r.Context(), "request failed",
+			"method", r.Method, "path", r.URL.Path, "error", err)
+		detail = errorDetail{Code: generation.EINTERNAL, Message: "internal error"}
+	}
+	writeJSON(w, status, errorBody{Error: detail})
+}
+
+// writeJSON writes v as the response body. An encoding failure can only be a
+// bug in our own types or a gone client, so it is not reported further.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

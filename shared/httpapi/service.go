@@ -1,0 +1,182 @@
+// Package httpapi serves the API function's routes. The same ServeMux answers
+// net/http requests (`make serve`) and API Gateway HTTP API v2 events
+// (Lambda), so both paths run identical code.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Defaults of the optional Service fields.
+const (
+	DefaultPresignExpiry = time.Hour
+	DefaultMaxBodyBytes  = 10 << 20 // API Gateway's own payload limit
+)
+
+// Service is the API: it validates requests, records generations and starts
+// their workflow, and reports them back to their owner.
+type Service struct {
+	Store            generation.Store
+	Objects          generation.ObjectStore
+	Starter          generation.Starter
+	Defaults         generation.Defaults
+	ValidatorVersion string        // verdicts are read for this version
+	PresignExpiry    time.Duration // default 1h
+	MaxBodyBytes     int64         // default 10 MiB (API Gateway's own limit)
+	// LocalAuth makes `Authorization: Bearer <user-id>` the identity in
+	// Handler. Local only: NEVER set it in AWS. HandleAPIGateway ignores it
+	// and reads the JWT authorizer's claims only.
+	LocalAuth bool
+	Logger    *slog.Logger
+	Now       func() time.Time
+
+	once sync.Once
+	mux  http.Handler
+}
+
+// Handler returns the net/http routes (for `make serve` and tests). With
+// LocalAuth, the bearer token is taken as the user id.
+func (s *Service) Handler() http.Handler {
+	routes := s.routes()
+	if !s.LocalAuth {
+		return routes
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, ok := bearerUser(r); ok {
+			r = r.WithContext(withUser(r.Context(), user))
+		}
+		routes.ServeHTTP(w, r)
+	})
+}
+
+// routes builds the mux once; both transports share it.
+func (s *Service) routes() http.Handler {
+	s.once.Do(func() {
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /api/generate/from-image", s.authed(s.createFromForm))
+		mux.HandleFunc("POST /v1/generations", s.authed(s.createFromJSON))
+		mux.HandleFunc("GET /v1/generations/{id}", s.authed(s.getGeneration))
+		s.mux = jsonFallback(mux)
+	})
+	return s.mux
+}
+
+// jsonFallback answers unknown routes and wrong methods with the JSON error
+// body instead of ServeMux's plain text, keeping its status and Allow header.
+func jsonFallback(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			// ServeHTTP (not h) so that r.PathValue is populated.
+			mux.ServeHTTP(w, r)
+			return
+		}
+		rec := newRecorder()
+		h.ServeHTTP(rec, r)
+		switch rec.code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+				Code: "method_not_allowed", Message: r.Method + " is not allowed here",
+			}})
+		case http.StatusNotFound:
+			writeJSON(w, http.StatusNotFound, errorBody{Error: errorDetail{
+				Code: generation.ENOTFOUND, Message: "no such route",
+			}})
+		default:
+			rec.replay(w)
+		}
+	})
+}
+
+type userKey struct{}
+
+func withUser(ctx context.Context, user string) context.Context {
+	return context.WithValue(ctx, userKey{}, user)
+}
+
+// userFrom returns the authenticated user put in the context by a transport.
+func userFrom(ctx context.Context) (string, bool) {
+	user, ok := ctx.Value(userKey{}).(string)
+	return user, ok && user != ""
+}
+
+// authed rejects requests without an identity before anything is read.
+func (s *Service) authed(h func(http.ResponseWriter, *http.Request, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		user, ok := userFrom(r.Context())
+		if !ok {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			s.writeError(w, r, generation.Errorf(generation.EUNAUTHORIZED, "authentication required"))
+			return
+		}
+		h(w, r, user)
+	}
+}
+
+var localUserID = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,128}$`)
+
+// bearerUser reads the local-only identity `Authorization: Bearer <user-id>`.
+func bearerUser(r *http.Request) (string, bool) {
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return "", false
+	}
+	user := h[len(prefix):]
+	return user, localUserID.MatchString(user)
+}
+
+// maxSubjectLength bounds the JWT subject we store as a user id.
+const maxSubjectLength = 255
+
+// validSubject accepts any issuer's subject (e.g. "auth0|123") that Postgres
+// can store as text.
+func validSubject(sub string) bool {
+	if sub == "" || len(sub) > maxSubjectLength || !utf8.ValidString(sub) {
+		return false
+	}
+	for _, c := range sub {
+		if c == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) presignExpiry() time.Duration {
+	if s.PresignExpiry > 0 {
+		return s.PresignExpiry
+	}
+	return DefaultPresignExpiry
+}
+
+func (s *Service) maxBodyBytes() int64 {
+	if s.MaxBodyBytes > 0 {
+		return s.MaxBodyBytes
+	}
+	return DefaultMaxBodyBytes
+}

@@ -1,0 +1,119 @@
+// Package quality decodes images and judges them with no-reference metrics
+// (sharpness, exposure, blankness, size) computed in pure Go.
+package quality
+
+import (
+	"bytes"
+	"image"
+	"image/jpeg"
+	"image/png"
+
+	"golang.org/x/image/webp"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Decoder limits. They are checked from the header (DecodeConfig) before any
+// pixel is decoded, so a small file declaring a huge canvas is rejected
+// without allocating it.
+const (
+	MaxSide   = 8192       // longest accepted width or height, in pixels
+	MaxPixels = 40_000_000 // largest accepted width×height
+)
+
+// Formats recognised by content sniffing.
+const (
+	FormatPNG  = "png"
+	FormatJPEG = "jpeg"
+	FormatWebP = "webp"
+)
+
+// ContentType returns the media type of a format name, or "" if unknown.
+func ContentType(format string) string {
+	switch format {
+	case FormatPNG:
+		return "image/png"
+	case FormatJPEG:
+		return "image/jpeg"
+	case FormatWebP:
+		return "image/webp"
+	}
+	return ""
+}
+
+// sniff names the format from the magic bytes; file names and declared
+// content types are never trusted.
+func sniff(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return FormatPNG
+	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")):
+		return FormatJPEG
+	case len(data) >= 12 && string(data[0:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return FormatWebP
+	}
+	return ""
+}
+
+// decodeConfig sniffs the format and reads only the header, enforcing the
+// size limits.
+func decodeConfig(data []byte) (image.Config, string, error) {
+	if len(data) == 0 {
+		return image.Config{}, "", generation.Errorf(generation.EINVALID, "image is empty")
+	}
+	format := sniff(data)
+	var cfg image.Config
+	var err error
+	switch format {
+	case FormatPNG:
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+	case FormatJPEG:
+		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
+	case FormatWebP:
+		cfg, err = webp.DecodeConfig(bytes.NewReader(data))
+	default:
+		return image.Config{}, "", generation.Errorf(generation.EUNSUPPORTED, "image is not PNG, JPEG or WebP")
+	}
+	if err != nil {
+		return image.Config{}, format, generation.Errorf(generation.EINVALID, "read %s header: %v", format, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return image.Config{}, format, generation.Errorf(generation.EINVALID, "image has no pixels (%d×%d)", cfg.Width, cfg.Height)
+	}
+	if cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return image.Config{}, format, generation.Errorf(generation.ETOOLARGE,
+			"image is %d×%d; the limit is %d px a side and %d MP", cfg.Width, cfg.Height, MaxSide, MaxPixels/1_000_000)
+	}
+	return cfg, format, nil
+}
+
+// decode checks the header (see decodeConfig) and then decodes the pixels.
+// Errors are *generation.Error with EINVALID, EUNSUPPORTED or ETOOLARGE.
+func decode(data []byte) (img image.Image, format string, err error) {
+	if _, format, err = decodeConfig(data); err != nil {
+		return nil, format, err
+	}
+	// The decoders are meant not to panic on hostile input, but these bytes
+	// come from users and providers: a decoder bug must become a rejected
+	// image, not a crashed Lambda.
+	defer func() {
+		if r := recover(); r != nil {
+			img, err = nil, generation.Errorf(generation.EINVALID, "decode %s: decoder failed: %v", format, r)
+		}
+	}()
+	switch format {
+	case FormatPNG:
+		img, err = png.Decode(bytes.NewReader(data))
+	case FormatJPEG:
+		img, err = jpeg.Decode(bytes.NewReader(data))
+	case FormatWebP:
+		img, err = webp.Decode(bytes.NewReader(data))
+	}
+	if err != nil {
+		return nil, format, generation.Errorf(generation.EINVALID, "decode %s: %v", format, err)
+	}
+	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 {
+		return nil, format, generation.Errorf(generation.EINVALID, "decode %s: image has no pixels", format)
+	}
+	return img, format, nil
+}

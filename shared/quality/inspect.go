@@ -1,0 +1,117 @@
+package quality
+
+import (
+	"cmp"
+	"fmt"
+	"image"
+	"slices"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Palette extraction constants.
+const (
+	paletteSide   = 64  // long side of the copy the palette is counted on
+	paletteColors = 6   // most colours returned
+	paletteAlpha  = 128 // cells more transparent than this are not colours
+)
+
+// Inspect decodes a user's reference image fully and returns its features and
+// content type ("image/png", "image/jpeg" or "image/webp"). Errors are
+// *generation.Error: EINVALID for empty, truncated or corrupt bytes,
+// EUNSUPPORTED when the content is not PNG, JPEG or WebP, ETOOLARGE when the
+// header declares more than MaxSide a side or MaxPixels in all.
+func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
+	img, format, err := decode(data)
+	if err != nil {
+		return generation.ReferenceFeatures{}, "", fmt.Errorf("inspect reference image: %w", err)
+	}
+	b := img.Bounds()
+	return generation.ReferenceFeatures{
+		Width:   b.Dx(),
+		Height:  b.Dy(),
+		Format:  format,
+		Palette: Palette(img),
+	}, ContentType(format), nil
+}
+
+// Palette returns up to six dominant colours of img, most common first. It
+// counts a copy of at most 64 px a side in a 4-bit-per-channel histogram,
+// keeps the fullest buckets and reports each bucket's mean colour. Weights
+// are the buckets' shares among the returned colours, so they sum to 1;
+// (mostly) transparent areas are ignored. A fully transparent image has an
+// empty palette.
+func Palette(img image.Image) []generation.Color {
+	b := img.Bounds()
+	s := newBoxScaler(b.Dx(), b.Dy(), paletteSide)
+	sums := make([]uint32, 4*s.dw*s.dh)
+	row := make([]uint8, 4*s.sw)
+	for y := range s.sh {
+		rgbaRow(img, y, row)
+		acc := sums[4*s.row(y)*s.dw:]
+		for x, d := range s.xmap {
+			a := acc[4*d : 4*d+4 : 4*d+4]
+			p := row[4*x : 4*x+4 : 4*x+4]
+			a[0] += uint32(p[0])
+			a[1] += uint32(p[1])
+			a[2] += uint32(p[2])
+			a[3] += uint32(p[3])
+		}
+	}
+
+	type bucket struct {
+		key      int
+		n        int
+		r, g, bl int
+	}
+	var buckets [4096]bucket
+	for dy := range s.dh {
+		for dx := range s.dw {
+			n := s.colN[dx] * s.rowN[dy]
+			a := sums[4*(dy*s.dw+dx):]
+			alpha := (a[3] + n/2) / n
+			if alpha < paletteAlpha {
+				continue
+			}
+			// Un-premultiply the cell's mean colour.
+			r := min(255, (a[0]*255+a[3]/2)/a[3])
+			g := min(255, (a[1]*255+a[3]/2)/a[3])
+			bl := min(255, (a[2]*255+a[3]/2)/a[3])
+			k := int(r>>4)<<8 | int(g>>4)<<4 | int(bl>>4)
+			bk := &buckets[k]
+			bk.key = k
+			bk.n++
+			bk.r += int(r)
+			bk.g += int(g)
+			bk.bl += int(bl)
+		}
+	}
+	top := make([]bucket, 0, 64)
+	for _, bk := range buckets {
+		if bk.n > 0 {
+			top = append(top, bk)
+		}
+	}
+	// Fullest first; the key breaks ties so the palette is deterministic.
+	slices.SortFunc(top, func(x, y bucket) int {
+		if c := cmp.Compare(y.n, x.n); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.key, y.key)
+	})
+	top = top[:min(len(top), paletteColors)]
+	total := 0
+	for _, bk := range top {
+		total += bk.n
+	}
+	out := make([]generation.Color, 0, len(top))
+	for _, bk := range top {
+		out = append(out, generation.Color{
+			R:      uint8((bk.r + bk.n/2) / bk.n),
+			G:      uint8((bk.g + bk.n/2) / bk.n),
+			B:      uint8((bk.bl + bk.n/2) / bk.n),
+			Weight: float64(bk.n) / float64(total),
+		})
+	}
+	return out
+}

@@ -1,0 +1,302 @@
+package quality
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// version names the thresholds below; every verdict is stored under it, so
+// bump it whenever a constant that changes scores changes.
+const version = "q1.0.0"
+
+// Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
+// above it in which passing images are flagged for review.
+const (
+	DefaultMinScore   = 70
+	DefaultFlagMargin = 5
+)
+
+// Reason codes in Verdict.Reasons. Hard-fail reasons fail an image whatever
+// its score.
+const (
+	ReasonUndecodable  = "undecodable"        // hard fail: empty, corrupt or truncated bytes
+	ReasonUnsupported  = "unsupported_format" // with undecodable: not PNG, JPEG or WebP
+	ReasonTooLarge     = "too_large"          // hard fail: header declares too many pixels
+	ReasonBlank        = "blank"              // hard fail: (near-)uniform image
+	ReasonBlurry       = "blurry"
+	ReasonUnderexposed = "underexposed"
+	ReasonOverexposed  = "overexposed"
+	ReasonWrongSize    = "wrong_size"
+	ReasonLowScore     = "low_score" // failed on the combined score with no single defect
+)
+
+// Scoring. Each check yields a sub-score in 0–100, piecewise linear between
+// the anchors below; every defect threshold maps to exactly defectScore, so a
+// sub-score is below defectScore exactly when its reason is present.
+//
+//	sub-score  weight  metric                  0 at        defectScore at (reason)       100 at
+//	sharpness  0.45    log10 laplacian_var     blurZero    blurThreshold (blurry)         sharpFull
+//	exposure   0.35    mean_luma               0.05/0.97   0.18 (under) / 0.88 (over)     0.30–0.70
+//	                   clip_low, clip_high     0.80        0.40 (under / over)            ≤ 0.10
+//	contrast   0.20    luma_std                0           blankStd (blank)               30
+//	                   entropy (bits)          0           blankEntropy (blank)           4
+//
+// exposure and contrast are the minimum of their rows. The score is
+//
+//	min(Σ wᵢ·sᵢ, min sᵢ + weakestSlack) − wrongSizePenalty (if wrong_size)
+//
+// clamped to 0–100, and at most blankCap for a blank image. The weakest-link
+// term makes one real defect fail the image at the default threshold even
+// when everything else is perfect: weakestSlack = DefaultMinScore −
+// defectScore, so min sᵢ < defectScore ⇔ score < DefaultMinScore.
+const (
+	weightSharpness = 0.45
+	weightExposure  = 0.35
+	weightContrast  = 0.20
+
+	defectScore  = 40
+	weakestSlack = DefaultMinScore - defectScore
+
+	// Laplacian variance at WorkingSide, measured on the procedural test
+	// images (photoLike in images_test.go, 512 px): sharp with sensor-like
+	// noise ≈ 580–940, sharp and noise-free ≈ 100, blurred with Gaussian
+	// σ = 1 px ≈ 30, σ = 1.5 ≈ 8, σ = 2 ≈ 4, σ = 3 ≈ 2 (PNG or JPEG q85).
+	// The threshold sits between σ = 1 (soft, still usable) and σ = 1.5.
+	// Noise raises the variance, so a blurred-then-noisy image can pass
+	// this check: a noise estimate is the complement, not a higher bar.
+	blurZero      = 2.0
+	blurThreshold = 15.0
+	sharpFull     = 100.0
+
+	darkMean   = 0.18 // mean_luma below: underexposed (gamma 3 on a mid-key image ≈ 0.15)
+	brightMean = 0.88 // mean_luma above: overexposed
+	clipLimit  = 0.40 // clip_low / clip_high above: under- / overexposed
+
+	blankStd     = 2.0 // luma_std below: blank
+	blankEntropy = 1.0 // entropy below: blank
+	blankCap     = 10.0
+
+	sizeTolerance    = 0.02 // relative width, height or aspect difference allowed
+	wrongSizePenalty = 25.0 // an off-size image passes only when otherwise excellent
+)
+
+// anchor is one point of a piecewise-linear sub-score curve.
+type anchor struct{ x, score float64 }
+
+var (
+	sharpnessCurve = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
+	meanCurve      = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}, {0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
+	clipCurve      = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
+	stdCurve       = []anchor{{0, 0}, {blankStd, defectScore}, {30, 100}}
+	entropyCurve   = []anchor{{0, 0}, {blankEntropy, defectScore}, {4, 100}}
+)
+
+// interp evaluates the curve at x, flat beyond its ends.
+func interp(x float64, curve []anchor) float64 {
+	if x <= curve[0].x {
+		return curve[0].score
+	}
+	for i := 1; i < len(curve); i++ {
+		a, b := curve[i-1], curve[i]
+		if x <= b.x {
+			return a.score + (b.score-a.score)*(x-a.x)/(b.x-a.x)
+		}
+	}
+	return curve[len(curve)-1].score
+}
+
+// Validator judges generated images with no-reference metrics on a fixed
+// working size. The zero value is usable (MinScore 70, no flag band).
+type Validator struct {
+	MinScore   float64 // pass threshold; ≤ 0 means DefaultMinScore
+	FlagMargin float64 // passing images scoring below MinScore+FlagMargin are flagged
+}
+
+var _ generation.Validator = (*Validator)(nil)
+
+// New returns a validator passing images at minScore (DefaultMinScore when
+// ≤ 0) and flagging those within DefaultFlagMargin of it.
+func New(minScore float64) *Validator {
+	return &Validator{MinScore: minScore, FlagMargin: DefaultFlagMargin}
+}
+
+// Version names the metric set and thresholds the verdicts were made under.
+func (v *Validator) Version() string { return version }
+
+// measured is what the checks read: the decoded image and its working luma.
+type measured struct {
+	img    image.Image // full size, as decoded
+	format string
+	luma   []uint8 // BT.601, w×h, long side ≤ WorkingSide
+	w, h   int
+}
+
+// part is one weighted sub-score.
+type part struct {
+	weight, score float64
+}
+
+// report collects what the checks find.
+type report struct {
+	metrics map[string]float64
+	parts   []part
+	reasons []string
+	blank   bool
+	penalty float64
+}
+
+// check is one metric of the battery: it reads m, records raw metrics, adds
+// its sub-score and reasons. Adding a metric means adding a check (and a
+// weight); the combination in Validate does not change.
+type check func(m *measured, spec generation.ValidationSpec, r *report)
+
+// battery is the list of checks every image goes through.
+var battery = []check{checkSize, checkHistogram, checkSharpness}
+
+// Validate decodes image and scores it. A broken, unsupported or oversized
+// image is a failed verdict (score 0) with a reason, never an error; the
+// only errors are a cancelled context.
+func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.ValidationSpec) (generation.Verdict, error) {
+	if err := ctx.Err(); err != nil {
+		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
+	}
+	minScore := v.MinScore
+	if spec.MinScore > 0 {
+		minScore = spec.MinScore
+	}
+	if minScore <= 0 {
+		minScore = DefaultMinScore
+	}
+
+	decoded, format, err := decode(img)
+	if err != nil {
+		return undecodable(img, err), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
+	}
+
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	luma, w, h := workingLuma(decoded, s)
+	m := &measured{img: decoded, format: format, luma: luma, w: w, h: h}
+	r := &report{metrics: map[string]float64{MetricBytes: float64(len(img))}}
+	for _, c := range battery {
+		c(m, spec, r)
+	}
+
+	var weighted, weights float64
+	weakest := 100.0
+	for _, p := range r.parts {
+		weighted += p.weight * p.score
+		weights += p.weight
+		weakest = min(weakest, p.score)
+	}
+	score := min(weighted/weights, weakest+weakestSlack) - r.penalty
+	if r.blank {
+		score = min(score, blankCap)
+	}
+	score = math.Round(max(0, min(100, score))*100) / 100
+
+	passed := score >= minScore && !r.blank
+	if !passed && len(r.reasons) == 0 {
+		r.reasons = append(r.reasons, ReasonLowScore)
+	}
+	return generation.Verdict{
+		ValidatorVersion: version,
+		Score:            score,
+		Passed:           passed,
+		Flagged:          passed && score < minScore+v.FlagMargin,
+		Metrics:          r.metrics,
+		Reasons:          sortedReasons(r.reasons),
+	}, nil
+}
+
+// undecodable is the verdict for bytes that never became pixels.
+func undecodable(img []byte, err error) generation.Verdict {
+	reasons := []string{ReasonUndecodable}
+	var ge *generation.Error
+	if errors.As(err, &ge) {
+		switch ge.Code {
+		case generation.ETOOLARGE:
+			reasons = []string{ReasonTooLarge}
+		case generation.EUNSUPPORTED:
+			reasons = append(reasons, ReasonUnsupported)
+		}
+	}
+	metrics := map[string]float64{MetricBytes: float64(len(img))}
+	if cfg, _, err := decodeConfig(img); err == nil || generation.ErrorCode(err) == generation.ETOOLARGE {
+		// The header was readable: keep the declared size for the record.
+		metrics[MetricWidth], metrics[MetricHeight] = float64(cfg.Width), float64(cfg.Height)
+	}
+	return generation.Verdict{
+		ValidatorVersion: version,
+		Metrics:          metrics,
+		Reasons:          sortedReasons(reasons),
+	}
+}
+
+func sortedReasons(rs []string) []string {
+	slices.Sort(rs)
+	return slices.Compact(rs)
+}
+
+// checkSize records the decoded size and compares it with the requested one.
+func checkSize(m *measured, spec generation.ValidationSpec, r *report) {
+	b := m.img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	r.metrics[MetricWidth], r.metrics[MetricHeight] = float64(w), float64(h)
+	off := func(got, want float64) bool { return math.Abs(got-want) > sizeTolerance*want }
+	wrong := (spec.Width > 0 && off(float64(w), float64(spec.Width))) ||
+		(spec.Height > 0 && off(float64(h), float64(spec.Height))) ||
+		(spec.Width > 0 && spec.Height > 0 &&
+			off(float64(w)/float64(h), float64(spec.Width)/float64(spec.Height)))
+	if wrong {
+		r.reasons = append(r.reasons, ReasonWrongSize)
+		r.penalty += wrongSizePenalty
+	}
+}
+
+// checkHistogram scores exposure and contrast from the luma histogram and
+// detects blank images.
+func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
+	st := histogramStats(m.luma)
+	mean := st.mean / 255
+	r.metrics[MetricMeanLuma] = mean
+	r.metrics[MetricLumaStd] = st.std
+	r.metrics[MetricClipLow] = st.clipLow
+	r.metrics[MetricClipHigh] = st.clipHigh
+	r.metrics[MetricEntropy] = st.entropy
+
+	if mean < darkMean || st.clipLow > clipLimit {
+		r.reasons = append(r.reasons, ReasonUnderexposed)
+	}
+	if mean > brightMean || st.clipHigh > clipLimit {
+		r.reasons = append(r.reasons, ReasonOverexposed)
+	}
+	exposure := min(interp(mean, meanCurve), interp(st.clipLow, clipCurve), interp(st.clipHigh, clipCurve))
+	r.parts = append(r.parts, part{weightExposure, exposure})
+
+	if st.std < blankStd || st.entropy < blankEntropy {
+		r.reasons = append(r.reasons, ReasonBlank)
+		r.blank = true
+	}
+	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve))
+	r.parts = append(r.parts, part{weightContrast, contrast})
+}
+
+// checkSharpness scores detail with the variance of the Laplacian.
+func checkSharpness(m *measured, _ generation.ValidationSpec, r *report) {
+	lv := laplacianVar(m.luma, m.w, m.h)
+	r.metrics[MetricLaplacianVar] = lv
+	if lv < blurThreshold {
+		r.reasons = append(r.reasons, ReasonBlurry)
+	}
+	r.parts = append(r.parts, part{weightSharpness, interp(math.Log10(max(lv, 1e-9)), sharpnessCurve)})
+}

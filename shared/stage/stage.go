@@ -1,0 +1,217 @@
+package stage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Plan sizes a round and writes its candidates.
+type Plan struct{ Pipeline *generation.Pipeline }
+
+// Handle is the Plan state's Lambda handler.
+func (h Plan) Handle(ctx context.Context, in RoundInput) (PlanOutput, error) {
+	if err := requireID("generationId", in.GenerationID); err != nil {
+		return PlanOutput{}, err
+	}
+	if in.Round == 0 {
+		in.Round = 1
+	}
+	plan, cands, err := h.Pipeline.PlanRound(ctx, in.GenerationID, in.Round)
+	if err != nil {
+		return PlanOutput{}, named(err)
+	}
+	out := PlanOutput{GenerationID: in.GenerationID, Round: in.Round, Needed: plan.Needed, CandidateIDs: make([]string, len(cands))}
+	for i, c := range cands {
+		out.CandidateIDs[i] = c.ID
+	}
+	return out, nil
+}
+
+// Generate makes and stores one candidate's image.
+type Generate struct{ Pipeline *generation.Pipeline }
+
+// Handle is the GenerateImage state's Lambda handler.
+func (h Generate) Handle(ctx context.Context, in CandidateInput) (GenerateOutput, error) {
+	if err := requireID("candidateId", in.CandidateID); err != nil {
+		return GenerateOutput{}, err
+	}
+	c, err := h.Pipeline.Generate(ctx, in.CandidateID)
+	if err != nil {
+		return GenerateOutput{}, named(err)
+	}
+	stored := c.Status == generation.CandidateStored || c.Status == generation.CandidateValidated ||
+		c.Status == generation.CandidateSelected || c.Status == generation.CandidateDiscarded
+	return GenerateOutput{GenerationID: c.GenerationID, CandidateID: c.ID, Stored: stored, Status: string(c.Status), Reason: c.FailureReason}, nil
+}
+
+// Validate judges one stored candidate.
+type Validate struct{ Pipeline *generation.Pipeline }
+
+// Handle is the ValidateImage state's Lambda handler.
+func (h Validate) Handle(ctx context.Context, in CandidateInput) (ValidateOutput, error) {
+	if err := requireID("candidateId", in.CandidateID); err != nil {
+		return ValidateOutput{}, err
+	}
+	c, err := h.Pipeline.Validate(ctx, in.CandidateID)
+	if err != nil {
+		return ValidateOutput{}, named(err)
+	}
+	return ValidateOutput{GenerationID: c.GenerationID, CandidateID: c.ID, Score: c.Verdict.Score, Passed: c.Verdict.Passed, Reasons: c.Verdict.Reasons}, nil
+}
+
+// Select tallies a round and decides on a top-up.
+type Select struct{ Pipeline *generation.Pipeline }
+
+// Handle is the Select state's Lambda handler.
+func (h Select) Handle(ctx context.Context, in RoundInput) (SelectOutput, error) {
+	if err := requireID("generationId", in.GenerationID); err != nil {
+		return SelectOutput{}, err
+	}
+	s, err := h.Pipeline.SelectRound(ctx, in.GenerationID, max(in.Round, 1))
+	if err != nil {
+		return SelectOutput{}, named(err)
+	}
+	return SelectOutput{GenerationID: in.GenerationID, Round: s.Round, Passed: s.Passed, Shortfall: s.Shortfall, TopUp: s.TopUp, NextRound: s.NextRound, Reason: s.Reason}, nil
+}
+
+// Deliver finishes a generation and publishes its feedback.
+type Deliver struct{ Pipeline *generation.Pipeline }
+
+// Handle is the Deliver state's Lambda handler.
+func (h Deliver) Handle(ctx context.Context, in DeliverInput) (DeliverOutput, error) {
+	if err := requireID("generationId", in.GenerationID); err != nil {
+		return DeliverOutput{}, err
+	}
+	d, err := h.Pipeline.Deliver(ctx, in.GenerationID)
+	if err != nil {
+		return DeliverOutput{}, named(err)
+	}
+	return DeliverOutput{GenerationID: in.GenerationID, Status: string(d.Status), Requested: d.Requested, Delivered: len(d.Selected), Reason: d.Reason}, nil
+}
+
+// MarkFailed records a caught error on a candidate (inside the Map) or on the
+// generation (top level).
+type MarkFailed struct{ Pipeline *generation.Pipeline }
+
+// Handle is the MarkCandidateFailed and MarkFailed states' Lambda handler.
+func (h MarkFailed) Handle(ctx context.Context, in MarkFailedInput) (MarkFailedOutput, error) {
+	if err := requireID("generationId", in.GenerationID); err != nil {
+		return MarkFailedOutput{}, err
+	}
+	reason := failureReason(in.Error)
+	out := MarkFailedOutput{GenerationID: in.GenerationID, CandidateID: in.CandidateID, Status: string(generation.StatusFailed), Reason: reason}
+	if in.CandidateID != "" {
+		if err := requireID("candidateId", in.CandidateID); err != nil {
+			return MarkFailedOutput{}, err
+		}
+		return out, named(h.Pipeline.MarkCandidateFailed(ctx, in.CandidateID, reason))
+	}
+	return out, named(h.Pipeline.MarkGenerationFailed(ctx, in.GenerationID, reason))
+}
+
+// failureReason turns a Catch's error object into a stored reason: the error
+// name as a code, then the cause.
+func failureReason(e StateError) string {
+	name := e.Error
+	if name == "" {
+		name = "Unknown"
+	}
+	cause := strings.TrimSpace(e.Cause)
+	if len(cause) > 500 {
+		cause = cause[:500]
+	}
+	if cause == "" {
+		return name
+	}
+	return name + ": " + cause
+}
+
+// Learner stores SQS feedback batches and folds them into statistics.
+type Learner struct {
+	Pipeline *generation.Pipeline
+	Logger   *slog.Logger
+}
+
+// Handle is the learner's SQS handler. It reports only the messages that
+// failed (malformed, or not stored), so SQS redelivers just those and a
+// poison message reaches the DLQ after maxReceiveCount.
+func (h Learner) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	var batch []generation.FeedbackEvent
+	var ids []string
+	for _, m := range ev.Records {
+		fe, err := decodeFeedback(m.Body)
+		if err != nil {
+			h.logger().WarnContext(ctx, "malformed feedback message", "messageId", m.MessageId, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			continue
+		}
+		batch = append(batch, fe)
+		ids = append(ids, m.MessageId)
+	}
+	if len(batch) == 0 {
+		return resp, nil
+	}
+	inserted, err := h.Pipeline.Learn(ctx, batch)
+	if err != nil {
+		h.logger().ErrorContext(ctx, "store feedback", "error", err, "messages", len(batch))
+		for _, id := range ids {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+		return resp, nil
+	}
+	folded, err := h.Pipeline.Fold(ctx)
+	if err != nil {
+		// The rows are stored and stay unfolded; the next batch folds them.
+		h.logger().WarnContext(ctx, "fold feedback", "error", err)
+	}
+	h.logger().InfoContext(ctx, "feedback stored", "received", len(ev.Records), "inserted", inserted, "folded", folded, "failed", len(resp.BatchItemFailures))
+	return resp, nil
+}
+
+func (h Learner) logger() *slog.Logger {
+	if h.Logger != nil {
+		return h.Logger
+	}
+	return slog.Default()
+}
+
+func decodeFeedback(body string) (generation.FeedbackEvent, error) {
+	var fe generation.FeedbackEvent
+	dec := json.NewDecoder(strings.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&fe); err != nil {
+		return fe, fmt.Errorf("decode feedback: %w", err)
+	}
+	return fe, fe.Validate()
+}
+
+// Recalibrate recomputes provider statistics on the EventBridge schedule.
+type Recalibrate struct{ Pipeline *generation.Pipeline }
+
+// Handle is the recalibrate function's handler; the event's content is not
+// needed (the schedule only says "now").
+func (h Recalibrate) Handle(ctx context.Context, _ events.EventBridgeEvent) (RecalibrateOutput, error) {
+	stats, err := h.Pipeline.Recalibrate(ctx)
+	if err != nil {
+		return RecalibrateOutput{}, named(err)
+	}
+	out := RecalibrateOutput{Providers: len(stats)}
+	for _, s := range stats {
+		out.Samples += s.Passes + s.Failures
+	}
+	return out, nil
+}
+
+func requireID(field, id string) error {
+	if !generation.IsUUID(id) {
+		return invalid("%s must be a UUID, got %q", field, id)
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+// Package wire builds the pipeline's dependencies from configuration, for the
+// Lambda functions in AWS. (infra/local builds the same pipeline over the
+// local stack.)
+package wire
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/learning"
+	"github.com/designerbff/pipeline/shared/objectstore"
+	"github.com/designerbff/pipeline/shared/postgres"
+	"github.com/designerbff/pipeline/shared/provider/procedural"
+	"github.com/designerbff/pipeline/shared/quality"
+	"github.com/designerbff/pipeline/shared/queue"
+	"github.com/designerbff/pipeline/shared/stepfunctions"
+)
+
+// Pool opens a pgx pool sized for Lambda: one invocation at a time per
+// execution environment, so two connections at most, and the Exec query mode
+// so that it works behind RDS Proxy or PgBouncer (no prepared statements).
+func Pool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	if databaseURL == "" {
+		return nil, fmt.Errorf("DATABASE_URL is not set")
+	}
+	pc, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if pc.MaxConns > 2 {
+		pc.MaxConns = 2
+	}
+	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return pool, nil
+}
+
+// Providers returns the configured image providers by name.
+func Providers(cfg config.Config) map[string]generation.Provider {
+	p := procedural.New(procedural.Options{QuirkSeed: cfg.QuirkSeed})
+	return map[string]generation.Provider{p.Name(): p}
+}
+
+// Pipeline is the pipeline over Postgres, the object store and the providers.
+// Publisher is set only when FEEDBACK_QUEUE_URL is.
+func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*generation.Pipeline, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	objects, err := objectstore.New(objectstore.Config{
+		Endpoint:        cfg.ObjectEndpoint,
+		Bucket:          cfg.ObjectBucket,
+		AccessKeyID:     cfg.ObjectAccessKey,
+		SecretAccessKey: cfg.ObjectSecretKey,
+		UsePathStyle:    cfg.ObjectPathStyle,
+		PresignExpiry:   cfg.PresignExpiry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object store: %w", err)
+	}
+	p := &generation.Pipeline{
+		Store:           postgres.NewStore(pool),
+		Objects:         objects,
+		Providers:       Providers(cfg),
+		Validator:       quality.New(cfg.ValidationMinScore),
+		Chooser:         learning.UniformChooser{},
+		Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent},
+		MinScore:        cfg.ValidationMinScore,
+		FeedbackEnabled: cfg.FeedbackEnabled,
+		LearningRate:    cfg.LearningRate,
+		Now:             time.Now,
+	}
+	if cfg.FeedbackQueueURL != "" {
+		p.Publisher = queue.NewSQSPublisher(sqs.NewFromConfig(awsCfg), cfg.FeedbackQueueURL)
+	}
+	return p, nil
+}
+
+// Starter is the Step Functions client that starts generations.
+func Starter(ctx context.Context, cfg config.Config) (*stepfunctions.Starter, error) {
+	if cfg.StateMachineARN == "" {
+		return nil, fmt.Errorf("STATE_MACHINE_ARN is not set")
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	return &stepfunctions.Starter{Client: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN}, nil
+}
+
+// Setup is what every pipeline function does at init: read the environment,
+// log in Lambda's JSON format, open the pool and build the pipeline.
+func Setup(ctx context.Context, getenv func(string) string) (*generation.Pipeline, config.Config, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, cfg, err
+	}
+	pool, err := Pool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, cfg, err
+	}
+	p, err := Pipeline(ctx, cfg, pool)
+	if err != nil {
+		pool.Close()
+		return nil, cfg, err
+	}
+	return p, cfg, nil
+}
