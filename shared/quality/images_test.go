@@ -31,8 +31,8 @@ func photoLike(w, h int, seed uint64) *image.NRGBA {
 	for i := range shapes {
 		shapes[i] = shape{
 			cx: rng.Float64() * float64(w), cy: rng.Float64() * float64(h),
-			r: (0.05 + 0.15*rng.Float64()) * float64(min(w, h)),
-			c: [3]float64{40 + 180*rng.Float64(), 40 + 180*rng.Float64(), 40 + 180*rng.Float64()},
+			r:      (0.05 + 0.15*rng.Float64()) * float64(min(w, h)),
+			c:      [3]float64{40 + 180*rng.Float64(), 40 + 180*rng.Float64(), 40 + 180*rng.Float64()},
 			square: i%3 == 0,
 		}
 	}
@@ -252,11 +252,11 @@ func encodeWebPLossless(img *image.NRGBA) []byte {
 		bw.write(1, 1) // 8-bit symbol
 		bw.write(sym, 8)
 	}
-	flat(256 + 24) // green + length prefixes
-	flat(256)      // red
-	flat(256)      // blue
-	single(255)    // alpha
-	single(0)      // distance
+	flat(256 + 24)                                                  // green + length prefixes
+	flat(256)                                                       // red
+	flat(256)                                                       // blue
+	single(255)                                                     // alpha
+	single(0)                                                       // distance
 	code := func(v uint8) { bw.write(uint32(bits.Reverse8(v)), 8) } // prefix codes are sent MSB first
 	for y := range h {
 		for x := range w {

@@ -14,6 +14,10 @@ const (
 	paletteSide   = 64  // long side of the copy the palette is counted on
 	paletteColors = 6   // most colours returned
 	paletteAlpha  = 128 // cells more transparent than this are not colours
+	// Buckets holding less than this share of the counted cells are dropped
+	// (the fullest is always kept): they are mostly cells straddling an edge
+	// between two colours, whose mean is a colour nobody painted.
+	paletteMinShare = 0.02
 )
 
 // Inspect decodes a user's reference image fully and returns its features and
@@ -37,7 +41,8 @@ func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
 
 // Palette returns up to six dominant colours of img, most common first. It
 // counts a copy of at most 64 px a side in a 4-bit-per-channel histogram,
-// keeps the fullest buckets and reports each bucket's mean colour. Weights
+// keeps the fullest buckets (ignoring ones under 2 % of the image) and
+// reports each bucket's mean colour. Weights
 // are the buckets' shares among the returned colours, so they sum to 1;
 // (mostly) transparent areas are ignored. A fully transparent image has an
 // empty palette.
@@ -87,9 +92,11 @@ func Palette(img image.Image) []generation.Color {
 		}
 	}
 	top := make([]bucket, 0, 64)
+	counted := 0
 	for _, bk := range buckets {
 		if bk.n > 0 {
 			top = append(top, bk)
+			counted += bk.n
 		}
 	}
 	// Fullest first; the key breaks ties so the palette is deterministic.
@@ -100,6 +107,12 @@ func Palette(img image.Image) []generation.Color {
 		return cmp.Compare(x.key, y.key)
 	})
 	top = top[:min(len(top), paletteColors)]
+	for i, bk := range top {
+		if i > 0 && float64(bk.n) < paletteMinShare*float64(counted) {
+			top = top[:i]
+			break
+		}
+	}
 	total := 0
 	for _, bk := range top {
 		total += bk.n

@@ -57,11 +57,11 @@ type pathField struct {
 }
 
 type state struct {
-	name     string // qualified for messages: "Map/Inner"
-	short    string // the name as written, used in events and $$.State.Name
-	typ      string
-	next     string
-	end      bool
+	name                              string // qualified for messages: "Map/Inner"
+	short                             string // the name as written, used in events and $$.State.Name
+	typ                               string
+	next                              string
+	end                               bool
 	inputPath, outputPath, resultPath pathField
 
 	parameters, resultSelector any // nil when absent

@@ -4,6 +4,7 @@ import (
 	"image"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // applyDefect damages a rendered image in place. Duplicate is not applied
@@ -80,34 +81,57 @@ func overexpose(img *image.RGBA) {
 }
 
 // boxBlur blurs R, G and B with a (2r+1)-wide box, rows then columns, with
-// edge pixels repeated. Running sums make it O(pixels) whatever r is.
+// edge pixels repeated. Running sums make it O(pixels) whatever r is, and
+// the column pass walks rows (one running sum per column) to stay in cache.
 func boxBlur(img *image.RGBA, r int) {
-	w, h := img.Rect.Dx(), img.Rect.Dy()
-	buf := make([]uint8, max(w, h))
-	for ch := range 3 {
-		for y := range h {
-			blurLine(img.Pix[y*img.Stride+ch:], 4, w, r, buf)
+	w, h, stride := img.Rect.Dx(), img.Rect.Dy(), img.Stride
+	div := int32(2*r + 1)
+	// Dividing by div is a multiply and shift: the divisions dominated.
+	inv := uint64(1<<32)/uint64(div) + 1
+	avg := func(sum int32) uint8 { return uint8((uint64(sum+div/2) * inv) >> 32) }
+
+	pad := make([]int32, 3*(w+2*r))
+	for y := range h {
+		row := img.Pix[y*stride : y*stride+4*w]
+		for i := range w + 2*r {
+			x := 4 * min(max(i-r, 0), w-1)
+			pad[3*i], pad[3*i+1], pad[3*i+2] = int32(row[x]), int32(row[x+1]), int32(row[x+2])
+		}
+		var s0, s1, s2 int32
+		for i := range int(div) {
+			s0, s1, s2 = s0+pad[3*i], s1+pad[3*i+1], s2+pad[3*i+2]
 		}
 		for x := range w {
-			blurLine(img.Pix[4*x+ch:], img.Stride, h, r, buf)
+			row[4*x], row[4*x+1], row[4*x+2] = avg(s0), avg(s1), avg(s2)
+			if in := 3 * (x + int(div)); in < len(pad) {
+				out := 3 * x
+				s0 += pad[in] - pad[out]
+				s1 += pad[in+1] - pad[out+1]
+				s2 += pad[in+2] - pad[out+2]
+			}
 		}
 	}
-}
 
-// blurLine box-blurs n samples of p spaced step apart, using buf as scratch.
-func blurLine(p []uint8, step, n, r int, buf []uint8) {
-	for i := range n {
-		buf[i] = p[i*step]
+	src := slices.Clone(img.Pix)
+	rowAt := func(y int) []uint8 {
+		y = min(max(y, 0), h-1)
+		return src[y*stride : y*stride+4*w]
 	}
-	at := func(i int) int { return int(buf[min(max(i, 0), n-1)]) }
-	width := 2*r + 1
-	sum := 0
-	for i := -r; i <= r; i++ {
-		sum += at(i)
+	sums := make([]int32, 4*w)
+	for k := -r; k <= r; k++ {
+		for i, v := range rowAt(k) {
+			sums[i] += int32(v)
+		}
 	}
-	for i := range n {
-		p[i*step] = uint8((sum + width/2) / width)
-		sum += at(i+r+1) - at(i-r)
+	for y := range h {
+		out := img.Pix[y*stride : y*stride+4*w]
+		for i := range out {
+			out[i] = avg(sums[i]) // alpha sums to 255·div, so it stays 255
+		}
+		add, sub := rowAt(y+r+1), rowAt(y-r)
+		for i := range sums {
+			sums[i] += int32(add[i]) - int32(sub[i])
+		}
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 	"math/rand/v2"
-	_ "image/jpeg"
+	"image/jpeg"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -69,3 +69,15 @@ func BenchmarkExploreRender(b *testing.B) {
 	}
 }
 func newRand(s uint64) *rand.Rand { return rand.New(rand.NewPCG(s, 1)) }
+
+func BenchmarkExploreEncode(b *testing.B) {
+	img := render(512, 512, newRand(2), newPalette(nil))
+	for _, lvl := range []png.CompressionLevel{png.BestSpeed, png.DefaultCompression} {
+		b.Run(fmt.Sprint(lvl), func(b *testing.B) {
+			e := png.Encoder{CompressionLevel: lvl}
+			for b.Loop() { var buf bytes.Buffer; e.Encode(&buf, img) }
+		})
+	}
+	b.Run("jpeg", func(b *testing.B) { for b.Loop() { var buf bytes.Buffer; jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}) } })
+	b.Run("blur", func(b *testing.B) { for b.Loop() { boxBlur(img, 5) } })
+}

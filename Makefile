@@ -1,0 +1,76 @@
+# Designer BFF generation pipeline. `make` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate
+LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s
+LOCAL := $(GO) run ./infra/local
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test serve migrate bench lint build deploy check-asl fuzz clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+demo: ## run the whole pipeline locally on the embedded defaults and write an HTML report
+	$(LOCAL) demo
+
+test: ## vet, run every test over a throwaway Postgres, check the state machine, fuzz the validator briefly
+	$(GO) vet ./...
+	$(LOCAL) with-postgres -- $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory check-asl
+	$(MAKE) --no-print-directory fuzz
+
+fuzz: ## a few seconds of fuzzing on the image decoder entry point
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime 5s ./shared/quality
+
+check-asl: ## validate the rendered state machine definition with asl-validator (npm)
+	@mkdir -p .local
+	$(LOCAL) render-asl > .local/generation.rendered.asl.json
+	npx --yes asl-validator@4 --json-path .local/generation.rendered.asl.json
+
+serve: ## serve the API on 127.0.0.1:$$PORT (default 3000) over the local stack
+	$(LOCAL) serve
+
+migrate: ## apply the migrations to $$DATABASE_URL
+	$(LOCAL) migrate
+
+bench: ## run the Go benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+
+lint: ## gofmt, vet and go.mod tidiness
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+build: $(addprefix bin/,$(FUNCTIONS)) ## build every function's bootstrap for arm64 into bin/
+
+bin/%: FORCE
+	$(LAMBDA_BUILD) -o bin/$*/bootstrap ./functions/$*
+FORCE:
+
+# SAM (BuildMethod: makefile) calls build-<LogicalId> with ARTIFACTS_DIR set.
+build-ApiFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/api
+build-PlanFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/plan
+build-GenerateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/generate
+build-ValidateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/validate
+build-SelectFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/select
+build-DeliverFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/deliver
+build-MarkFailedFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/markfailed
+build-LearnerFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/learner
+build-RecalibrateFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/recalibrate
+
+deploy: ## sam build && sam deploy with infra/sam/samconfig.toml
+	sam build --template-file template.yaml
+	sam deploy --config-file infra/sam/samconfig.toml
+
+clean: ## remove build output and local scratch files
+	rm -rf bin .aws-sam .local demo-output

@@ -1,0 +1,104 @@
+package generation_test
+
+import (
+	"testing"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/stretchr/testify/require"
+)
+
+func newGeneration(t *testing.T, settingsJSON string) generation.Generation {
+	t.Helper()
+	s, err := generation.ParseSettings([]byte(settingsJSON), defaults)
+	require.NoError(t, err)
+	return generation.Generation{
+		ID: generation.NewID(), UserID: "u1", Status: generation.StatusPlanning,
+		RequestedCount: s.Count, Settings: s, Provider: s.Provider, BasePrompt: s.Prompt,
+	}
+}
+
+func TestWithBufferIsExactInteger(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n       int
+		percent float64
+		want    int
+	}{
+		{100, 10, 110}, // float math gives 110.00000000000001 → 111
+		{12, 20, 15},   // 14.4 → 15
+		{10, 0, 10},
+		{1, 20, 2},
+		{30, 66.67, 51},
+		{100, 200, 300},
+		{0, 50, 0},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, generation.WithBuffer(tt.n, tt.percent), "%d at %v%%", tt.n, tt.percent)
+	}
+}
+
+func TestPlanRound(t *testing.T) {
+	t.Parallel()
+	policy := generation.PlanPolicy{DefaultBufferPercent: 20}
+	tests := []struct {
+		name       string
+		settings   string
+		round      int
+		tally      generation.Tally
+		wantCount  int
+		wantNeeded int
+		wantMethod string
+	}{
+		{"auto uses the default percent", `{"count": 12}`, 1, generation.Tally{}, 15, 12, generation.BufferAuto},
+		{"fixed percent", `{"count": 10, "bufferPercent": 50}`, 1, generation.Tally{}, 15, 10, generation.BufferFixed},
+		{"zero percent", `{"count": 10, "bufferPercent": 0}`, 1, generation.Tally{}, 10, 10, generation.BufferFixed},
+		{"top-up plans only the shortfall", `{"count": 10, "bufferPercent": 50}`, 2, generation.Tally{Generated: 15, Passed: 8}, 3, 2, generation.BufferFixed},
+		{"maxImages caps round 1", `{"count": 10, "maxImages": 11}`, 1, generation.Tally{}, 11, 10, generation.BufferAuto},
+		{"maxImages caps a top-up", `{"count": 10, "maxImages": 13}`, 2, generation.Tally{Generated: 12, Passed: 7}, 1, 3, generation.BufferAuto},
+		{"spent budget plans nothing", `{"count": 10, "maxImages": 12}`, 2, generation.Tally{Generated: 12, Passed: 7}, 0, 3, generation.BufferAuto},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGeneration(t, tt.settings)
+			plan, err := generation.PlanRound(g, tt.round, tt.tally, policy)
+			require.NoError(t, err)
+			require.Equal(t, tt.wantCount, plan.Count)
+			require.Equal(t, tt.wantNeeded, plan.Needed)
+			require.Equal(t, tt.wantMethod, plan.BufferMethod)
+			require.Equal(t, tt.round, plan.Round)
+		})
+	}
+}
+
+func TestPlanRoundRejectsRoundsOutsideTheBudget(t *testing.T) {
+	t.Parallel()
+	g := newGeneration(t, `{"count": 3, "maxRounds": 2}`)
+	for _, round := range []int{0, 3} {
+		_, err := generation.PlanRound(g, round, generation.Tally{}, generation.PlanPolicy{})
+		require.Equal(t, generation.EINVALID, generation.ErrorCode(err), "round %d", round)
+	}
+}
+
+type fixedChooser [][]string
+
+func (f fixedChooser) Choose(string, int, int64) [][]string { return f }
+
+func TestNewCandidatesAreDeterministic(t *testing.T) {
+	t.Parallel()
+	g := newGeneration(t, `{"count": 2, "bufferPercent": 0, "prompt": "linen shirt", "negativePrompt": "text"}`)
+	plan := generation.RoundPlan{Round: 1, Count: 2}
+	chooser := fixedChooser{{"golden hour"}, {"flat lay", "editorial"}}
+	a := generation.NewCandidates(g, plan, chooser)
+	b := generation.NewCandidates(g, plan, chooser)
+	require.Equal(t, a, b)
+	require.Equal(t, "linen shirt, golden hour", a[0].Prompt)
+	require.Equal(t, "linen shirt, flat lay, editorial", a[1].Prompt)
+	require.Equal(t, "text", a[1].NegativePrompt, "the negative prompt stays in its own field")
+	require.NotEqual(t, a[0].Seed, a[1].Seed)
+	require.GreaterOrEqual(t, a[0].Seed, int64(0))
+
+	g.Settings.UseRLHFLearning = false
+	plain := generation.NewCandidates(g, plan, chooser)
+	require.Equal(t, "linen shirt", plain[0].Prompt, "learning off plans without modifiers")
+}
