@@ -70,7 +70,7 @@ build-RecalibrateFunction:
 
 deploy: ## sam build && sam deploy with infra/sam/samconfig.toml
 	sam build --template-file template.yaml
-	sam deploy --config-file infra/sam/samconfig.toml
+	sam deploy --config-file $(CURDIR)/infra/sam/samconfig.toml
 
 clean: ## remove build output and local scratch files
 	rm -rf bin .aws-sam .local demo-output

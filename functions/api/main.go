@@ -41,6 +41,10 @@ func service(p *generation.Pipeline, cfg config.Config, starter generation.Start
 		Defaults:         generation.Defaults{TargetConfidence: cfg.BufferTargetConfidence, Provider: cfg.Provider},
 		ValidatorVersion: p.Validator.Version(),
 		PresignExpiry:    cfg.PresignExpiry,
-		Logger:           slog.Default(),
+		// A synchronous Lambda invocation carries at most 6 MB, and API
+		// Gateway base64-encodes binary bodies (4/3 larger): 4 MiB of upload
+		// is what fits.
+		MaxBodyBytes: 4 << 20,
+		Logger:       slog.Default(),
 	}
 }

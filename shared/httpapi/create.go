@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -168,7 +169,10 @@ func (s *Service) readForm(w http.ResponseWriter, r *http.Request) (image, setti
 			return nil, nil, s.bodyError(err, "multipart")
 		}
 		name := part.FormName()
-		if seen[name] {
+		switch {
+		case name != "image" && name != "settings" && name != "userId":
+			return nil, nil, generation.FieldError(cmp.Or(name, "body"), "is not a known form field (want image, settings)")
+		case seen[name]:
 			return nil, nil, generation.FieldError(name, "is given more than once")
 		}
 		seen[name] = true
@@ -181,12 +185,9 @@ func (s *Service) readForm(w http.ResponseWriter, r *http.Request) (image, setti
 			image = data
 		case "settings":
 			settings = data
-		case "userId":
-			// The earlier system took the user from the body; the
-			// authenticated identity replaces it.
-		default:
-			return nil, nil, generation.FieldError(name, "is not a known field (want image, settings)")
 		}
+		// userId is read and dropped: the earlier system took the user from
+		// the body; the authenticated identity replaces it.
 	}
 	return image, settings, nil
 }

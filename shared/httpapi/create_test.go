@@ -228,8 +228,12 @@ func TestCreateRejectsBadInput(t *testing.T) {
 		{name: "MultipartWithoutBoundary", request: func(*testing.T) request {
 			return request{method: http.MethodPost, path: "/api/generate/from-image", contentType: "multipart/form-data", body: []byte("x")}
 		}, wantCode: 400, wantError: generation.EINVALID, wantField: "Content-Type"},
-		{name: "MultipartGarbage", request: func(*testing.T) request {
+		{name: "MultipartWithoutParts", request: func(*testing.T) request {
 			return request{method: http.MethodPost, path: "/api/generate/from-image", contentType: "multipart/form-data; boundary=xyz", body: []byte("not multipart at all")}
+		}, wantCode: 400, wantError: generation.EINVALID, wantField: "image"},
+		{name: "MultipartCutShort", request: func(*testing.T) request {
+			body := "--xyz\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\n\r\n\x89PNG\r\n"
+			return request{method: http.MethodPost, path: "/api/generate/from-image", contentType: "multipart/form-data; boundary=xyz", body: []byte(body)}
 		}, wantCode: 400, wantError: generation.EINVALID, wantField: "body"},
 		{name: "IdempotencyKeyTooLong", request: form(img, `{"count":1}`), header: map[string]string{"Idempotency-Key": strings.Repeat("k", 201)}, wantCode: 400, wantError: generation.EINVALID, wantField: "Idempotency-Key"},
 	}

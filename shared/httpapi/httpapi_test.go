@@ -16,6 +16,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ import (
 	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 )
 
-func TestMain(m *testing.M) { postgrestest.Main(m) }
+func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
 
 const validatorVersion = "test-v1"
 

@@ -98,11 +98,10 @@ func (s *Store) CreateGeneration(ctx context.Context, g generation.Generation) (
 	if err != nil {
 		return generation.Generation{}, false, fmt.Errorf("encode reference features: %w", err)
 	}
-	var createdAt, completedAt *time.Time
+	var createdAt *time.Time
 	if !g.CreatedAt.IsZero() {
 		createdAt = &g.CreatedAt
 	}
-	completedAt = g.CompletedAt
 	row := s.pool.QueryRow(ctx, `
 		INSERT INTO generations (id, user_id, status, requested_count, settings, provider, model,
 			base_prompt, reference_key, reference_content_type, reference_features, rounds,
@@ -121,7 +120,7 @@ func (s *Store) CreateGeneration(ctx context.Context, g generation.Generation) (
 		g.BasePrompt, g.ReferenceKey, g.ReferenceContentType, string(features), g.Rounds,
 		g.PlannedCount, g.GeneratedCount, g.PassedCount, g.DeliveredCount, g.BufferPercent,
 		g.BufferMethod, g.TargetConfidence, g.PredictedDeliveryProbability, g.CostUSD, g.Error,
-		g.ExecutionARN, g.IdempotencyKey, createdAt, completedAt)
+		g.ExecutionARN, g.IdempotencyKey, createdAt, g.CompletedAt)
 	stored, err := scanGeneration(row)
 	if err == nil {
 		return stored, true, nil
@@ -197,12 +196,13 @@ func (s *Store) SaveSelection(ctx context.Context, generationID string, sel gene
 	})
 }
 
-// SaveDelivery marks the selected candidates (with their rank) and the
-// discarded ones, sets the generation's final fields, and stores d.Feedback
-// (ignoring event ids already stored), all in one transaction: the feedback
-// is never lost when publishing it fails afterwards, and the learner's own
-// insert of the same events adds nothing. Saving the same delivery again is
-// a no-op; a different final status on a final generation is ECONFLICT.
+// SaveDelivery marks the selected candidates (status selected, their rank)
+// and the discarded ones, and sets the generation's final fields (status,
+// counts, cost, error = reason, completed_at), in one transaction. Saving a
+// delivery with the status the generation already has is a no-op (a retried
+// Deliver); any other final status on a final generation is ECONFLICT.
+// d.Feedback is not stored here: it travels to the learner, which stores it
+// (InsertFeedback) when feedback is enabled.
 func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generation.Delivery) error {
 	if !generation.IsUUID(generationID) {
 		return notFound("generation %s", generationID)
@@ -284,9 +284,6 @@ func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generat
 			generationID, string(d.Status), len(d.Selected), d.Passed, d.Generated, d.CostUSD, d.Reason, completedAt)
 		if err != nil {
 			return dbError(err, "finish generation %s", generationID)
-		}
-		if _, err := insertFeedback(ctx, tx, d.Feedback); err != nil {
-			return err
 		}
 		return nil
 	})

@@ -56,7 +56,7 @@ func sniff(data []byte) string {
 }
 
 // decodeConfig sniffs the format and reads only the header, enforcing the
-// size limits.
+// size limits. On ETOOLARGE the declared size is still returned.
 func decodeConfig(data []byte) (image.Config, string, error) {
 	if len(data) == 0 {
 		return image.Config{}, "", generation.Errorf(generation.EINVALID, "image is empty")
@@ -81,7 +81,7 @@ func decodeConfig(data []byte) (image.Config, string, error) {
 		return image.Config{}, format, generation.Errorf(generation.EINVALID, "image has no pixels (%d×%d)", cfg.Width, cfg.Height)
 	}
 	if cfg.Width > MaxSide || cfg.Height > MaxSide || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return image.Config{}, format, generation.Errorf(generation.ETOOLARGE,
+		return cfg, format, generation.Errorf(generation.ETOOLARGE,
 			"image is %d×%d; the limit is %d px a side and %d MP", cfg.Width, cfg.Height, MaxSide, MaxPixels/1_000_000)
 	}
 	return cfg, format, nil

@@ -78,7 +78,7 @@ func photoLike(w, h int, seed uint64) *image.NRGBA {
 func clamp8(v float64) uint8 { return uint8(max(0, min(255, math.Round(v)))) }
 
 // gaussianBlur returns img blurred with a separable Gaussian of sigma px
-// (kernel radius 3σ, edges clamped).
+// (kernel radius 3σ, edges clamped). Alpha is kept as is.
 func gaussianBlur(img *image.NRGBA, sigma float64) *image.NRGBA {
 	r := int(math.Ceil(3 * sigma))
 	k := make([]float64, 2*r+1)
@@ -91,32 +91,37 @@ func gaussianBlur(img *image.NRGBA, sigma float64) *image.NRGBA {
 	for i := range k {
 		k[i] /= sum
 	}
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	tmp := make([]float64, 4*w*h)
-	for y := range h {
-		for x := range w {
-			for ch := range 4 {
-				var v float64
-				for i, kv := range k {
-					sx := min(w-1, max(0, x+i-r))
-					v += kv * float64(img.Pix[img.PixOffset(sx, y)+ch])
-				}
-				tmp[4*(y*w+x)+ch] = v
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	tmp := make([]float64, w*h)
+	// conv convolves n samples read by at(i) with k, edges clamped, via a
+	// padded line so the inner loop has no bounds logic.
+	pad := make([]float64, max(w, h)+2*r)
+	conv := func(n int, at func(int) float64, set func(int, float64)) {
+		for i := range n + 2*r {
+			pad[i] = at(min(n-1, max(0, i-r)))
+		}
+		for i := range n {
+			win := pad[i : i+len(k)]
+			var v float64
+			for j, kv := range k {
+				v += kv * win[j]
 			}
+			set(i, v)
 		}
 	}
-	out := image.NewNRGBA(b)
+	for ch := range 3 {
+		for y := range h {
+			row := img.Pix[y*img.Stride:]
+			conv(w, func(x int) float64 { return float64(row[4*x+ch]) }, func(x int, v float64) { tmp[y*w+x] = v })
+		}
+		for x := range w {
+			conv(h, func(y int) float64 { return tmp[y*w+x] }, func(y int, v float64) { out.Pix[y*out.Stride+4*x+ch] = clamp8(v) })
+		}
+	}
 	for y := range h {
 		for x := range w {
-			for ch := range 4 {
-				var v float64
-				for i, kv := range k {
-					sy := min(h-1, max(0, y+i-r))
-					v += kv * tmp[4*(sy*w+x)+ch]
-				}
-				out.Pix[out.PixOffset(x, y)+ch] = clamp8(v)
-			}
+			out.Pix[y*out.Stride+4*x+3] = img.Pix[y*img.Stride+4*x+3]
 		}
 	}
 	return out
@@ -153,9 +158,15 @@ func solid(w, h int, c color.NRGBA, noise int) *image.NRGBA {
 
 func encodePNG(tb testing.TB, img image.Image) []byte {
 	tb.Helper()
+	b, err := pngBytes(img)
+	require.NoError(tb, err)
+	return b
+}
+
+func pngBytes(img image.Image) ([]byte, error) {
 	var buf bytes.Buffer
-	require.NoError(tb, png.Encode(&buf, img))
-	return buf.Bytes()
+	err := png.Encode(&buf, img)
+	return buf.Bytes(), err
 }
 
 func encodeJPEG(tb testing.TB, img image.Image, quality int) []byte {

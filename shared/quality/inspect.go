@@ -40,12 +40,11 @@ func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
 }
 
 // Palette returns up to six dominant colours of img, most common first. It
-// counts a copy of at most 64 px a side in a 4-bit-per-channel histogram,
-// keeps the fullest buckets (ignoring ones under 2 % of the image) and
-// reports each bucket's mean colour. Weights
-// are the buckets' shares among the returned colours, so they sum to 1;
-// (mostly) transparent areas are ignored. A fully transparent image has an
-// empty palette.
+// counts a box-downscaled copy of at most 64 px a side in a 4-bit-per-channel
+// histogram, keeps the fullest buckets (ignoring ones under 2 % of the image)
+// and reports each bucket's mean colour. Weights are the buckets' shares
+// among the returned colours, so they sum to 1. (Mostly) transparent areas
+// are ignored; a fully transparent image has an empty palette.
 func Palette(img image.Image) []generation.Color {
 	b := img.Bounds()
 	s := newBoxScaler(b.Dx(), b.Dy(), paletteSide)

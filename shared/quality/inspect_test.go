@@ -104,7 +104,7 @@ func TestPalette(t *testing.T) {
 	}{
 		{name: "two tones 70/30", img: twoTone, want: []generation.Color{
 			{R: 200, G: 30, B: 40, Weight: 0.7}, {R: 20, G: 60, B: 210, Weight: 0.3}}},
-		{name: "two tones as jpeg-like YCbCr", img: toYCbCr(twoTone), want: []generation.Color{
+		{name: "two tones as jpeg-like YCbCr", img: toYCbCr(twoTone, image.YCbCrSubsampleRatio420), want: []generation.Color{
 			{R: 200, G: 30, B: 40, Weight: 0.7}, {R: 20, G: 60, B: 210, Weight: 0.3}}},
 		{name: "transparency is not a colour", img: cutout, want: []generation.Color{{R: 10, G: 180, B: 20, Weight: 1}}},
 		{name: "fully transparent", img: image.NewNRGBA(image.Rect(0, 0, 10, 10)), want: []generation.Color{}},
@@ -157,9 +157,9 @@ func truncate(b []byte, frac float64) []byte {
 	return b[:int(float64(len(b))*frac)]
 }
 
-func toYCbCr(src image.Image) *image.YCbCr {
+func toYCbCr(src image.Image, ratio image.YCbCrSubsampleRatio) *image.YCbCr {
 	b := src.Bounds()
-	out := image.NewYCbCr(b, image.YCbCrSubsampleRatio420)
+	out := image.NewYCbCr(b, ratio)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := src.At(x, y).RGBA()

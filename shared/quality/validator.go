@@ -32,6 +32,7 @@ const (
 	ReasonBlurry       = "blurry"
 	ReasonUnderexposed = "underexposed"
 	ReasonOverexposed  = "overexposed"
+	ReasonLowContrast  = "low_contrast" // nearly flat: grain on a uniform field
 	ReasonWrongSize    = "wrong_size"
 	ReasonLowScore     = "low_score" // failed on the combined score with no single defect
 )
@@ -44,17 +45,20 @@ const (
 //	sharpness  0.45    log10 laplacian_var     blurZero    blurThreshold (blurry)         sharpFull
 //	exposure   0.35    mean_luma               0.05/0.97   0.18 (under) / 0.88 (over)     0.30–0.70
 //	                   clip_low, clip_high     0.80        0.40 (under / over)            ≤ 0.10
-//	contrast   0.20    luma_std                0           blankStd (blank)               30
+//	contrast   0.20    luma_std                0           lowContrastStd (low_contrast)  30
 //	                   entropy (bits)          0           blankEntropy (blank)           4
 //
-// exposure and contrast are the minimum of their rows. The score is
+// exposure and contrast are the minimum of their rows; luma_std at blankStd
+// (blank) scores defectScore/2. The score is
 //
 //	min(Σ wᵢ·sᵢ, min sᵢ + weakestSlack) − wrongSizePenalty (if wrong_size)
 //
 // clamped to 0–100, and at most blankCap for a blank image. The weakest-link
 // term makes one real defect fail the image at the default threshold even
 // when everything else is perfect: weakestSlack = DefaultMinScore −
-// defectScore, so min sᵢ < defectScore ⇔ score < DefaultMinScore.
+// defectScore, so min sᵢ < defectScore ⇒ score < DefaultMinScore. Several
+// mild weaknesses can still fail an image through the weighted mean; it then
+// gets ReasonLowScore, so every failure carries a reason.
 const (
 	weightSharpness = 0.45
 	weightExposure  = 0.35
@@ -78,9 +82,10 @@ const (
 	brightMean = 0.88 // mean_luma above: overexposed
 	clipLimit  = 0.40 // clip_low / clip_high above: under- / overexposed
 
-	blankStd     = 2.0 // luma_std below: blank
-	blankEntropy = 1.0 // entropy below: blank
-	blankCap     = 10.0
+	blankStd       = 2.0 // luma_std below: blank
+	blankEntropy   = 1.0 // entropy below: blank
+	blankCap       = 10.0
+	lowContrastStd = 4.0 // luma_std below: low_contrast (P99−P1 ≈ 4.65σ ≈ 19 levels, ~7 % of range)
 
 	sizeTolerance    = 0.02 // relative width, height or aspect difference allowed
 	wrongSizePenalty = 25.0 // an off-size image passes only when otherwise excellent
@@ -93,7 +98,7 @@ var (
 	sharpnessCurve = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
 	meanCurve      = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}, {0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
 	clipCurve      = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
-	stdCurve       = []anchor{{0, 0}, {blankStd, defectScore}, {30, 100}}
+	stdCurve       = []anchor{{0, 0}, {blankStd, defectScore / 2}, {lowContrastStd, defectScore}, {30, 100}}
 	entropyCurve   = []anchor{{0, 0}, {blankEntropy, defectScore}, {4, 100}}
 )
 
@@ -131,10 +136,9 @@ func (v *Validator) Version() string { return version }
 
 // measured is what the checks read: the decoded image and its working luma.
 type measured struct {
-	img    image.Image // full size, as decoded
-	format string
-	luma   []uint8 // BT.601, w×h, long side ≤ WorkingSide
-	w, h   int
+	img  image.Image // full size, as decoded
+	luma []uint8     // BT.601, w×h, long side ≤ WorkingSide
+	w, h int
 }
 
 // part is one weighted sub-score.
@@ -174,7 +178,7 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 		minScore = DefaultMinScore
 	}
 
-	decoded, format, err := decode(img)
+	decoded, _, err := decode(img)
 	if err != nil {
 		return undecodable(img, err), nil
 	}
@@ -185,20 +189,13 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	luma, w, h := workingLuma(decoded, s)
-	m := &measured{img: decoded, format: format, luma: luma, w: w, h: h}
+	m := &measured{img: decoded, luma: luma, w: w, h: h}
 	r := &report{metrics: map[string]float64{MetricBytes: float64(len(img))}}
 	for _, c := range battery {
 		c(m, spec, r)
 	}
 
-	var weighted, weights float64
-	weakest := 100.0
-	for _, p := range r.parts {
-		weighted += p.weight * p.score
-		weights += p.weight
-		weakest = min(weakest, p.score)
-	}
-	score := min(weighted/weights, weakest+weakestSlack) - r.penalty
+	score := combine(r.parts) - r.penalty
 	if r.blank {
 		score = min(score, blankCap)
 	}
@@ -216,6 +213,22 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 		Metrics:          r.metrics,
 		Reasons:          sortedReasons(r.reasons),
 	}, nil
+}
+
+// combine is min(weighted mean, weakest + weakestSlack): see the scoring
+// table above.
+func combine(parts []part) float64 {
+	var weighted, weights float64
+	weakest := 100.0
+	for _, p := range parts {
+		weighted += p.weight * p.score
+		weights += p.weight
+		weakest = min(weakest, p.score)
+	}
+	if weights == 0 {
+		return 100 // nothing measured, nothing wrong
+	}
+	return min(weighted/weights, weakest+weakestSlack)
 }
 
 // undecodable is the verdict for bytes that never became pixels.
@@ -242,7 +255,12 @@ func undecodable(img []byte, err error) generation.Verdict {
 	}
 }
 
+// sortedReasons sorts and de-duplicates; never nil, so a clean verdict
+// stores an empty list rather than NULL.
 func sortedReasons(rs []string) []string {
+	if len(rs) == 0 {
+		return []string{}
+	}
 	slices.Sort(rs)
 	return slices.Compact(rs)
 }
@@ -283,9 +301,12 @@ func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
 	exposure := min(interp(mean, meanCurve), interp(st.clipLow, clipCurve), interp(st.clipHigh, clipCurve))
 	r.parts = append(r.parts, part{weightExposure, exposure})
 
-	if st.std < blankStd || st.entropy < blankEntropy {
+	switch {
+	case st.std < blankStd || st.entropy < blankEntropy:
 		r.reasons = append(r.reasons, ReasonBlank)
 		r.blank = true
+	case st.std < lowContrastStd:
+		r.reasons = append(r.reasons, ReasonLowContrast)
 	}
 	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve))
 	r.parts = append(r.parts, part{weightContrast, contrast})

@@ -6,6 +6,7 @@ package pgserver
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,9 +25,11 @@ import (
 
 // Options tune Start. The zero value is fine.
 type Options struct {
-	// TempDir is where the cluster's temporary directory is created
-	// (default os.TempDir()). It must be reachable by the postgres user when
-	// running as root.
+	// TempDir is where the cluster's temporary directory is created. The
+	// default is /dev/shm when it exists (the data is thrown away anyway, and
+	// creating databases there is several times faster than on disk), else
+	// os.TempDir(). It must be reachable by the postgres user when running
+	// as root.
 	TempDir string
 	// BinDir holds initdb and pg_ctl. Empty means the highest version in
 	// /usr/lib/postgresql/*/bin, then PATH.
@@ -66,7 +69,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		}
 		s.runAs = u
 	}
-	s.dir, err = os.MkdirTemp(opts.TempDir, "pgserver-")
+	s.dir, err = os.MkdirTemp(cmp.Or(opts.TempDir, defaultTempDir()), "pgserver-")
 	if err != nil {
 		return nil, fmt.Errorf("pgserver: create temp dir: %w", err)
 	}
@@ -172,8 +175,9 @@ func (s *Server) run(ctx context.Context, name string, args ...string) ([]byte, 
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	// pg_ctl leaves the server running with our stdout open otherwise; the
-	// log file receives the server's output instead.
+	// A safety net: the server that pg_ctl leaves running writes to its log
+	// file, but should any child keep our output pipe open, Wait gives up
+	// on it after this delay instead of hanging.
 	cmd.WaitDelay = 5 * time.Second
 	err := cmd.Run()
 	return out.Bytes(), err
@@ -258,6 +262,15 @@ func hasBinaries(dir string) bool {
 		}
 	}
 	return true
+}
+
+// defaultTempDir prefers memory-backed /dev/shm.
+func defaultTempDir() string {
+	const shm = "/dev/shm"
+	if st, err := os.Stat(shm); err == nil && st.IsDir() && st.Mode().Perm()&0o002 != 0 {
+		return shm
+	}
+	return os.TempDir()
 }
 
 func freePort() (int, error) {

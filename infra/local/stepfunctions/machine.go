@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/google/uuid"
 )
@@ -42,6 +43,20 @@ const maxPayload = 256 * 1024
 // Invoker runs one Lambda function: JSON in, JSON out. Wrap a handler with
 // lambda.NewHandler(h).Invoke to get the same JSON round trip as in AWS.
 type Invoker func(ctx context.Context, payload []byte) ([]byte, error)
+
+// LambdaInvoker wraps a Go Lambda handler function (any signature accepted
+// by lambda.Start) as an Invoker, with the same JSON round trip and error
+// reporting as in AWS.
+//
+// It builds a fresh lambda.Handler per call on purpose: Handler.Invoke
+// returns bytes that alias a pooled buffer which the handler's next Invoke
+// reuses, so sharing one Handler across concurrent Map iterations corrupts
+// results (Lambda itself never invokes one instance concurrently).
+func LambdaInvoker(handlerFunc any, opts ...lambda.Option) Invoker {
+	return func(ctx context.Context, payload []byte) ([]byte, error) {
+		return lambda.NewHandlerWithOptions(handlerFunc, opts...).Invoke(ctx, payload)
+	}
+}
 
 // ExecutionError is a failed execution (or, internally, a failed state):
 // Name is the Step Functions error name that Retry/Catch match (the "Error"
@@ -121,10 +136,11 @@ type Event struct {
 }
 
 type config struct {
-	sleep  func(ctx context.Context, d time.Duration) error
-	jitter func() float64
-	events func(Event)
-	now    func() time.Time
+	sleep    func(ctx context.Context, d time.Duration) error
+	deadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
+	jitter   func() float64
+	events   func(Event)
+	now      func() time.Time
 }
 
 // Option configures a Machine.
@@ -134,6 +150,13 @@ type Option func(*config)
 // honours ctx). Tests use it to record delays instead of sleeping.
 func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *config) { c.sleep = sleep }
+}
+
+// WithDeadline replaces context.WithTimeout for TimeoutSeconds (Task and
+// execution). Tests pass a function returning an already expired context to
+// exercise States.Timeout without waiting.
+func WithDeadline(deadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)) Option {
+	return func(c *config) { c.deadline = deadline }
 }
 
 // WithJitter sets the random source for JitterStrategy FULL: a function
@@ -184,7 +207,7 @@ type Machine struct {
 // validates it against the supported subset and binds every Task Resource to
 // its Invoker. Any unsupported construct is an error naming state and field.
 func Load(definition []byte, substitutions map[string]string, resources map[string]Invoker, opts ...Option) (*Machine, error) {
-	m := &Machine{cfg: config{sleep: sleepContext, jitter: rand.Float64, events: func(Event) {}, now: time.Now}}
+	m := &Machine{cfg: config{sleep: sleepContext, deadline: context.WithTimeout, jitter: rand.Float64, events: func(Event) {}, now: time.Now}}
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -217,7 +240,11 @@ func Load(definition []byte, substitutions map[string]string, resources map[stri
 	return m, nil
 }
 
-var errExecutionTimedOut = errors.New("execution timed out")
+// timedOut reports whether inner expired on its own deadline (our
+// TimeoutSeconds) rather than being cancelled through outer.
+func timedOut(outer, inner context.Context) bool {
+	return outer.Err() == nil && errors.Is(inner.Err(), context.DeadlineExceeded)
+}
 
 // Execute runs one execution to completion. name becomes $$.Execution.Name
 // (a random UUID when empty). A failed execution (Fail state, uncaught error,
@@ -231,14 +258,15 @@ func (m *Machine) Execute(ctx context.Context, name string, input []byte) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("execution %s: invalid input: %w", name, err)
 	}
+	execCtx := ctx
 	if m.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, m.timeout, errExecutionTimedOut)
+		execCtx, cancel = m.cfg.deadline(ctx, m.timeout)
 		defer cancel()
 	}
 	x := &execution{m: m, name: name, input: in, start: m.cfg.now()}
-	out, err := x.runFlow(ctx, m.flow, in, scope{item: -1})
-	if err != nil && errors.Is(context.Cause(ctx), errExecutionTimedOut) {
+	out, err := x.runFlow(execCtx, m.flow, in, scope{item: -1})
+	if err != nil && timedOut(ctx, execCtx) {
 		err = &ExecutionError{Name: ErrTimeout, Cause: fmt.Sprintf("execution timed out after %s", m.timeout)}
 	}
 	var ee *ExecutionError

@@ -25,8 +25,6 @@ type scope struct {
 	item     int
 }
 
-var errTaskTimedOut = errors.New("task timed out")
-
 func runtimeError(format string, args ...any) *ExecutionError {
 	return &ExecutionError{Name: ErrRuntime, Cause: fmt.Sprintf(format, args...)}
 }
@@ -94,7 +92,7 @@ func (x *execution) runState(ctx context.Context, st *state, input any, sc scope
 					x.emit(sc, Event{Kind: StateCaught, State: st.short, Next: c.next, Error: se.Name, Cause: se.Cause})
 					return out, c.next, nil
 				}
-				se = err
+				errors.As(err, &se)
 			}
 		}
 		x.emit(sc, Event{Kind: StateFailed, State: st.short, Error: se.Name, Cause: se.Cause})
@@ -248,7 +246,7 @@ func applyParameters(tmpl, in, cobj any) (any, error) {
 }
 
 // applyResultPath combines the state's raw input with its result.
-func applyResultPath(pf pathField, raw, result any) (any, *ExecutionError) {
+func applyResultPath(pf pathField, raw, result any) (any, error) {
 	switch {
 	case pf.null:
 		return raw, nil
@@ -283,9 +281,9 @@ type reply struct {
 
 // invoke calls the Task's Lambda with a JSON round trip. The handler runs in
 // its own goroutine so a TimeoutSeconds expiry fails the state on time even
-// when the handler ignores ctx (Lambda would also stop waiting), and a
-// panic becomes an error named after the panic value's type, as the Lambda
-// runtime reports it.
+// when the handler ignores ctx (Step Functions also stops waiting; the
+// handler is abandoned), and a panic becomes an error named after the panic
+// value's type, as the Lambda runtime reports it.
 func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) {
 	payload, err := json.Marshal(in)
 	if err != nil {
@@ -296,7 +294,7 @@ func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) 
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	if st.timeout > 0 {
-		tctx, cancel = context.WithTimeoutCause(ctx, st.timeout, errTaskTimedOut)
+		tctx, cancel = x.m.cfg.deadline(ctx, st.timeout)
 	}
 	defer cancel()
 
@@ -313,15 +311,22 @@ func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) 
 	}()
 
 	var r reply
+	replied := false
 	select {
 	case r = <-ch:
+		replied = true
 	case <-tctx.Done():
 		r.err = context.Cause(tctx)
 	}
 	if ctx.Err() != nil {
-		return nil, context.Cause(ctx) // the execution (or the Map) is being cancelled
+		// The execution (or the Map) is being cancelled: let the handler
+		// finish so none outlives Execute.
+		if !replied {
+			<-ch
+		}
+		return nil, context.Cause(ctx)
 	}
-	if r.err != nil && errors.Is(context.Cause(tctx), errTaskTimedOut) {
+	if r.err != nil && timedOut(ctx, tctx) {
 		return nil, &ExecutionError{Name: ErrTimeout, Cause: fmt.Sprintf("task timed out after %s", st.timeout)}
 	}
 	if r.panicked != nil {
@@ -403,7 +408,7 @@ launch:
 			x.emit(sc, Event{Kind: IterationStarted, State: st.short})
 			out, err := x.runFlow(mapCtx, st.processor, inputs[i], sc)
 			if err != nil {
-				once.Do(func() { firstErr = err; cancel() })
+				once.Do(func() { firstErr = err })
 				e := Event{Kind: IterationFailed, State: st.short, Cause: err.Error()}
 				var ee *ExecutionError
 				if errors.As(err, &ee) {

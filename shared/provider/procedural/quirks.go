@@ -173,8 +173,8 @@ func (q Quirks) Probability(modifiers []string) float64 {
 	return min(max(1-keep, 0), 1)
 }
 
-// Role returns the modifiers with the given role, sorted.
-func (q Quirks) Role(role Role) []string {
+// WithRole returns the modifiers with the given role, sorted.
+func (q Quirks) WithRole(role Role) []string {
 	var out []string
 	for m, mq := range q.Modifiers {
 		if mq.Role == role {

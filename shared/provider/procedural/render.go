@@ -83,7 +83,7 @@ func (c *canvas) blend(i int, col rgb, a float32) {
 // soft-shaded ellipses with a woven texture and seams in the other palette
 // colours, low-frequency lighting, two octaves of value-noise mottle and
 // fine sensor grain. It is auto-exposed so that mean luma lands in
-// 0.3–0.7. The layout depends only on rng.
+// 0.2–0.8. The layout depends only on rng.
 func render(w, h int, rng *rand.Rand, pal palette) *image.RGBA {
 	c := &canvas{w: w, h: h, pix: make([]float32, 3*w*h)}
 	drawBackground(c, rng, pal)
@@ -97,10 +97,10 @@ func drawBackground(c *canvas, rng *rand.Rand, pal palette) {
 	if len(pal.cols) > 1 {
 		other := pal.cols[1+rng.IntN(len(pal.cols)-1)]
 		for ch := range 3 {
-			c1[ch] = c0[ch] + 0.35*(other[ch]-c0[ch])
+			c1[ch] = 0.95*c0[ch] + 0.05*other[ch] // a hint of another colour, slightly darker
 		}
 	} else {
-		c1 = rgb{c0[0] * 0.8, c0[1] * 0.8, c0[2] * 0.8}
+		c1 = rgb{c0[0] * 0.9, c0[1] * 0.9, c0[2] * 0.9}
 	}
 	ang := rng.Float64() * 2 * math.Pi
 	diag := math.Hypot(float64(c.w), float64(c.h))
@@ -109,8 +109,8 @@ func drawBackground(c *canvas, rng *rand.Rand, pal palette) {
 	horizon := float32(c.h) * float32(0.68+0.15*rng.Float64())
 	r, g, b := c.plane(0), c.plane(1), c.plane(2)
 	for y := range c.h {
-		// The floor is 12 % darker, with a 2 px soft edge: one strong horizontal edge.
-		floor := 1 - 0.12*clamp01((float32(y)-horizon)/2+0.5)
+		// The floor is 10 % darker, with a 2 px soft edge: one strong horizontal edge.
+		floor := 1 - 0.1*clamp01((float32(y)-horizon)/2+0.5)
 		t := 0.5 + (0-cx)*dx + (float32(y)-cy)*dy
 		row := y * c.w
 		for x := range c.w {
@@ -151,7 +151,7 @@ func drawGarment(c *canvas, rng *rand.Rand, pal palette) {
 			col[ch] *= 0.55
 		}
 		ang := rng.Float64() * math.Pi
-		half := side * float32(0.1+0.2*rng.Float64())
+		half := side * float32(0.05+0.1*rng.Float64())
 		mx := gx + float32(rng.NormFloat64())*0.08*side
 		my := gy + float32(rng.NormFloat64())*0.08*side
 		ca, sa := float32(math.Cos(ang)), float32(math.Sin(ang))
@@ -267,10 +267,10 @@ func finish(c *canvas, rng *rand.Rand) *image.RGBA {
 	fx, px := 0.5+rng.Float64(), rng.Float64()*2*math.Pi
 	fy, py := 0.5+rng.Float64(), rng.Float64()*2*math.Pi
 	for x := range lx {
-		lx[x] = 1 + 0.06*float32(math.Sin(2*math.Pi*fx*float64(x)/float64(w)+px))
+		lx[x] = 1 + 0.04*float32(math.Sin(2*math.Pi*fx*float64(x)/float64(w)+px))
 	}
 	for y := range ly {
-		ly[y] = 1 + 0.06*float32(math.Sin(2*math.Pi*fy*float64(y)/float64(h)+py))
+		ly[y] = 1 + 0.04*float32(math.Sin(2*math.Pi*fy*float64(y)/float64(h)+py))
 	}
 	octaves := []valueNoise{
 		newValueNoise(rng, w, h, 24, 7),
@@ -321,19 +321,19 @@ func finish(c *canvas, rng *rand.Rand) *image.RGBA {
 	return img
 }
 
-// autoExpose applies a gamma curve when the mean luma is outside 0.3–0.7,
-// as a camera would, so a dark or pale palette still gives a normally
-// exposed picture.
+// autoExpose applies a gamma curve when the mean luma is outside 0.2–0.8,
+// as a camera would, so a very dark or very pale palette still gives a
+// normally exposed picture. Inside that range the palette is left alone.
 func autoExpose(img *image.RGBA) {
 	var hist [3][256]int
 	histograms(img, &hist)
 	m := meanLuma(&hist, img.Rect.Dx()*img.Rect.Dy(), identityLUT())
-	if m >= 0.3 && m <= 0.7 || m <= 0 || m >= 1 {
+	if m >= 0.2 && m <= 0.8 || m <= 0 || m >= 1 {
 		return
 	}
-	target := 0.45
-	if m > 0.7 {
-		target = 0.6
+	target := 0.25
+	if m > 0.8 {
+		target = 0.75
 	}
 	gamma := min(max(math.Log(target)/math.Log(m), 0.35), 3)
 	var lut [256]uint8

@@ -1,0 +1,341 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stepfunctions"
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/procedural"
+)
+
+// demoRequest is one request the demo sends, each showing a different part
+// of the pipeline.
+type demoRequest struct {
+	Title    string
+	Settings map[string]any
+}
+
+func demoRequests(count int) []demoRequest {
+	with := func(extra map[string]any) map[string]any {
+		m := map[string]any{"count": count}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	return []demoRequest{
+		{"auto buffer (DEFAULT_BUFFER_PERCENT)", with(map[string]any{"prompt": "linen summer dress, studio product photo"})},
+		{"no buffer: top-up rounds make up the shortfall", with(map[string]any{"prompt": "denim jacket, street style", "bufferPercent": 0})},
+		{"generous buffer", with(map[string]any{"prompt": "wool overcoat, editorial", "bufferPercent": 50})},
+		{"strict, one round, thin buffer: may fall short and says why", with(map[string]any{"prompt": "silk scarf, flat lay", "bufferPercent": 5, "maxRounds": 1, "strict": true})},
+		{"JPEG model", with(map[string]any{"prompt": "leather ankle boots, catalog", "model": "procedural-jpeg"})},
+		{"learning off: no prompt modifiers", with(map[string]any{"prompt": "chunky knit sweater", "useRLHFLearning": false})},
+	}
+}
+
+type demoOptions struct {
+	Requests int
+	Count    int
+	OutDir   string
+}
+
+// demoResult is one request's outcome as the API reports it.
+type demoResult struct {
+	Request    demoRequest
+	Generation apiGeneration
+	Images     map[string][]byte // candidate id → image bytes, for the report
+	Candidates []generation.Candidate
+}
+
+type apiGeneration struct {
+	ID             string         `json:"id"`
+	Status         string         `json:"status"`
+	RequestedCount int            `json:"requestedCount"`
+	PlannedCount   int            `json:"plannedCount"`
+	GeneratedCount int            `json:"generatedCount"`
+	PassedCount    int            `json:"passedCount"`
+	DeliveredCount int            `json:"deliveredCount"`
+	Rounds         int            `json:"rounds"`
+	BufferPercent  float64        `json:"bufferPercent"`
+	BufferMethod   string         `json:"bufferMethod"`
+	CostUSD        float64        `json:"costUsd"`
+	Error          string         `json:"error"`
+	DiscardReasons map[string]int `json:"discardReasons"`
+}
+
+func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts := demoOptions{}
+	fs.IntVar(&opts.Requests, "requests", 6, "how many requests (1-6)")
+	fs.IntVar(&opts.Count, "count", 12, "images per request (N)")
+	fs.StringVar(&opts.OutDir, "out", "demo-output", "folder for the HTML report")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	_, err := runDemo(ctx, opts, stdout, stderr)
+	return err
+}
+
+// runDemo brings up the local stack, sends the requests through the HTTP
+// API, waits for every execution of the real state machine, and prints and
+// writes what happened.
+func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([]demoResult, error) {
+	start := time.Now()
+	cfg, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	reqs := demoRequests(opts.Count)
+	if opts.Requests < 1 || opts.Requests > len(reqs) {
+		return nil, fmt.Errorf("--requests must be from 1 to %d", len(reqs))
+	}
+	reqs = reqs[:opts.Requests]
+
+	// The bar grows when top-up rounds add candidates.
+	expected := len(reqs) * generation.WithBuffer(opts.Count, cfg.DefaultBufferPercent)
+	bar := progressbar.NewOptions(expected,
+		progressbar.OptionSetWriter(stderr),
+		progressbar.OptionSetDescription("candidates"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+	var started, done atomic.Int64
+	var barMu sync.Mutex
+	events := func(e stepfunctions.Event) {
+		barMu.Lock()
+		defer barMu.Unlock()
+		switch e.Kind {
+		case stepfunctions.IterationStarted:
+			if n := started.Add(1); n > int64(bar.GetMax()) {
+				bar.ChangeMax(int(n))
+			}
+		case stepfunctions.IterationSucceeded, stepfunctions.IterationFailed:
+			done.Add(1)
+			_ = bar.Add(1)
+		}
+	}
+
+	fmt.Fprintf(stdout, "Starting the local stack (Postgres, S3 server, queue, state machine)…\n")
+	s, err := stack.Start(ctx, stack.Options{DatabaseURL: cfg.DatabaseURL, Config: cfg, Events: events, Logger: logger(io.Discard, "error")})
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close(context.WithoutCancel(ctx))
+	api := httptest.NewServer(s.API(true).Handler())
+	defer api.Close()
+
+	reference, err := demoReference(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "Sending %d requests of N=%d through the API (provider %q, quirk seed %d)…\n", len(reqs), opts.Count, cfg.Provider, cfg.QuirkSeed)
+	ids := make([]string, len(reqs))
+	for i, r := range reqs {
+		if ids[i], err = postGeneration(api.URL, reference, r.Settings); err != nil {
+			return nil, fmt.Errorf("request %d: %w", i+1, err)
+		}
+	}
+	for _, id := range ids {
+		if _, err := s.Starter.Wait(ctx, id); err != nil {
+			// A failed execution is an outcome the table shows, not a demo failure.
+			fmt.Fprintf(stderr, "execution %s: %v\n", id, err)
+		}
+	}
+	_ = bar.Finish()
+
+	results := make([]demoResult, len(reqs))
+	for i, id := range ids {
+		if results[i], err = collect(ctx, s, api.URL, id, reqs[i]); err != nil {
+			return nil, err
+		}
+	}
+	stats, err := s.Pipeline.Recalibrate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	printResults(stdout, results)
+	printLearning(ctx, stdout, s, stats)
+
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	path, err := filepath.Abs(filepath.Join(opts.OutDir, "report.html"))
+	if err != nil {
+		return nil, err
+	}
+	if err := writeReport(path, results, time.Since(start)); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "\nReport: file://%s\nWall time: %s for %d requests, %d candidates.\n", path, time.Since(start).Round(time.Millisecond), len(reqs), done.Load())
+	return results, nil
+}
+
+// demoReference is the designer's reference image: a navy-and-cream garment
+// shot, made by the procedural renderer so that nothing is downloaded.
+func demoReference(ctx context.Context) ([]byte, error) {
+	img, err := procedural.New(procedural.Options{NoDefects: true}).Generate(ctx, generation.ProviderRequest{
+		Prompt: "reference: navy and cream knitwear", Seed: 2026, Width: 320, Height: 400,
+		ReferencePalette: []generation.Color{
+			{R: 28, G: 40, B: 84, Weight: 0.45}, {R: 232, G: 222, B: 200, Weight: 0.35}, {R: 176, G: 60, B: 48, Weight: 0.2},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("make reference image: %w", err)
+	}
+	return img.Bytes, nil
+}
+
+func postGeneration(baseURL string, reference []byte, settings map[string]any) (string, error) {
+	body, err := json.Marshal(map[string]any{"image": base64.StdEncoding.EncodeToString(reference), "settings": settings})
+	if err != nil {
+		return "", err
+	}
+	req, err := http.NewRequest(http.MethodPost, baseURL+"/v1/generations", strings.NewReader(string(body)))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer demo-designer")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var out struct {
+		ID    string          `json:"id"`
+		Error json.RawMessage `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return "", fmt.Errorf("POST /v1/generations: %s: %s", resp.Status, out.Error)
+	}
+	return out.ID, nil
+}
+
+func collect(ctx context.Context, s *stack.Stack, baseURL, id string, r demoRequest) (demoResult, error) {
+	req, err := http.NewRequest(http.MethodGet, baseURL+"/v1/generations/"+id, nil)
+	if err != nil {
+		return demoResult{}, err
+	}
+	req.Header.Set("Authorization", "Bearer demo-designer")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return demoResult{}, err
+	}
+	defer resp.Body.Close()
+	res := demoResult{Request: r, Images: map[string][]byte{}}
+	if err := json.NewDecoder(resp.Body).Decode(&res.Generation); err != nil {
+		return demoResult{}, fmt.Errorf("GET %s: %w", id, err)
+	}
+	if res.Candidates, err = s.Store.Candidates(ctx, id, s.Pipeline.Validator.Version()); err != nil {
+		return demoResult{}, err
+	}
+	for _, c := range res.Candidates {
+		if c.ObjectKey == "" {
+			continue
+		}
+		if res.Images[c.ID], err = s.Objects.Get(ctx, c.ObjectKey); err != nil {
+			return demoResult{}, err
+		}
+	}
+	return res, nil
+}
+
+func printResults(w io.Writer, results []demoResult) {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\trequested\tplanned\tgenerated\tpassed\tdelivered\trounds\tbuffer\tstatus\tcost USD\tdiscard reasons")
+	for i, r := range results {
+		g := r.Generation
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.4f\t%s\n", i+1, g.RequestedCount, g.PlannedCount, g.GeneratedCount,
+			g.PassedCount, g.DeliveredCount, g.Rounds, bufferLabel(g), g.Status, g.CostUSD, reasonsLabel(g.DiscardReasons))
+	}
+	_ = tw.Flush()
+	for i, r := range results {
+		g := r.Generation
+		line := fmt.Sprintf("  %d. %s", i+1, r.Request.Title)
+		if g.DeliveredCount != g.RequestedCount || g.Error != "" {
+			line += fmt.Sprintf(" — delivered %d of %d: %s", g.DeliveredCount, g.RequestedCount, orDash(g.Error))
+		}
+		fmt.Fprintln(w, line)
+	}
+}
+
+func bufferLabel(g apiGeneration) string {
+	return fmt.Sprintf("%g%% %s", g.BufferPercent, g.BufferMethod)
+}
+
+func reasonsLabel(m map[string]int) string {
+	if len(m) == 0 {
+		return "-"
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// printLearning shows what the learner and the recalibration made of the
+// outcomes: the provider's pass rate and the modifiers with the most failures.
+func printLearning(ctx context.Context, w io.Writer, s *stack.Stack, stats []generation.ProviderStats) {
+	fmt.Fprintln(w, "\nRecalibrated provider statistics (absolute outcomes):")
+	for _, st := range stats {
+		fmt.Fprintf(w, "  %s %s: %d passed, %d failed, pass-rate posterior Beta(%.0f, %.0f), mean %.2f; failures: %s\n",
+			st.Provider, orDash(st.Model), st.Passes, st.Failures, st.Alpha, st.Beta, st.Alpha/(st.Alpha+st.Beta), reasonsLabel(st.FailuresByReason))
+	}
+	rows, err := s.Pool.Query(ctx, `SELECT attribute, passes, failures FROM attribute_stats
+		WHERE provider = 'procedural' AND passes + failures >= 2
+		ORDER BY failures / (passes + failures) DESC, attribute LIMIT 5`)
+	if err != nil {
+		fmt.Fprintln(w, "  attribute statistics:", err)
+		return
+	}
+	defer rows.Close()
+	fmt.Fprintln(w, "Prompt modifiers the learner has seen fail most (discounted counts):")
+	for rows.Next() {
+		var attr string
+		var passes, failures float64
+		if err := rows.Scan(&attr, &passes, &failures); err != nil {
+			fmt.Fprintln(w, "  ", err)
+			return
+		}
+		fmt.Fprintf(w, "  %-26s %.1f passed, %.1f failed\n", attr, passes, failures)
+	}
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"image"
+	"image/jpeg"
+	_ "image/png" // candidates are PNG or JPEG
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/image/draw"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// reportThumbSide keeps the self-contained report small: thumbnails are
+// re-encoded as small JPEGs and embedded as data URIs.
+const reportThumbSide = 160
+
+type reportImage struct {
+	Thumb    template.URL
+	Label    string
+	Score    string
+	Status   string
+	Reasons  string
+	Prompt   string
+	Selected bool
+}
+
+type reportRequest struct {
+	Number     int
+	Title      string
+	Generation apiGeneration
+	Delivered  []reportImage
+	Discarded  []reportImage
+}
+
+func writeReport(path string, results []demoResult, wall time.Duration) error {
+	var reqs []reportRequest
+	for i, r := range results {
+		rr := reportRequest{Number: i + 1, Title: r.Request.Title, Generation: r.Generation}
+		for _, c := range generation.Ranked(r.Candidates) {
+			rr.add(c, r.Images[c.ID])
+		}
+		for _, c := range r.Candidates {
+			if c.Verdict == nil { // filtered or failed: no image to judge
+				rr.add(c, r.Images[c.ID])
+			}
+		}
+		reqs = append(reqs, rr)
+	}
+	var buf bytes.Buffer
+	if err := reportTemplate.Execute(&buf, map[string]any{
+		"Requests":  reqs,
+		"Generated": time.Now().Format(time.RFC1123),
+		"Wall":      wall.Round(time.Millisecond).String(),
+	}); err != nil {
+		return fmt.Errorf("render report: %w", err)
+	}
+	return os.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func (rr *reportRequest) add(c generation.Candidate, img []byte) {
+	ri := reportImage{
+		Label:    fmt.Sprintf("round %d · #%d", c.Round, c.Index),
+		Status:   string(c.Status),
+		Prompt:   c.Prompt,
+		Selected: c.Status == generation.CandidateSelected,
+	}
+	if c.Rank != nil {
+		ri.Label = fmt.Sprintf("rank %d · %s", *c.Rank, ri.Label)
+	}
+	if c.Verdict != nil {
+		ri.Score = fmt.Sprintf("%.0f", c.Verdict.Score)
+		ri.Reasons = strings.Join(c.Verdict.Reasons, ", ")
+	}
+	if c.FailureReason != "" {
+		ri.Reasons = c.FailureReason
+	}
+	if len(img) > 0 {
+		ri.Thumb = thumbnail(img)
+	}
+	if ri.Selected {
+		rr.Delivered = append(rr.Delivered, ri)
+	} else {
+		rr.Discarded = append(rr.Discarded, ri)
+	}
+}
+
+// thumbnail returns a small JPEG data URI, or "" when the bytes don't decode
+// (the report then shows the reason instead of a picture).
+func thumbnail(data []byte) template.URL {
+	src, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return ""
+	}
+	b := src.Bounds()
+	w, h := reportThumbSide, reportThumbSide
+	if b.Dx() > b.Dy() {
+		h = max(1, reportThumbSide*b.Dy()/b.Dx())
+	} else {
+		w = max(1, reportThumbSide*b.Dx()/b.Dy())
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.ApproxBiLinear.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	var out bytes.Buffer
+	if err := jpeg.Encode(&out, dst, &jpeg.Options{Quality: 80}); err != nil {
+		return ""
+	}
+	return template.URL("data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(out.Bytes()))
+}
+
+var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>Designer BFF pipeline — demo report</title>
+<style>
+ body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #222; }
+ h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; }
+ table.summary { border-collapse: collapse; margin: .5rem 0 1rem; }
+ table.summary td, table.summary th { padding: .2rem .8rem; border: 1px solid #e3e3e3; text-align: right; }
+ .grid { display: flex; flex-wrap: wrap; gap: .6rem; }
+ figure { margin: 0; width: 170px; padding: 4px; border-radius: 6px; background: #f6f6f6; }
+ figure.selected { background: #e4f4e4; }
+ figure.discarded { background: #f8e9e6; }
+ figure img { width: 160px; display: block; margin: auto; }
+ figure .missing { width: 160px; height: 160px; display: flex; align-items: center; justify-content: center; color: #a33; text-align: center; }
+ figcaption { font-size: 12px; }
+ .score { font-weight: bold; }
+ .reasons { color: #a33; }
+ .error { color: #a33; }
+</style></head><body>
+<h1>Designer BFF generation pipeline — demo report</h1>
+<p>{{len .Requests}} requests run end to end through the HTTP API, the real state machine definition, Postgres and the S3 API on this machine; generated {{.Generated}} in {{.Wall}}. Green: delivered, best first. Red: discarded, failed or filtered, with the validator's reasons.</p>
+{{range .Requests}}
+<h2>{{.Number}}. {{.Title}}</h2>
+<table class="summary">
+<tr><th>status</th><th>requested</th><th>planned</th><th>generated</th><th>passed</th><th>delivered</th><th>rounds</th><th>buffer</th><th>cost USD</th></tr>
+<tr><td>{{.Generation.Status}}</td><td>{{.Generation.RequestedCount}}</td><td>{{.Generation.PlannedCount}}</td><td>{{.Generation.GeneratedCount}}</td><td>{{.Generation.PassedCount}}</td><td>{{.Generation.DeliveredCount}}</td><td>{{.Generation.Rounds}}</td><td>{{.Generation.BufferPercent}}% {{.Generation.BufferMethod}}</td><td>{{printf "%.4f" .Generation.CostUSD}}</td></tr>
+</table>
+{{with .Generation.Error}}<p class="error">{{.}}</p>{{end}}
+<h3>Delivered ({{len .Delivered}})</h3>
+<div class="grid">{{range .Delivered}}{{template "figure" .}}{{end}}</div>
+<h3>Not delivered ({{len .Discarded}})</h3>
+<div class="grid">{{range .Discarded}}{{template "figure" .}}{{else}}<p>none</p>{{end}}</div>
+{{end}}
+</body></html>
+{{define "figure"}}<figure class="{{if .Selected}}selected{{else}}discarded{{end}}" title="{{.Prompt}}">
+{{if .Thumb}}<img src="{{.Thumb}}" alt="{{.Label}}">{{else}}<div class="missing">no image</div>{{end}}
+<figcaption>{{.Label}}<br>{{with .Score}}score <span class="score">{{.}}</span> · {{end}}{{.Status}}{{with .Reasons}}<br><span class="reasons">{{.}}</span>{{end}}</figcaption>
+</figure>{{end}}
+`))

@@ -1,0 +1,109 @@
+package postgres_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/postgres"
+	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+)
+
+func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
+
+const validator = "v1"
+
+// t0 is the fixed clock of these tests.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
+	t.Helper()
+	pool := postgrestest.NewDB(t)
+	return postgres.NewStore(pool), pool
+}
+
+// fixedChooser hands out modifier lists in order.
+type fixedChooser [][]string
+
+func (f fixedChooser) Choose(_ string, count int, _ int64) [][]string {
+	out := make([][]string, count)
+	for i := range out {
+		out[i] = f[i%len(f)]
+	}
+	return out
+}
+
+// newGeneration creates a generation for count images; edit adjusts it first.
+func newGeneration(t *testing.T, st *postgres.Store, count int, edit func(*generation.Generation)) generation.Generation {
+	t.Helper()
+	settings, err := generation.ParseSettings([]byte(`{"count": 3}`), generation.Defaults{})
+	require.NoError(t, err)
+	settings.Count = count
+	g := generation.Generation{
+		UserID:         "user-1",
+		RequestedCount: count,
+		Settings:       settings,
+		Provider:       "procedural",
+		Model:          "proc-1",
+		BasePrompt:     "a red coat",
+	}
+	if edit != nil {
+		edit(&g)
+	}
+	stored, created, err := st.CreateGeneration(context.Background(), g)
+	require.NoError(t, err)
+	require.True(t, created)
+	return stored
+}
+
+// planRound saves round `round` with n candidates whose modifiers cycle
+// through mods.
+func planRound(t *testing.T, st *postgres.Store, g generation.Generation, round, n int, mods ...[]string) []generation.Candidate {
+	t.Helper()
+	if len(mods) == 0 {
+		mods = [][]string{{"soft daylight"}}
+	}
+	plan := generation.RoundPlan{Round: round, Needed: g.RequestedCount, Count: n, BufferPercent: 20, BufferMethod: generation.BufferAuto}
+	cands, err := st.SavePlan(context.Background(), g.ID, plan, generation.NewCandidates(g, plan, fixedChooser(mods)))
+	require.NoError(t, err)
+	require.Len(t, cands, n)
+	return cands
+}
+
+// storeImage records a stored image for c.
+func storeImage(t *testing.T, st *postgres.Store, c generation.Candidate) generation.Candidate {
+	t.Helper()
+	c.Status = generation.CandidateStored
+	c.ObjectKey = generation.ObjectKey(c.GenerationID, c.Round, c.Index, "png")
+	c.ContentType = "image/png"
+	c.Width, c.Height, c.Bytes = 512, 512, 2048
+	c.CostUSD = 0.04
+	c.LatencyMS = 120
+	require.NoError(t, st.SaveGenerated(context.Background(), c))
+	return c
+}
+
+// validate stores c's image and a verdict with score (passing at ≥ 70).
+func validate(t *testing.T, st *postgres.Store, c generation.Candidate, score float64, reasons ...string) generation.Verdict {
+	t.Helper()
+	storeImage(t, st, c)
+	v, err := st.SaveVerdict(context.Background(), c.ID, generation.Verdict{
+		ValidatorVersion: validator, Score: score, Passed: score >= 70, Reasons: reasons,
+		Metrics: map[string]float64{"sharpness": score / 100},
+	})
+	require.NoError(t, err)
+	return v
+}
+
+func requireCode(t *testing.T, code string, err error) {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, code, generation.ErrorCode(err), "error: %v", err)
+}
+
+func ptr[T any](v T) *T { return &v }
