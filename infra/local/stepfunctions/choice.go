@@ -36,11 +36,7 @@ type choiceRule struct {
 	not     *choiceRule
 }
 
-func parseChoiceState(st *state, fields map[string]json.RawMessage) error {
-	var raws []json.RawMessage
-	if err := decode(fields, "Choices", &raws); err != nil {
-		return err
-	}
+func parseChoices(st *state, raws []json.RawMessage) error {
 	if len(raws) == 0 {
 		return fmt.Errorf("Choices must be a non-empty array")
 	}
@@ -51,7 +47,7 @@ func parseChoiceState(st *state, fields map[string]json.RawMessage) error {
 		}
 		st.choices = append(st.choices, r)
 	}
-	return decode(fields, "Default", &st.defaultNext)
+	return nil
 }
 
 func parseChoiceRule(raw json.RawMessage, what string, topLevel bool) (*choiceRule, error) {
@@ -62,20 +58,19 @@ func parseChoiceRule(raw json.RawMessage, what string, topLevel bool) (*choiceRu
 	for op := range operandKinds {
 		allowed = append(allowed, op, op+"Path")
 	}
-	f, err := object(raw, what, allowed)
+	var rr struct {
+		Variable, Next string
+		And, Or        []json.RawMessage
+		Not            json.RawMessage
+	}
+	f, err := strict(raw, what, allowed, &rr)
 	if err != nil {
 		return nil, err
 	}
-	r := &choiceRule{}
-	if topLevel {
-		if err := decode(f, "Next", &r.next); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		if r.next == "" {
-			return nil, fmt.Errorf("%s: Next is required", what)
-		}
+	r := &choiceRule{next: rr.Next}
+	if topLevel && r.next == "" {
+		return nil, fmt.Errorf("%s: Next is required", what)
 	}
-
 	var ops []string
 	for k := range f {
 		if k != "Variable" && k != "Comment" && k != "Next" {
@@ -88,8 +83,11 @@ func parseChoiceRule(raw json.RawMessage, what string, topLevel bool) (*choiceRu
 	op := ops[0]
 	switch op {
 	case "And", "Or":
-		var subs []json.RawMessage
-		if err := decode(f, op, &subs); err != nil || len(subs) == 0 {
+		subs := rr.And
+		if op == "Or" {
+			subs = rr.Or
+		}
+		if len(subs) == 0 {
 			return nil, fmt.Errorf("%s: %s must be a non-empty array of rules", what, op)
 		}
 		for i, sub := range subs {
@@ -103,30 +101,24 @@ func parseChoiceRule(raw json.RawMessage, what string, topLevel bool) (*choiceRu
 				r.or = append(r.or, sr)
 			}
 		}
-		return r, noVariable(f, what, op)
+		return r, noVariable(rr.Variable, what, op)
 	case "Not":
-		sr, err := parseChoiceRule(f["Not"], what+".Not", false)
-		if err != nil {
+		if r.not, err = parseChoiceRule(rr.Not, what+".Not", false); err != nil {
 			return nil, err
 		}
-		r.not = sr
-		return r, noVariable(f, what, op)
+		return r, noVariable(rr.Variable, what, op)
 	}
 
-	var variable string
-	if err := decode(f, "Variable", &variable); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if variable == "" {
+	if rr.Variable == "" {
 		return nil, fmt.Errorf("%s: Variable is required for %s", what, op)
 	}
-	if r.variable, err = parsePath(variable); err != nil {
+	if r.variable, err = parsePath(rr.Variable); err != nil {
 		return nil, fmt.Errorf("%s: Variable: %w", what, err)
 	}
 	if base, isPath := strings.CutSuffix(op, "Path"); isPath && operandKinds[base] != "" && base != "IsPresent" && base != "IsNull" {
 		var s string
-		if err := decode(f, op, &s); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+		if err := json.Unmarshal(f[op], &s); err != nil {
+			return nil, fmt.Errorf("%s: %s must be a path string", what, op)
 		}
 		if r.valuePath, err = parsePath(s); err != nil {
 			return nil, fmt.Errorf("%s: %s: %w", what, op, err)
@@ -138,18 +130,15 @@ func parseChoiceRule(raw json.RawMessage, what string, topLevel bool) (*choiceRu
 	if !ok {
 		return nil, fmt.Errorf("%s: comparison %q is not supported", what, op)
 	}
-	if err := decode(f, op, &r.value); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	if jsonKind(r.value) != kind {
+	if r.value, err = decodeJSON(f[op]); err != nil || jsonKind(r.value) != kind {
 		return nil, fmt.Errorf("%s: %s needs a %s operand", what, op, kind)
 	}
 	r.op = op
 	return r, nil
 }
 
-func noVariable(f map[string]json.RawMessage, what, op string) error {
-	if _, ok := f["Variable"]; ok {
+func noVariable(variable, what, op string) error {
+	if variable != "" {
 		return fmt.Errorf("%s: Variable is not allowed with %s", what, op)
 	}
 	return nil

@@ -1,12 +1,11 @@
 package stepfunctions
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 )
@@ -58,37 +57,29 @@ type pathField struct {
 
 type state struct {
 	name                              string // qualified for messages: "Map/Inner"
-	short                             string // the name as written, used in events and $$.State.Name
+	short                             string // as written; events and $$.State.Name
 	typ                               string
 	next                              string
-	end                               bool
 	inputPath, outputPath, resultPath pathField
+	parameters, resultSelector        any // nil when absent
+	retry                             []retrier
+	catch                             []catcher
 
-	parameters, resultSelector any // nil when absent
-	retry                      []retrier
-	catch                      []catcher
+	invoke  Invoker       // Task
+	timeout time.Duration // Task; 0 = none
 
-	// Task
-	resource string
-	invoke   Invoker
-	timeout  time.Duration
-
-	// Pass
-	result    any
+	result    any // Pass
 	hasResult bool
 
-	// Map
-	itemsPath      *path
+	itemsPath      *path // Map; nil = "$"
 	itemSelector   any
 	maxConcurrency int
 	processor      *flow
 
-	// Choice
-	choices     []*choiceRule
+	choices     []*choiceRule // Choice
 	defaultNext string
 
-	// Fail
-	errorName, cause string
+	errorName, cause string // Fail
 }
 
 type retrier struct {
@@ -104,6 +95,27 @@ type catcher struct {
 	errorEquals []string
 	next        string
 	resultPath  pathField
+}
+
+// rawState holds every field of every supported state type; strict() has
+// already rejected fields outside the state type's list.
+type rawState struct {
+	Type, Next, Resource, Default, Error, Cause      string
+	End                                              bool
+	TimeoutSeconds, MaxConcurrency                   *int
+	InputPath, OutputPath, ResultPath, ItemsPath     json.RawMessage
+	Parameters, ResultSelector, ItemSelector, Result json.RawMessage
+	Retry, Catch, Choices                            []json.RawMessage
+	ItemProcessor                                    json.RawMessage
+}
+
+// rawFlow is the top level of a definition or an ItemProcessor.
+type rawFlow struct {
+	StartAt         string
+	States          map[string]json.RawMessage
+	TimeoutSeconds  *int
+	QueryLanguage   *string
+	ProcessorConfig json.RawMessage
 }
 
 var placeholder = regexp.MustCompile(`\$\{([^{}]*)\}`)
@@ -130,78 +142,60 @@ func substitute(definition []byte, subs map[string]string) ([]byte, error) {
 	return out, nil
 }
 
-// object decodes raw as a JSON object and rejects keys outside allowed.
-func object(raw json.RawMessage, what string, allowed []string) (map[string]json.RawMessage, error) {
+// strict checks that raw is an object whose keys are all in allowed, then
+// decodes it into dst (when not nil). It returns the object's fields.
+func strict(raw json.RawMessage, what string, allowed []string, dst any) (map[string]json.RawMessage, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
 		return nil, fmt.Errorf("%s must be a JSON object", what)
 	}
-	keys := make([]string, 0, len(fields))
-	for k := range fields {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
 		if !slices.Contains(allowed, k) {
 			return nil, fmt.Errorf("%s: field %q is not supported%s", what, k, hints[k])
+		}
+	}
+	if dst != nil {
+		if err := json.Unmarshal(raw, dst); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 	}
 	return fields, nil
 }
 
-// decode unmarshals one field into dst, keeping numbers as json.Number.
-func decode(fields map[string]json.RawMessage, key string, dst any) error {
-	raw, ok := fields[key]
-	if !ok {
-		return nil
-	}
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(dst); err != nil {
-		return fmt.Errorf("field %q: %w", key, err)
-	}
-	return nil
-}
-
-func isNull(fields map[string]json.RawMessage, key string) bool {
-	raw, ok := fields[key]
-	return ok && bytes.Equal(bytes.TrimSpace(raw), []byte("null"))
-}
-
-func parsePathField(fields map[string]json.RawMessage, key string, allowContext bool) (pathField, error) {
-	if _, ok := fields[key]; !ok {
+func parsePathField(raw json.RawMessage, field string, allowContext bool) (pathField, error) {
+	if raw == nil {
 		return pathField{}, nil
 	}
-	if isNull(fields, key) {
+	if string(raw) == "null" {
 		return pathField{null: true}, nil
 	}
 	var s string
-	if err := decode(fields, key, &s); err != nil {
-		return pathField{}, err
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return pathField{}, fmt.Errorf("%s must be a path string or null", field)
 	}
 	p, err := parsePath(s)
 	if err != nil {
-		return pathField{}, fmt.Errorf("field %q: %w", key, err)
+		return pathField{}, fmt.Errorf("%s: %w", field, err)
 	}
 	if p.context && !allowContext {
-		return pathField{}, fmt.Errorf("field %q: a $$ path is not allowed here", key)
+		return pathField{}, fmt.Errorf("%s: a $$ path is not allowed here", field)
 	}
 	return pathField{p: p}, nil
 }
 
-func parseTemplate(fields map[string]json.RawMessage, key string) (any, error) {
-	if _, ok := fields[key]; !ok {
+func parseTemplate(raw json.RawMessage, field string) (any, error) {
+	if raw == nil {
 		return nil, nil
 	}
-	var v any
-	if err := decode(fields, key, &v); err != nil {
-		return nil, err
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	if _, ok := v.(map[string]any); !ok {
-		return nil, fmt.Errorf("field %q must be a JSON object", key)
+		return nil, fmt.Errorf("%s must be a JSON object", field)
 	}
 	if err := checkTemplate(v); err != nil {
-		return nil, fmt.Errorf("field %q: %w", key, err)
+		return nil, fmt.Errorf("%s: %w", field, err)
 	}
 	return v, nil
 }
@@ -211,37 +205,22 @@ type loader struct {
 	resources map[string]Invoker
 }
 
-func (l *loader) parseFlow(prefix string, fields map[string]json.RawMessage) (*flow, error) {
-	f := &flow{states: map[string]*state{}}
-	if err := decode(fields, "StartAt", &f.startAt); err != nil {
-		return nil, err
-	}
-	if f.startAt == "" {
+func (l *loader) parseFlow(prefix string, rf rawFlow) (*flow, error) {
+	if rf.StartAt == "" {
 		return nil, fmt.Errorf("%sStartAt is required", prefix)
 	}
-	var raw map[string]json.RawMessage
-	if err := decode(fields, "States", &raw); err != nil {
-		return nil, err
-	}
-	if len(raw) == 0 {
+	if len(rf.States) == 0 {
 		return nil, fmt.Errorf("%sStates must be a non-empty object", prefix)
 	}
-	names := make([]string, 0, len(raw))
-	for name := range raw {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		st, err := l.parseState(prefix+name, name, raw[name])
+	f := &flow{startAt: rf.StartAt, states: map[string]*state{}}
+	for _, name := range slices.Sorted(maps.Keys(rf.States)) {
+		st, err := l.parseState(prefix+name, name, rf.States[name])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("state %q: %w", prefix+name, err)
 		}
 		f.states[name] = st
 	}
-	if err := f.checkTransitions(prefix); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return f, f.checkTransitions(prefix)
 }
 
 // checkTransitions verifies every target exists in this flow and every
@@ -253,56 +232,38 @@ func (f *flow) checkTransitions(prefix string) error {
 	seen := map[string]bool{}
 	queue := []string{f.startAt}
 	for len(queue) > 0 {
-		name := queue[0]
+		st := f.states[queue[0]]
 		queue = queue[1:]
-		if seen[name] {
+		if seen[st.short] {
 			continue
 		}
-		seen[name] = true
-		st := f.states[name]
-		for _, t := range st.targets() {
-			if _, ok := f.states[t.next]; !ok {
-				return fmt.Errorf("state %q: %s %q is not a state", st.name, t.field, t.next)
+		seen[st.short] = true
+		targets := [][2]string{{"Next", st.next}, {"Default", st.defaultNext}}
+		for _, c := range st.catch {
+			targets = append(targets, [2]string{"Catch Next", c.next})
+		}
+		for _, r := range st.choices {
+			targets = append(targets, [2]string{"Choices Next", r.next})
+		}
+		for _, t := range targets {
+			if t[1] == "" {
+				continue
 			}
-			queue = append(queue, t.next)
+			if _, ok := f.states[t[1]]; !ok {
+				return fmt.Errorf("state %q: %s %q is not a state", st.name, t[0], t[1])
+			}
+			queue = append(queue, t[1])
 		}
 	}
-	for name, st := range f.states {
+	for _, name := range slices.Sorted(maps.Keys(f.states)) {
 		if !seen[name] {
-			return fmt.Errorf("state %q is not reachable from StartAt", st.name)
+			return fmt.Errorf("state %q is not reachable from StartAt", f.states[name].name)
 		}
 	}
 	return nil
 }
 
-type target struct{ field, next string }
-
-func (s *state) targets() []target {
-	var out []target
-	if s.next != "" {
-		out = append(out, target{"Next", s.next})
-	}
-	for _, c := range s.catch {
-		out = append(out, target{"Catch Next", c.next})
-	}
-	for _, r := range s.choices {
-		out = append(out, target{"Choices Next", r.next})
-	}
-	if s.defaultNext != "" {
-		out = append(out, target{"Default", s.defaultNext})
-	}
-	return out
-}
-
 func (l *loader) parseState(qualified, short string, raw json.RawMessage) (*state, error) {
-	st, err := l.parseStateFields(qualified, short, raw)
-	if err != nil {
-		return nil, fmt.Errorf("state %q: %w", qualified, err)
-	}
-	return st, nil
-}
-
-func (l *loader) parseStateFields(qualified, short string, raw json.RawMessage) (*state, error) {
 	var head struct{ Type string }
 	if err := json.Unmarshal(raw, &head); err != nil {
 		return nil, fmt.Errorf("must be a JSON object with a string Type")
@@ -311,60 +272,68 @@ func (l *loader) parseStateFields(qualified, short string, raw json.RawMessage) 
 	if !ok {
 		return nil, fmt.Errorf("Type %q is not supported (supported: Task, Map, Choice, Pass, Succeed, Fail)", head.Type)
 	}
-	fields, err := object(raw, head.Type+" state", allowed)
-	if err != nil {
+	var rs rawState
+	if _, err := strict(raw, head.Type+" state", allowed, &rs); err != nil {
 		return nil, err
 	}
-	st := &state{name: qualified, short: short, typ: head.Type}
-	if err := decode(fields, "Next", &st.next); err != nil {
+	st := &state{name: qualified, short: short, typ: rs.Type, next: rs.Next,
+		defaultNext: rs.Default, errorName: rs.Error, cause: rs.Cause}
+	if slices.Contains([]string{typeTask, typeMap, typePass}, rs.Type) && (rs.Next == "") == !rs.End {
+		return nil, fmt.Errorf(`exactly one of Next or "End": true is required`)
+	}
+	var err error
+	if st.inputPath, err = parsePathField(rs.InputPath, "InputPath", true); err != nil {
 		return nil, err
 	}
-	if err := decode(fields, "End", &st.end); err != nil {
+	if st.outputPath, err = parsePathField(rs.OutputPath, "OutputPath", true); err != nil {
 		return nil, err
 	}
-	switch head.Type {
-	case typeTask, typeMap, typePass:
-		if (st.next == "") == !st.end {
-			return nil, fmt.Errorf("exactly one of Next or \"End\": true is required")
+	if st.resultPath, err = parsePathField(rs.ResultPath, "ResultPath", false); err != nil {
+		return nil, err
+	}
+	if st.parameters, err = parseTemplate(rs.Parameters, "Parameters"); err != nil {
+		return nil, err
+	}
+	if st.resultSelector, err = parseTemplate(rs.ResultSelector, "ResultSelector"); err != nil {
+		return nil, err
+	}
+	if st.itemSelector, err = parseTemplate(rs.ItemSelector, "ItemSelector"); err != nil {
+		return nil, err
+	}
+	for i, raw := range rs.Retry {
+		r, err := parseRetrier(raw, fmt.Sprintf("Retry[%d]", i), i == len(rs.Retry)-1)
+		if err != nil {
+			return nil, err
 		}
+		st.retry = append(st.retry, r)
 	}
-	if st.inputPath, err = parsePathField(fields, "InputPath", true); err != nil {
-		return nil, err
-	}
-	if st.outputPath, err = parsePathField(fields, "OutputPath", true); err != nil {
-		return nil, err
-	}
-	if st.resultPath, err = parsePathField(fields, "ResultPath", false); err != nil {
-		return nil, err
-	}
-	if st.parameters, err = parseTemplate(fields, "Parameters"); err != nil {
-		return nil, err
-	}
-	if st.resultSelector, err = parseTemplate(fields, "ResultSelector"); err != nil {
-		return nil, err
-	}
-	if st.retry, err = parseRetry(fields); err != nil {
-		return nil, err
-	}
-	if st.catch, err = parseCatch(fields); err != nil {
-		return nil, err
+	for i, raw := range rs.Catch {
+		c, err := parseCatcher(raw, fmt.Sprintf("Catch[%d]", i), i == len(rs.Catch)-1)
+		if err != nil {
+			return nil, err
+		}
+		st.catch = append(st.catch, c)
 	}
 
-	switch head.Type {
+	switch rs.Type {
 	case typeTask:
-		err = l.parseTask(st, fields)
-	case typeMap:
-		err = l.parseMap(st, fields)
-	case typeChoice:
-		err = parseChoiceState(st, fields)
-	case typePass:
-		if _, ok := fields["Result"]; ok {
-			st.hasResult = true
-			err = decode(fields, "Result", &st.result)
+		if st.invoke = l.resources[rs.Resource]; st.invoke == nil {
+			return nil, fmt.Errorf("Resource %q has no Invoker", rs.Resource)
 		}
-	case typeFail:
-		if err = decode(fields, "Error", &st.errorName); err == nil {
-			err = decode(fields, "Cause", &st.cause)
+		if rs.TimeoutSeconds != nil {
+			if *rs.TimeoutSeconds < 1 {
+				return nil, fmt.Errorf("TimeoutSeconds must be a positive integer")
+			}
+			st.timeout = time.Duration(*rs.TimeoutSeconds) * time.Second
+		}
+	case typeMap:
+		err = l.parseMap(st, rs)
+	case typeChoice:
+		err = parseChoices(st, rs.Choices)
+	case typePass:
+		if rs.Result != nil {
+			st.hasResult = true
+			st.result, err = decodeJSON(rs.Result)
 		}
 	}
 	if err != nil {
@@ -373,172 +342,115 @@ func (l *loader) parseStateFields(qualified, short string, raw json.RawMessage) 
 	return st, nil
 }
 
-func (l *loader) parseTask(st *state, fields map[string]json.RawMessage) error {
-	if err := decode(fields, "Resource", &st.resource); err != nil {
+func (l *loader) parseMap(st *state, rs rawState) error {
+	if rs.ItemsPath != nil {
+		pf, err := parsePathField(rs.ItemsPath, "ItemsPath", true)
+		if err != nil || pf.null {
+			return fmt.Errorf("ItemsPath must be a path: %v", err)
+		}
+		st.itemsPath = pf.p
+	}
+	if rs.MaxConcurrency != nil {
+		if *rs.MaxConcurrency < 0 {
+			return fmt.Errorf("MaxConcurrency must be >= 0")
+		}
+		st.maxConcurrency = *rs.MaxConcurrency
+	}
+	if rs.ItemProcessor == nil {
+		return fmt.Errorf("ItemProcessor is required")
+	}
+	var rf rawFlow
+	if _, err := strict(rs.ItemProcessor, "ItemProcessor", []string{"ProcessorConfig", "StartAt", "States"}, &rf); err != nil {
 		return err
 	}
-	if st.resource == "" {
-		return fmt.Errorf("Resource is required")
-	}
-	inv, ok := l.resources[st.resource]
-	if !ok || inv == nil {
-		return fmt.Errorf("Resource %q has no Invoker", st.resource)
-	}
-	st.invoke = inv
-	if _, ok := fields["TimeoutSeconds"]; ok {
-		var secs int
-		if err := decode(fields, "TimeoutSeconds", &secs); err != nil {
+	if rf.ProcessorConfig != nil {
+		var cfg struct{ Mode string }
+		if _, err := strict(rf.ProcessorConfig, "ItemProcessor.ProcessorConfig", []string{"Mode"}, &cfg); err != nil {
 			return err
 		}
-		if secs < 1 {
-			return fmt.Errorf("TimeoutSeconds must be a positive integer")
+		if cfg.Mode != "" && cfg.Mode != "INLINE" {
+			return fmt.Errorf("ProcessorConfig.Mode %q is not supported (only INLINE)", cfg.Mode)
 		}
-		st.timeout = time.Duration(secs) * time.Second
+	}
+	var err error
+	st.processor, err = l.parseFlow(st.name+"/", rf)
+	return err
+}
+
+// checkErrorEquals enforces the ASL rule that States.ALL appears alone and
+// only in the last retrier or catcher.
+func checkErrorEquals(names []string, what, noun string, isLast bool) error {
+	if len(names) == 0 {
+		return fmt.Errorf("%s: ErrorEquals must be a non-empty array", what)
+	}
+	if slices.Contains(names, ErrAll) && (len(names) > 1 || !isLast) {
+		return fmt.Errorf("%s: %s must appear alone and in the last %s", what, ErrAll, noun)
 	}
 	return nil
 }
 
-func (l *loader) parseMap(st *state, fields map[string]json.RawMessage) error {
-	if _, ok := fields["ItemsPath"]; ok {
-		pf, err := parsePathField(fields, "ItemsPath", true)
-		if err != nil {
-			return err
-		}
-		if pf.null {
-			return fmt.Errorf("ItemsPath must not be null")
-		}
-		st.itemsPath = pf.p
+func parseRetrier(raw json.RawMessage, what string, isLast bool) (retrier, error) {
+	var rr struct {
+		ErrorEquals                                   []string
+		IntervalSeconds, MaxAttempts, MaxDelaySeconds *int
+		BackoffRate                                   *float64
+		JitterStrategy                                string
+	}
+	if _, err := strict(raw, what, []string{"ErrorEquals", "IntervalSeconds", "MaxAttempts",
+		"BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"}, &rr); err != nil {
+		return retrier{}, err
+	}
+	r := retrier{errorEquals: rr.ErrorEquals, interval: 1, maxAttempts: 3, backoffRate: 2}
+	if err := checkErrorEquals(rr.ErrorEquals, what, "retrier", isLast); err != nil {
+		return r, err
+	}
+	switch {
+	case rr.IntervalSeconds != nil && *rr.IntervalSeconds < 1:
+		return r, fmt.Errorf("%s: IntervalSeconds must be a positive integer", what)
+	case rr.MaxDelaySeconds != nil && *rr.MaxDelaySeconds < 1:
+		return r, fmt.Errorf("%s: MaxDelaySeconds must be a positive integer", what)
+	case rr.MaxAttempts != nil && *rr.MaxAttempts < 0:
+		return r, fmt.Errorf("%s: MaxAttempts must be >= 0", what)
+	case rr.BackoffRate != nil && *rr.BackoffRate < 1:
+		return r, fmt.Errorf("%s: BackoffRate must be >= 1.0", what)
+	case rr.JitterStrategy != "" && rr.JitterStrategy != "FULL" && rr.JitterStrategy != "NONE":
+		return r, fmt.Errorf("%s: JitterStrategy %q must be FULL or NONE", what, rr.JitterStrategy)
+	}
+	if rr.IntervalSeconds != nil {
+		r.interval = float64(*rr.IntervalSeconds)
+	}
+	if rr.MaxDelaySeconds != nil {
+		r.maxDelay = float64(*rr.MaxDelaySeconds)
+	}
+	if rr.MaxAttempts != nil {
+		r.maxAttempts = *rr.MaxAttempts
+	}
+	if rr.BackoffRate != nil {
+		r.backoffRate = *rr.BackoffRate
+	}
+	r.fullJitter = rr.JitterStrategy == "FULL"
+	return r, nil
+}
+
+func parseCatcher(raw json.RawMessage, what string, isLast bool) (catcher, error) {
+	var rc struct {
+		ErrorEquals []string
+		Next        string
+		ResultPath  json.RawMessage
+	}
+	if _, err := strict(raw, what, []string{"ErrorEquals", "Next", "ResultPath", "Comment"}, &rc); err != nil {
+		return catcher{}, err
+	}
+	c := catcher{errorEquals: rc.ErrorEquals, next: rc.Next}
+	if err := checkErrorEquals(rc.ErrorEquals, what, "catcher", isLast); err != nil {
+		return c, err
+	}
+	if c.next == "" {
+		return c, fmt.Errorf("%s: Next is required", what)
 	}
 	var err error
-	if st.itemSelector, err = parseTemplate(fields, "ItemSelector"); err != nil {
-		return err
+	if c.resultPath, err = parsePathField(rc.ResultPath, what+".ResultPath", false); err != nil {
+		return c, err
 	}
-	if err := decode(fields, "MaxConcurrency", &st.maxConcurrency); err != nil {
-		return err
-	}
-	if st.maxConcurrency < 0 {
-		return fmt.Errorf("MaxConcurrency must be >= 0")
-	}
-	raw, ok := fields["ItemProcessor"]
-	if !ok {
-		return fmt.Errorf("ItemProcessor is required")
-	}
-	proc, err := object(raw, "ItemProcessor", []string{"ProcessorConfig", "StartAt", "States"})
-	if err != nil {
-		return err
-	}
-	if cfgRaw, ok := proc["ProcessorConfig"]; ok {
-		cfg, err := object(cfgRaw, "ItemProcessor.ProcessorConfig", []string{"Mode"})
-		if err != nil {
-			return err
-		}
-		var mode string
-		if err := decode(cfg, "Mode", &mode); err != nil {
-			return err
-		}
-		if _, ok := cfg["Mode"]; ok && mode != "INLINE" {
-			return fmt.Errorf("ProcessorConfig.Mode %q is not supported (only INLINE)", mode)
-		}
-	}
-	st.processor, err = l.parseFlow(st.name+"/", proc)
-	return err
-}
-
-func parseErrorEquals(fields map[string]json.RawMessage, what string, isLast bool) ([]string, error) {
-	var names []string
-	if err := decode(fields, "ErrorEquals", &names); err != nil {
-		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("%s: ErrorEquals must be a non-empty array", what)
-	}
-	if slices.Contains(names, errAll) && (len(names) > 1 || !isLast) {
-		return nil, fmt.Errorf("%s: %s must appear alone and in the last %s", what, errAll, what)
-	}
-	return names, nil
-}
-
-func parseRetry(fields map[string]json.RawMessage) ([]retrier, error) {
-	var raws []json.RawMessage
-	if err := decode(fields, "Retry", &raws); err != nil {
-		return nil, err
-	}
-	out := make([]retrier, 0, len(raws))
-	for i, raw := range raws {
-		what := fmt.Sprintf("Retry[%d]", i)
-		f, err := object(raw, what, []string{"ErrorEquals", "IntervalSeconds", "MaxAttempts",
-			"BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"})
-		if err != nil {
-			return nil, err
-		}
-		r := retrier{interval: 1, maxAttempts: 3, backoffRate: 2}
-		if r.errorEquals, err = parseErrorEquals(f, "retrier", i == len(raws)-1); err != nil {
-			return nil, err
-		}
-		var interval, maxDelay int
-		var jitter string
-		for key, dst := range map[string]any{"IntervalSeconds": &interval, "MaxAttempts": &r.maxAttempts,
-			"BackoffRate": &r.backoffRate, "MaxDelaySeconds": &maxDelay, "JitterStrategy": &jitter} {
-			if err := decode(f, key, dst); err != nil {
-				return nil, fmt.Errorf("%s: %w", what, err)
-			}
-		}
-		if _, ok := f["IntervalSeconds"]; ok {
-			if interval < 1 {
-				return nil, fmt.Errorf("%s: IntervalSeconds must be a positive integer", what)
-			}
-			r.interval = float64(interval)
-		}
-		if _, ok := f["MaxDelaySeconds"]; ok {
-			if maxDelay < 1 {
-				return nil, fmt.Errorf("%s: MaxDelaySeconds must be a positive integer", what)
-			}
-			r.maxDelay = float64(maxDelay)
-		}
-		if r.maxAttempts < 0 {
-			return nil, fmt.Errorf("%s: MaxAttempts must be >= 0", what)
-		}
-		if r.backoffRate < 1 {
-			return nil, fmt.Errorf("%s: BackoffRate must be >= 1.0", what)
-		}
-		switch jitter {
-		case "", "NONE":
-		case "FULL":
-			r.fullJitter = true
-		default:
-			return nil, fmt.Errorf("%s: JitterStrategy %q must be FULL or NONE", what, jitter)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-func parseCatch(fields map[string]json.RawMessage) ([]catcher, error) {
-	var raws []json.RawMessage
-	if err := decode(fields, "Catch", &raws); err != nil {
-		return nil, err
-	}
-	out := make([]catcher, 0, len(raws))
-	for i, raw := range raws {
-		what := fmt.Sprintf("Catch[%d]", i)
-		f, err := object(raw, what, []string{"ErrorEquals", "Next", "ResultPath", "Comment"})
-		if err != nil {
-			return nil, err
-		}
-		var c catcher
-		if c.errorEquals, err = parseErrorEquals(f, "catcher", i == len(raws)-1); err != nil {
-			return nil, err
-		}
-		if err := decode(f, "Next", &c.next); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		if c.next == "" {
-			return nil, fmt.Errorf("%s: Next is required", what)
-		}
-		if c.resultPath, err = parsePathField(f, "ResultPath", false); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		out = append(out, c)
-	}
-	return out, nil
+	return c, nil
 }

@@ -142,3 +142,26 @@ func TestErrorNameEndToEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestLambdaInvokerConcurrent runs one LambdaInvoker from many concurrent Map
+// iterations: a shared lambda.Handler would hand out aliased pooled buffers
+// here (caught by -race and by wrong results).
+func TestLambdaInvokerConcurrent(t *testing.T) {
+	t.Parallel()
+	type item struct {
+		N int `json:"n"`
+	}
+	fn := stepfunctions.LambdaInvoker(func(_ context.Context, in item) (map[string]int, error) {
+		return map[string]int{"square": in.N * in.N}, nil
+	})
+	m := load(t, mapSpec{mapExtra: `"ItemSelector":{"n.$":"$$.Map.Item.Value"},`}.def(), map[string]stepfunctions.Invoker{"fn": fn})
+	items := make([]int, 64)
+	want := make([]map[string]int, len(items))
+	for i := range items {
+		items[i] = i
+		want[i] = map[string]int{"square": i * i}
+	}
+	out, err := m.Execute(context.Background(), "", []byte(mustJSON(t, map[string]any{"items": items})))
+	require.NoError(t, err)
+	require.JSONEq(t, mustJSON(t, want), string(out))
+}

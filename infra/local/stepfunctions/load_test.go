@@ -58,7 +58,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "unknown retrier field", def: task(`"Retry":[{"ErrorEquals":["X"],"Backoff":2}],`), wantErr: `Retry[0]: field "Backoff" is not supported`},
 		{name: "bad jitter", def: task(`"Retry":[{"ErrorEquals":["X"],"JitterStrategy":"HALF"}],`), wantErr: `JitterStrategy "HALF"`},
 		{name: "BackoffRate below 1", def: task(`"Retry":[{"ErrorEquals":["X"],"BackoffRate":0.5}],`), wantErr: "BackoffRate must be >= 1.0"},
-		{name: "non-integer TimeoutSeconds", def: task(`"TimeoutSeconds":1.5,`), wantErr: `field "TimeoutSeconds"`},
+		{name: "non-integer TimeoutSeconds", def: task(`"TimeoutSeconds":1.5,`), wantErr: `TimeoutSeconds of type int`},
 		{name: "Map Iterator", def: one(`{"Type":"Map","Iterator":{"StartAt":"I","States":{"I":{"Type":"Succeed"}}},"Next":"Done"}`), wantErr: `field "Iterator" is not supported (use ItemProcessor)`},
 		{name: "Map Parameters", def: inlineMap(`"Parameters":{"a":1},`, `{"Type":"Succeed"}`), wantErr: `field "Parameters" is not supported (inside a Map use ItemSelector)`},
 		{name: "Distributed Map", def: one(`{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"I","States":{"I":{"Type":"Succeed"}}},"Next":"Done"}`), wantErr: `Mode "DISTRIBUTED" is not supported`},

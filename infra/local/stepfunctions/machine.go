@@ -34,14 +34,13 @@ const (
 	ErrNoChoiceMatched   = "States.NoChoiceMatched"
 	ErrDataLimitExceeded = "States.DataLimitExceeded"
 	ErrResultPathFailure = "States.ResultPathMatchFailure"
-	errAll               = ErrAll
 )
 
 // maxPayload is the Step Functions limit on a state's input/output (256 KiB).
 const maxPayload = 256 * 1024
 
-// Invoker runs one Lambda function: JSON in, JSON out. Wrap a handler with
-// lambda.NewHandler(h).Invoke to get the same JSON round trip as in AWS.
+// Invoker runs one Lambda function: JSON in, JSON out. Use LambdaInvoker to
+// wrap a Go handler with the same JSON round trip as in AWS.
 type Invoker func(ctx context.Context, payload []byte) ([]byte, error)
 
 // LambdaInvoker wraps a Go Lambda handler function (any signature accepted
@@ -140,7 +139,6 @@ type config struct {
 	deadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)
 	jitter   func() float64
 	events   func(Event)
-	now      func() time.Time
 }
 
 // Option configures a Machine.
@@ -178,11 +176,6 @@ func WithEvents(fn func(Event)) Option {
 	}
 }
 
-// WithClock sets the clock for $$.Execution.StartTime and $$.State.EnteredTime.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) { c.now = now }
-}
-
 func sleepContext(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -207,7 +200,7 @@ type Machine struct {
 // validates it against the supported subset and binds every Task Resource to
 // its Invoker. Any unsupported construct is an error naming state and field.
 func Load(definition []byte, substitutions map[string]string, resources map[string]Invoker, opts ...Option) (*Machine, error) {
-	m := &Machine{cfg: config{sleep: sleepContext, deadline: context.WithTimeout, jitter: rand.Float64, events: func(Event) {}, now: time.Now}}
+	m := &Machine{cfg: config{sleep: sleepContext, deadline: context.WithTimeout, jitter: rand.Float64, events: func(Event) {}}}
 	for _, o := range opts {
 		o(&m.cfg)
 	}
@@ -215,23 +208,18 @@ func Load(definition []byte, substitutions map[string]string, resources map[stri
 	if err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
-	top, err := object(def, "state machine definition", []string{"Comment", "StartAt", "States", "TimeoutSeconds", "QueryLanguage"})
-	if err != nil {
+	var top rawFlow
+	if _, err := strict(def, "state machine definition", []string{"Comment", "StartAt", "States", "TimeoutSeconds", "QueryLanguage"}, &top); err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
-	var lang string
-	if err := decode(top, "QueryLanguage", &lang); err != nil {
-		return nil, fmt.Errorf("load state machine: %w", err)
+	if top.QueryLanguage != nil && *top.QueryLanguage != "JSONPath" {
+		return nil, fmt.Errorf("load state machine: QueryLanguage %q is not supported (only JSONPath)", *top.QueryLanguage)
 	}
-	if _, ok := top["QueryLanguage"]; ok && lang != "JSONPath" {
-		return nil, fmt.Errorf("load state machine: QueryLanguage %q is not supported (only JSONPath)", lang)
-	}
-	if _, ok := top["TimeoutSeconds"]; ok {
-		var secs int
-		if err := decode(top, "TimeoutSeconds", &secs); err != nil || secs < 1 {
+	if top.TimeoutSeconds != nil {
+		if *top.TimeoutSeconds < 1 {
 			return nil, fmt.Errorf("load state machine: TimeoutSeconds must be a positive integer")
 		}
-		m.timeout = time.Duration(secs) * time.Second
+		m.timeout = time.Duration(*top.TimeoutSeconds) * time.Second
 	}
 	l := &loader{resources: resources}
 	if m.flow, err = l.parseFlow("", top); err != nil {
@@ -264,7 +252,7 @@ func (m *Machine) Execute(ctx context.Context, name string, input []byte) ([]byt
 		execCtx, cancel = m.cfg.deadline(ctx, m.timeout)
 		defer cancel()
 	}
-	x := &execution{m: m, name: name, input: in, start: m.cfg.now()}
+	x := &execution{m: m, name: name, input: in, start: time.Now()}
 	out, err := x.runFlow(execCtx, m.flow, in, scope{item: -1})
 	if err != nil && timedOut(ctx, execCtx) {
 		err = &ExecutionError{Name: ErrTimeout, Cause: fmt.Sprintf("execution timed out after %s", m.timeout)}

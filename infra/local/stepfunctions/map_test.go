@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -77,13 +79,17 @@ func TestMapMaxConcurrency(t *testing.T) {
 				done <- err
 			}()
 			// Release one item at a time, each time first waiting until the
-			// pool is as full as the bound allows: a correct bound never lets
-			// more than `want` in, and the pool always reaches `want`.
+			// pool is as full as the bound allows (so it always reaches
+			// `want`), then yielding so that any iteration started beyond the
+			// bound gets to run and be counted before the next release.
 			received := 0
 			for released := range tt.items {
 				for received < released+min(tt.want, tt.items-released) {
 					<-arrived
 					received++
+				}
+				for range 50 {
+					runtime.Gosched()
 				}
 				release <- struct{}{}
 			}
@@ -200,7 +206,10 @@ func TestMapFailure(t *testing.T) {
 			def := spec.def()
 			rec := &recorder{}
 			m := load(t, def, map[string]stepfunctions.Invoker{"fn": fn}, rec.options()...)
-			out, err := m.Execute(context.Background(), "", []byte(`{"items":[0,1,2,3]}`))
+			// A deadline turns a missing cancellation into a failure, not a hang.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			out, err := m.Execute(ctx, "", []byte(`{"items":[0,1,2,3]}`))
 			if tt.cancelled {
 				require.Equal(t, int32(3), cancelled.Load())
 			}

@@ -180,3 +180,25 @@ func TestInputIsNotMutated(t *testing.T) {
 	require.NoError(t, err)
 	require.JSONEq(t, `{"orig":{"a":{"y":2}},"now":{"a":{"y":2,"x":1}}}`, string(out))
 }
+
+func TestDataLimitExceeded(t *testing.T) {
+	t.Parallel()
+	big := `"` + strings.Repeat("x", 300*1024) + `"`
+	tests := []struct {
+		name  string
+		state string
+		input string
+	}{
+		{name: "task result over 256 KiB", state: `{"Type":"Task","Resource":"big","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Never"}],"End":true}`, input: `{}`},
+		{name: "state output over 256 KiB", state: `{"Type":"Task","Resource":"small","Parameters":{"a":1},"ResultPath":"$.r","Catch":[{"ErrorEquals":["States.ALL"],"Next":"Never"}],"End":true}`, input: `{"payload":` + big + `}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			def := fmt.Sprintf(`{"StartAt":"S","States":{"S":%s,"Never":{"Type":"Pass","End":true}}}`, tt.state)
+			m := load(t, def, map[string]stepfunctions.Invoker{"big": fixed(big), "small": fixed(`{}`)})
+			_, err := m.Execute(context.Background(), "", []byte(tt.input))
+			requireExecErr(t, err, stepfunctions.ErrDataLimitExceeded)
+		})
+	}
+}

@@ -64,7 +64,7 @@ func (x *execution) runState(ctx context.Context, st *state, input any, sc scope
 	attempts := make([]int, len(st.retry)) // per retrier, per state entry
 	retries := 0
 	for {
-		out, next, err := x.attempt(ctx, st, input, retries, sc)
+		out, next, err := x.attempt(ctx, st, input, retries)
 		if err == nil {
 			if err = checkSize(out, "state output"); err == nil {
 				x.emit(sc, Event{Kind: StateExited, State: st.short, Next: next})
@@ -158,7 +158,7 @@ func (x *execution) contextObject(st *state, retryCount int) map[string]any {
 		},
 		"State": map[string]any{
 			"Name":        st.short,
-			"EnteredTime": x.m.cfg.now().UTC().Format(stamp),
+			"EnteredTime": time.Now().UTC().Format(stamp),
 			"RetryCount":  json.Number(fmt.Sprint(retryCount)),
 		},
 	}
@@ -166,7 +166,7 @@ func (x *execution) contextObject(st *state, retryCount int) map[string]any {
 
 // attempt runs the state once: input processing, the state's work, output
 // processing.
-func (x *execution) attempt(ctx context.Context, st *state, raw any, retryCount int, sc scope) (any, string, error) {
+func (x *execution) attempt(ctx context.Context, st *state, raw any, retryCount int) (any, string, error) {
 	if st.typ == typeFail {
 		return nil, "", &ExecutionError{Name: st.errorName, Cause: st.cause}
 	}
@@ -294,6 +294,7 @@ func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) 
 	}
 	tctx, cancel := context.WithCancel(ctx)
 	if st.timeout > 0 {
+		cancel()
 		tctx, cancel = x.m.cfg.deadline(ctx, st.timeout)
 	}
 	defer cancel()
@@ -408,7 +409,7 @@ launch:
 			x.emit(sc, Event{Kind: IterationStarted, State: st.short})
 			out, err := x.runFlow(mapCtx, st.processor, inputs[i], sc)
 			if err != nil {
-				once.Do(func() { firstErr = err })
+				once.Do(func() { firstErr = err; cancel() })
 				e := Event{Kind: IterationFailed, State: st.short, Cause: err.Error()}
 				var ee *ExecutionError
 				if errors.As(err, &ee) {
