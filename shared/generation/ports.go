@@ -11,6 +11,9 @@ import (
 type Provider interface {
 	// Name is the provider id stored on generations and statistics ("procedural", "openai", …).
 	Name() string
+	// DefaultModel is the model used when a request names none, so that
+	// every candidate is attributed to a model before it is generated.
+	DefaultModel() string
 	// Generate makes one image. Expected failures are returned as *ProviderError.
 	Generate(ctx context.Context, req ProviderRequest) (Image, error)
 }

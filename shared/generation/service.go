@@ -47,7 +47,8 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 	if err := g.Settings.Validate(); err != nil {
 		return RoundPlan{}, nil, err
 	}
-	if _, ok := p.Providers[g.Provider]; !ok {
+	provider, ok := p.Providers[g.Provider]
+	if !ok {
 		return RoundPlan{}, nil, FieldError("provider", "unknown provider %q (have %s)", g.Provider, strings.Join(p.providerNames(), ", "))
 	}
 	all, err := p.Store.Candidates(ctx, g.ID, p.Validator.Version())
@@ -63,6 +64,9 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy)
 	if err != nil {
 		return RoundPlan{}, nil, err
+	}
+	if g.Model == "" {
+		g.Model = provider.DefaultModel()
 	}
 	cands, err := p.Store.SavePlan(ctx, g.ID, plan, NewCandidates(g, plan, p.Chooser))
 	if err != nil {

@@ -44,6 +44,8 @@ type scripted struct {
 
 func (s *scripted) Name() string { return "procedural" }
 
+func (s *scripted) DefaultModel() string { return s.inner.DefaultModel() }
+
 func (s *scripted) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
 	s.mu.Lock()
 	s.calls[req.Seed]++

@@ -96,6 +96,9 @@ func New(opts Options) *Provider {
 // Name is the provider id, "procedural".
 func (p *Provider) Name() string { return "procedural" }
 
+// DefaultModel is the model of a request that names none.
+func (p *Provider) DefaultModel() string { return DefaultModel }
+
 // Generate renders one image. The format is JPEG when the model name
 // mentions jpeg or jpg (e.g. "procedural-jpeg"), PNG otherwise. Width and
 // height default to 512 and must be within MinSide–MaxSide.

@@ -1,0 +1,46 @@
+// Package stacktest starts a local stack for a test over a fresh migrated
+// database (see postgrestest).
+package stacktest
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+)
+
+// New starts a stack with the default configuration and the event fixtures
+// seeded; it closes with the test.
+func New(t testing.TB) *stack.Stack {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	s, err := stack.Start(context.Background(), stack.Options{DatabaseURL: postgrestest.NewURL(t), Config: cfg})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close(context.Background()) })
+	require.NoError(t, s.SeedEventFixtures(context.Background()))
+	return s
+}
+
+// Event reads events/<function>/<name>.json from the repository root, given
+// the test's working directory functions/<function>.
+func Event(t testing.TB, function, name string) []byte {
+	t.Helper()
+	data, err := os.ReadFile("../../events/" + function + "/" + name + ".json")
+	require.NoError(t, err)
+	return data
+}
+
+// Invoke runs a Lambda handler on a payload through aws-lambda-go's own JSON
+// decoding and encoding, as the Lambda runtime does.
+func Invoke(t testing.TB, handler any, payload []byte) ([]byte, error) {
+	t.Helper()
+	out, err := lambda.NewHandler(handler).Invoke(context.Background(), payload)
+	return append([]byte(nil), out...), err // Invoke's bytes alias a reused buffer
+}
