@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"sort"
 	"syscall"
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
@@ -21,15 +22,32 @@ import (
 	"github.com/designerbff/pipeline/statemachine"
 )
 
-const usage = `usage: go run ./infra/local <command> [flags]
+// command is one subcommand. A new one lives in its own file and adds itself
+// with `func init() { commands["name"] = command{…} }`, touching no other file.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
 
-commands:
-  demo            run several generation requests end to end and write an HTML report
-  serve           serve the HTTP API on 127.0.0.1:$PORT (default 3000) over the local stack
-  migrate         apply the migrations to $DATABASE_URL
-  with-postgres   -- CMD ARGS...: run CMD with TEST_DATABASE_URL naming a throwaway cluster
-  render-asl      print the state machine definition with template.yaml's substitutions filled in
-`
+var commands = map[string]command{
+	"demo":          {"run several generation requests end to end and write an HTML report", demoCommand},
+	"serve":         {"serve the HTTP API on 127.0.0.1:$PORT (default 3000) over the local stack", serveCommand},
+	"migrate":       {"apply the migrations to $DATABASE_URL", migrateCommand},
+	"with-postgres": {"-- CMD ARGS...: run CMD with TEST_DATABASE_URL naming a throwaway cluster", withPostgres},
+	"render-asl":    {"print the state machine definition with template.yaml's substitutions filled in", renderASL},
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: go run ./infra/local <command> [flags]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for name := range commands {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", name, commands[name].summary)
+	}
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -38,38 +56,40 @@ func main() {
 	os.Exit(code)
 }
 
+// exitError carries a command's exit code (with-postgres passes on its
+// child's).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "demo":
-		err = demoCommand(ctx, args[1:], stdout, stderr)
-	case "serve":
-		err = serveCommand(ctx, stdout, stderr)
-	case "migrate":
-		err = migrateCommand(ctx, stdout)
-	case "with-postgres":
-		return withPostgres(ctx, args[1:], stderr)
-	case "render-asl":
-		err = renderASL(stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
 		return 0
-	default:
-		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "unknown command %q\n\n", args[0])
+		usage(stderr)
 		return 2
 	}
-	if err != nil {
+	err := cmd.run(ctx, args[1:], stdout, stderr)
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.code
+	default:
 		fmt.Fprintln(stderr, "error:", err)
 		return 1
 	}
-	return 0
 }
 
-func migrateCommand(ctx context.Context, stdout io.Writer) error {
+func migrateCommand(ctx context.Context, _ []string, stdout, _ io.Writer) error {
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
 		return errors.New("DATABASE_URL is not set")
@@ -83,19 +103,17 @@ func migrateCommand(ctx context.Context, stdout io.Writer) error {
 
 // withPostgres starts one throwaway cluster for a whole test run, so that
 // every package's tests clone databases from it instead of starting their own.
-func withPostgres(ctx context.Context, args []string, stderr io.Writer) int {
+func withPostgres(ctx context.Context, args []string, _, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "with-postgres: no command")
-		return 2
+		return errors.New("with-postgres: no command")
 	}
 	if os.Getenv(postgrestest.EnvURL) == "" {
 		srv, err := pgserver.Start(ctx, pgserver.Options{})
 		if err != nil {
-			fmt.Fprintln(stderr, "with-postgres:", err)
-			return 1
+			return fmt.Errorf("with-postgres: %w", err)
 		}
 		defer func() {
 			if err := srv.Stop(context.WithoutCancel(ctx)); err != nil {
@@ -109,18 +127,17 @@ func withPostgres(ctx context.Context, args []string, stderr io.Writer) int {
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return exit.ExitCode()
+			return exitError{exit.ExitCode()}
 		}
-		fmt.Fprintln(stderr, "with-postgres:", err)
-		return 1
+		return fmt.Errorf("with-postgres: %w", err)
 	}
-	return 0
+	return nil
 }
 
 // renderASL fills the definition's placeholders the way CloudFormation does,
 // with template.yaml's substitution names and dummy ARNs, so that
 // asl-validator (which cannot parse a bare ${…} number) checks what AWS would.
-func renderASL(stdout io.Writer) error {
+func renderASL(_ context.Context, _ []string, stdout, _ io.Writer) error {
 	subs, err := sam.DummySubstitutions("template.yaml")
 	if err != nil {
 		return err

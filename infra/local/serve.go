@@ -16,7 +16,7 @@ import (
 )
 
 // serveCommand serves the API over the local stack until interrupted.
-func serveCommand(ctx context.Context, stdout, stderr io.Writer) error {
+func serveCommand(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return err
