@@ -121,7 +121,23 @@ func ParseSettings(data []byte, d Defaults) (Settings, error) {
 			return Settings{}, FieldError("settings", "must be a single JSON object")
 		}
 	}
-	return raw.resolve(d)
+	s, err := raw.resolve(d)
+	if err != nil {
+		return Settings{}, err
+	}
+	return s, s.checkText()
+}
+
+// checkText rejects NUL characters, which Postgres text and jsonb cannot hold.
+func (s Settings) checkText() error {
+	for _, f := range []struct{ name, value string }{
+		{"provider", s.Provider}, {"model", s.Model}, {"prompt", s.Prompt}, {"negativePrompt", s.NegativePrompt},
+	} {
+		if strings.IndexByte(f.value, 0) >= 0 {
+			return FieldError(f.name, "must not contain NUL characters")
+		}
+	}
+	return nil
 }
 
 func settingsDecodeError(err error) error {

@@ -76,6 +76,7 @@ func TestParseSettingsErrorsNameTheField(t *testing.T) {
 		{"not an object", `[1]`, "settings"},
 		{"not json", `{count: 1}`, "settings"},
 		{"two objects", `{"count": 1} {"count": 2}`, "settings"},
+		{"NUL in prompt", `{"count": 1, "prompt": "red\u0000dress"}`, "prompt"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

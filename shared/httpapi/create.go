@@ -261,9 +261,6 @@ func (s *Service) validate(ctx context.Context, user, key string, image, setting
 	if err != nil {
 		return submission{}, err
 	}
-	if err := storableSettings(parsed); err != nil {
-		return submission{}, err
-	}
 	return submission{
 		user:        user,
 		key:         key,
@@ -287,20 +284,6 @@ func (s *Service) imageError(ctx context.Context, err error) error {
 		coded.Field = "image"
 	}
 	return &coded
-}
-
-// storableSettings rejects NUL characters, which Postgres text and jsonb
-// cannot hold; ParseSettings accepts them.
-func storableSettings(st generation.Settings) error {
-	for _, f := range []struct{ name, value string }{
-		{"provider", st.Provider}, {"model", st.Model},
-		{"prompt", st.Prompt}, {"negativePrompt", st.NegativePrompt},
-	} {
-		if strings.IndexByte(f.value, 0) >= 0 {
-			return generation.FieldError(f.name, "must not contain NUL characters")
-		}
-	}
-	return nil
 }
 
 // referenceExt is the object key extension of an accepted image type.
