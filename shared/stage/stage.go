@@ -182,11 +182,12 @@ func (h Learner) logger() *slog.Logger {
 	return slog.Default()
 }
 
+// decodeFeedback accepts unknown fields on purpose: a publisher deployed
+// before the learner may add one, and that must not send every message to
+// the DLQ. What the learner needs is checked by Validate.
 func decodeFeedback(body string) (generation.FeedbackEvent, error) {
 	var fe generation.FeedbackEvent
-	dec := json.NewDecoder(strings.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&fe); err != nil {
+	if err := json.Unmarshal([]byte(body), &fe); err != nil {
 		return fe, fmt.Errorf("decode feedback: %w", err)
 	}
 	return fe, fe.Validate()
