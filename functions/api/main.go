@@ -12,6 +12,7 @@ import (
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
+	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/wire"
 )
 
@@ -38,13 +39,32 @@ func service(p *generation.Pipeline, cfg config.Config, starter generation.Start
 		Store:            p.Store,
 		Objects:          p.Objects,
 		Starter:          starter,
+		Publisher:        ratingPublisher(p, cfg),
+		Learning:         learningReader(p.Store),
+		Providers:        wire.AutoChooser(cfg, p.Store), // settings.provider "auto"
 		Defaults:         generation.Defaults{TargetConfidence: cfg.BufferTargetConfidence, Provider: cfg.Provider},
 		ValidatorVersion: p.Validator.Version(),
 		PresignExpiry:    cfg.PresignExpiry,
+		Planner:          wire.Planner(cfg),
 		// A synchronous Lambda invocation carries at most 6 MB, and API
 		// Gateway base64-encodes binary bodies (4/3 larger): 4 MiB of upload
 		// is what fits.
 		MaxBodyBytes: 4 << 20,
 		Logger:       slog.Default(),
 	}
+}
+
+// learningReader is the store's statistics reader, when it has one.
+func learningReader(store generation.Store) learning.StatsReader {
+	r, _ := store.(learning.StatsReader)
+	return r
+}
+
+// ratingPublisher is where user ratings go: the feedback queue, unless
+// RLHF_FEEDBACK_ENABLED is off (then ratings are refused with 503).
+func ratingPublisher(p *generation.Pipeline, cfg config.Config) generation.Publisher {
+	if !cfg.FeedbackEnabled {
+		return nil
+	}
+	return p.Publisher
 }

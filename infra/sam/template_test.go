@@ -410,10 +410,14 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 		"QUIRK_SEED":        "the procedural provider's default defect table is fine in AWS",
 		"R2_USE_PATH_STYLE": "only the local S3 server on 127.0.0.1 needs path-style addressing",
 	}
-	// Set on one function only, pointing at a resource of this type.
-	perFunction := map[string]struct{ function, refType string }{
-		"STATE_MACHINE_ARN":  {"ApiFunction", "AWS::Serverless::StateMachine"},
-		"FEEDBACK_QUEUE_URL": {"DeliverFunction", "AWS::SQS::Queue"},
+	// Set on these functions only, pointing at a resource of this type.
+	perFunction := map[string]struct {
+		functions []string
+		refType   string
+	}{
+		"STATE_MACHINE_ARN": {[]string{"ApiFunction"}, "AWS::Serverless::StateMachine"},
+		// Deliver publishes outcomes; the API publishes user ratings.
+		"FEEDBACK_QUEUE_URL": {[]string{"ApiFunction", "DeliverFunction"}, "AWS::SQS::Queue"},
 	}
 	// Read by code outside config (provider adapters).
 	readElsewhere := []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN"}
@@ -442,7 +446,7 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 				return
 			}
 			if pf, ok := perFunction[name]; ok {
-				require.Equal(t, []string{pf.function}, setBy[name], "%s must be set on %s only", name, pf.function)
+				require.ElementsMatch(t, pf.functions, setBy[name], "%s must be set on %v only", name, pf.functions)
 				ref, ok := Ref(values[name])
 				require.True(t, ok, "%s must be a !Ref", name)
 				require.Equal(t, pf.refType, tpl.Resources[ref].Type)

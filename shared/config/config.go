@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,8 +24,17 @@ type Config struct {
 	FeedbackEnabled        bool    // RLHF_FEEDBACK_ENABLED (true)
 	LearningRate           float64 // RLHF_LEARNING_RATE (0.1): per-fold discount of old attribute counts
 
-	Provider  string // PROVIDER (procedural): the provider when settings name none
+	Provider  string // PROVIDER (procedural): the provider when settings name none, or "auto"
 	QuirkSeed int64  // QUIRK_SEED (42): the procedural provider's defect table
+	// Providers are the enabled providers (PROVIDERS, default procedural):
+	// the ones requests may name and "auto" chooses from. PROVIDER is always
+	// one of them. API keys are not read here: only the generate function
+	// gets them (see wire.Providers).
+	Providers []string
+	// Models are the hosted providers' models by provider (OPENAI_MODEL,
+	// GEMINI_MODEL, STABILITY_MODEL, REPLICATE_MODEL); empty means the
+	// catalog's current default.
+	Models map[string]string
 
 	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
 	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
@@ -52,6 +62,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LearningRate:           r.float("RLHF_LEARNING_RATE", 0.1, 0, 1),
 		Provider:               strings.ToLower(r.str("PROVIDER", "procedural")),
 		QuirkSeed:              int64(r.int("QUIRK_SEED", 42, 0, 1<<62)),
+		Providers:              r.providers("PROVIDERS", "procedural"),
 		ObjectEndpoint:         r.str("R2_ENDPOINT", ""),
 		ObjectBucket:           r.str("R2_BUCKET", "designer-bff-images"),
 		ObjectAccessKey:        r.str("R2_ACCESS_KEY_ID", ""),
@@ -63,7 +74,28 @@ func Load(getenv func(string) string) (Config, error) {
 		Port:                   r.int("PORT", 3000, 1, 65535),
 		LogLevel:               r.str("LOG_LEVEL", "info"),
 	}
+	c.Models = map[string]string{
+		"openai":    r.str("OPENAI_MODEL", ""),
+		"gemini":    r.str("GEMINI_MODEL", ""),
+		"stability": r.str("STABILITY_MODEL", ""),
+		"replicate": r.str("REPLICATE_MODEL", ""),
+	}
+	c.Providers = withProvider(c.Providers, c.Provider)
+	if c.Provider != "auto" && !slices.Contains(KnownProviders, c.Provider) {
+		r.problems = append(r.problems, fmt.Sprintf("PROVIDER=%q must be auto or one of %s", c.Provider, strings.Join(KnownProviders, ", ")))
+	}
 	return c, r.err()
+}
+
+// KnownProviders are the provider names PROVIDER and PROVIDERS accept.
+var KnownProviders = []string{"procedural", "openai", "gemini", "stability", "replicate"}
+
+// withProvider adds the default provider to the enabled ones.
+func withProvider(enabled []string, provider string) []string {
+	if provider == "auto" || slices.Contains(enabled, provider) {
+		return enabled
+	}
+	return append(enabled, provider)
 }
 
 // Require returns an error listing the named variables that are empty.
@@ -141,6 +173,25 @@ func (r *reader) bool(name string, def bool) bool {
 		return def
 	}
 	return b
+}
+
+func (r *reader) providers(name, def string) []string {
+	v, ok := r.raw(name)
+	if !ok {
+		v = def
+	}
+	var out []string
+	for _, p := range strings.Split(strings.ToLower(v), ",") {
+		p = strings.TrimSpace(p)
+		switch {
+		case p == "" || slices.Contains(out, p):
+		case !slices.Contains(KnownProviders, p):
+			r.problems = append(r.problems, fmt.Sprintf("%s=%q: unknown provider %q (known: %s)", name, v, p, strings.Join(KnownProviders, ", ")))
+		default:
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {

@@ -143,4 +143,8 @@ type Verdict struct {
 	Flagged          bool
 	Metrics          map[string]float64
 	Reasons          []string
+	// Fingerprint is the validator's perceptual hash of the image ("" when
+	// it was not decoded); Validator.SameImage compares two of them to find
+	// near-duplicates within a generation.
+	Fingerprint string
 }

@@ -1,8 +1,10 @@
 package generation
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"strings"
 )
@@ -14,14 +16,24 @@ type RoundPlan struct {
 	Count         int     // candidates to generate this round (M, or the top-up size)
 	BufferPercent float64 // the buffer the count was sized with
 	BufferMethod  string  // BufferFixed or BufferAuto
-	// PredictedDeliveryProbability is P(at least Needed pass) when a planner
-	// that models pass rates sized the round; nil for a flat percentage.
+	// PredictedDeliveryProbability is P(at least Needed pass) under the
+	// pass-rate posterior, for auto and fixed plans alike, when a Planner is
+	// configured; nil without one.
 	PredictedDeliveryProbability *float64
+	// PosteriorAlpha and PosteriorBeta are the Beta posterior of the pass
+	// rate the plan was computed with (0 without a Planner).
+	PosteriorAlpha, PosteriorBeta float64
+	// Capped says maxImages or maxCostUsd bound the count, so the predicted
+	// probability may be below the target confidence.
+	Capped bool
 }
 
 // PlanPolicy carries the environment's planning defaults.
 type PlanPolicy struct {
-	DefaultBufferPercent float64 // DEFAULT_BUFFER_PERCENT, used when settings say "auto"
+	DefaultBufferPercent float64 // DEFAULT_BUFFER_PERCENT: "auto" without a Planner or enough history
+	// Planner sizes "auto" rounds from pass-rate history (shared/buffer);
+	// nil plans DefaultBufferPercent.
+	Planner Planner
 }
 
 // Tally is what earlier rounds of a generation produced.
@@ -44,11 +56,15 @@ func TallyOf(cands []Candidate) Tally {
 	return t
 }
 
-// PlanRound sizes round `round` of g given what earlier rounds produced. Round
-// 1 plans for the whole count; a later round plans only the shortfall. The
-// count is capped by settings.maxImages; a plan of zero means the budget is
-// spent.
-func PlanRound(g Generation, round int, t Tally, p PlanPolicy) (RoundPlan, error) {
+// PlanRound sizes round `round` of g given what earlier rounds produced and
+// the provider's stored statistics (history, one per model). Round 1 plans
+// for the whole count; a later round plans only the shortfall by the same
+// rule, with this generation's earlier outcomes as extra evidence. With a
+// Planner, "auto" is the smallest count that reaches the target confidence
+// and every plan reports its predicted probability. The count is capped by
+// settings.maxImages and settings.maxCostUsd; a plan of zero means the budget
+// is spent.
+func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []ProviderStats) (RoundPlan, error) {
 	if round < 1 || round > g.Settings.MaxRounds {
 		return RoundPlan{}, FieldError("round", "must be from 1 to maxRounds (%d), got %d", g.Settings.MaxRounds, round)
 	}
@@ -56,16 +72,77 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy) (RoundPlan, error
 	if round > 1 {
 		needed = max(0, g.RequestedCount-t.Passed)
 	}
+	limit := roundLimit(g, t, history)
 	plan := RoundPlan{Round: round, Needed: needed, BufferPercent: p.DefaultBufferPercent, BufferMethod: BufferAuto}
 	if !g.Settings.BufferPercent.Auto {
 		plan.BufferPercent = g.Settings.BufferPercent.Percent
 		plan.BufferMethod = BufferFixed
 	}
-	plan.Count = WithBuffer(needed, plan.BufferPercent)
-	if g.Settings.MaxImages > 0 {
-		plan.Count = min(plan.Count, max(0, g.Settings.MaxImages-t.Generated))
+	if p.Planner == nil {
+		plan.Count = WithBuffer(needed, plan.BufferPercent)
+		if limit >= 0 {
+			plan.Count = min(plan.Count, limit)
+		}
+		return plan, nil
 	}
+	q := SizeQuery{
+		Need:           needed,
+		Confidence:     g.Settings.TargetConfidence,
+		DefaultPercent: p.DefaultBufferPercent,
+		Model:          g.Model,
+		History:        history,
+		Passed:         t.Passed,
+		Failed:         t.Generated - t.Passed,
+		Limit:          max(0, limit),
+	}
+	if !g.Settings.BufferPercent.Auto {
+		percent := g.Settings.BufferPercent.Percent
+		q.Percent = &percent
+	}
+	if limit == 0 || needed == 0 {
+		// Nothing may (or need) be generated: a zero plan, whose
+		// probability is 1 only when nothing is needed.
+		prob := 0.0
+		if needed == 0 {
+			prob = 1
+		}
+		plan.Count, plan.PredictedDeliveryProbability, plan.Capped = 0, &prob, needed > 0
+		return plan, nil
+	}
+	s := p.Planner.Size(q)
+	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, s.BufferPercent, s.Method
+	plan.PredictedDeliveryProbability = &s.Probability
+	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped = s.Alpha, s.Beta, s.Capped
 	return plan, nil
+}
+
+// roundLimit is the most candidates this round may have under maxImages and
+// maxCostUsd (the latter priced at this generation's own mean cost so far,
+// else the provider's recalibrated mean cost), or −1 when neither applies.
+func roundLimit(g Generation, t Tally, history []ProviderStats) int {
+	limit := -1
+	if g.Settings.MaxImages > 0 {
+		limit = max(0, g.Settings.MaxImages-t.Generated)
+	}
+	if g.Settings.MaxCostUSD > 0 {
+		unit := 0.0
+		if t.Generated > 0 {
+			unit = t.CostUSD / float64(t.Generated)
+		}
+		for _, h := range history {
+			if unit == 0 && h.Model == g.Model {
+				unit = h.MeanCostUSD
+			}
+		}
+		if unit > 0 {
+			// The epsilon keeps 1.00/0.25 at 4, not 3.9999…
+			byCost := max(0, int(math.Floor((g.Settings.MaxCostUSD-t.CostUSD)/unit+1e-9)))
+			if limit < 0 || byCost < limit {
+				limit = byCost
+			}
+		}
+	}
+	return limit
 }
 
 // WithBuffer returns ⌈n·(1 + percent/100)⌉ in integer arithmetic on hundredths
@@ -76,20 +153,40 @@ func WithBuffer(n int, percent float64) int {
 	return int((int64(n)*(whole+hundredths) + whole - 1) / whole)
 }
 
+// ChoiceRequest is what a ModifierChooser is asked for one round.
+type ChoiceRequest struct {
+	Provider string
+	Count    int   // candidates in the round
+	Seed     int64 // derived from (generation, round), so a re-plan draws the same
+	// Learn is settings.useRLHFLearning. Without it the chooser still varies
+	// the modifiers (the prompt design does not change) but reads no
+	// statistics: the choice is uniform.
+	Learn bool
+}
+
+// ModifierChoice is a round's modifiers, one list per candidate, and the
+// negative-prompt terms learned for the provider.
+type ModifierChoice struct {
+	Modifiers [][]string
+	// NegativeTerms go only into the negative prompt, and only for a
+	// provider that accepts one; never into the positive prompt.
+	NegativeTerms []string
+}
+
 // ModifierChooser picks prompt modifiers for each candidate of a round, so
-// that outcomes can be attributed to modifiers (shared/learning).
+// that outcomes can be attributed to modifiers (shared/learning). It may
+// read the learner's statistics, hence ctx and the error.
 type ModifierChooser interface {
-	Choose(provider string, count int, seed int64) [][]string
+	Choose(ctx context.Context, req ChoiceRequest) (ModifierChoice, error)
 }
 
 // NewCandidates builds the planned candidates of a round: the base prompt with
-// each candidate's modifiers, the request's negative prompt and a seed derived
-// from (generation, round, index), so re-planning yields identical rows.
-func NewCandidates(g Generation, plan RoundPlan, chooser ModifierChooser) []Candidate {
-	var mods [][]string
-	if chooser != nil && g.Settings.UseRLHFLearning {
-		mods = chooser.Choose(g.Provider, plan.Count, Seed(g.ID, plan.Round, -1))
-	}
+// each candidate's modifiers, the request's negative prompt with the learned
+// negative terms, and a seed derived from (generation, round, index), so
+// re-planning with the same choice yields identical rows.
+func NewCandidates(g Generation, plan RoundPlan, choice ModifierChoice) []Candidate {
+	mods := choice.Modifiers
+	negative := ComposeNegativePrompt(g.Settings.NegativePrompt, choice.NegativeTerms)
 	out := make([]Candidate, plan.Count)
 	for i := range out {
 		var m []string
@@ -103,11 +200,48 @@ func NewCandidates(g Generation, plan RoundPlan, chooser ModifierChooser) []Cand
 			Provider:       g.Provider,
 			Model:          g.Model,
 			Prompt:         ComposePrompt(g.BasePrompt, m),
-			NegativePrompt: g.Settings.NegativePrompt,
+			NegativePrompt: negative,
 			Modifiers:      m,
 			Seed:           Seed(g.ID, plan.Round, i),
 			Status:         CandidatePlanned,
 		}
+	}
+	return out
+}
+
+// ChooseModifiers asks chooser for a round's modifiers; a nil chooser
+// chooses none.
+func ChooseModifiers(ctx context.Context, chooser ModifierChooser, g Generation, plan RoundPlan) (ModifierChoice, error) {
+	if chooser == nil || plan.Count == 0 {
+		return ModifierChoice{}, nil
+	}
+	choice, err := chooser.Choose(ctx, ChoiceRequest{
+		Provider: g.Provider,
+		Count:    plan.Count,
+		Seed:     Seed(g.ID, plan.Round, -1),
+		Learn:    g.Settings.UseRLHFLearning,
+	})
+	if err != nil {
+		return ModifierChoice{}, fmt.Errorf("choose modifiers for round %d: %w", plan.Round, err)
+	}
+	return choice, nil
+}
+
+// ComposeNegativePrompt appends learned terms to the request's negative
+// prompt, leaving out terms it already contains.
+func ComposeNegativePrompt(base string, terms []string) string {
+	out := base
+	lower := strings.ToLower(base)
+	for _, t := range terms {
+		t = strings.TrimSpace(t)
+		if t == "" || strings.Contains(lower, strings.ToLower(t)) {
+			continue
+		}
+		if out != "" {
+			out += ", "
+		}
+		out += t
+		lower = strings.ToLower(out)
 	}
 	return out
 }

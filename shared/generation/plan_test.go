@@ -1,6 +1,8 @@
 package generation_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -61,7 +63,7 @@ func TestPlanRound(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			g := newGeneration(t, tt.settings)
-			plan, err := generation.PlanRound(g, tt.round, tt.tally, policy)
+			plan, err := generation.PlanRound(g, tt.round, tt.tally, policy, nil)
 			require.NoError(t, err)
 			require.Equal(t, tt.wantCount, plan.Count)
 			require.Equal(t, tt.wantNeeded, plan.Needed)
@@ -75,30 +77,70 @@ func TestPlanRoundRejectsRoundsOutsideTheBudget(t *testing.T) {
 	t.Parallel()
 	g := newGeneration(t, `{"count": 3, "maxRounds": 2}`)
 	for _, round := range []int{0, 3} {
-		_, err := generation.PlanRound(g, round, generation.Tally{}, generation.PlanPolicy{})
+		_, err := generation.PlanRound(g, round, generation.Tally{}, generation.PlanPolicy{}, nil)
 		require.Equal(t, generation.EINVALID, generation.ErrorCode(err), "round %d", round)
 	}
 }
 
-type fixedChooser [][]string
+// recordingChooser returns its modifiers and terms and records the request.
+type recordingChooser struct {
+	mods  [][]string
+	terms []string
+	got   *generation.ChoiceRequest
+	err   error
+}
 
-func (f fixedChooser) Choose(string, int, int64) [][]string { return f }
+func (c recordingChooser) Choose(_ context.Context, req generation.ChoiceRequest) (generation.ModifierChoice, error) {
+	*c.got = req
+	return generation.ModifierChoice{Modifiers: c.mods, NegativeTerms: c.terms}, c.err
+}
 
 func TestNewCandidatesAreDeterministic(t *testing.T) {
 	t.Parallel()
 	g := newGeneration(t, `{"count": 2, "bufferPercent": 0, "prompt": "linen shirt", "negativePrompt": "text"}`)
 	plan := generation.RoundPlan{Round: 1, Count: 2}
-	chooser := fixedChooser{{"golden hour"}, {"flat lay", "editorial"}}
-	a := generation.NewCandidates(g, plan, chooser)
-	b := generation.NewCandidates(g, plan, chooser)
+	choice := generation.ModifierChoice{Modifiers: [][]string{{"golden hour"}, {"flat lay", "editorial"}}, NegativeTerms: []string{"blurry", "Text"}}
+	a := generation.NewCandidates(g, plan, choice)
+	b := generation.NewCandidates(g, plan, choice)
 	require.Equal(t, a, b)
 	require.Equal(t, "linen shirt, golden hour", a[0].Prompt)
 	require.Equal(t, "linen shirt, flat lay, editorial", a[1].Prompt)
-	require.Equal(t, "text", a[1].NegativePrompt, "the negative prompt stays in its own field")
+	require.Equal(t, "text, blurry", a[1].NegativePrompt, "learned terms go only into the negative prompt, without repeats")
+	require.NotContains(t, a[0].Prompt, "blurry")
 	require.NotEqual(t, a[0].Seed, a[1].Seed)
 	require.GreaterOrEqual(t, a[0].Seed, int64(0))
+}
 
-	g.Settings.UseRLHFLearning = false
-	plain := generation.NewCandidates(g, plan, chooser)
-	require.Equal(t, "linen shirt", plain[0].Prompt, "learning off plans without modifiers")
+func TestChooseModifiers(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		settings  string
+		wantLearn bool
+		err       error
+	}{
+		{"learning on", `{"count": 3}`, true, nil},
+		{"learning off", `{"count": 3, "useRLHFLearning": false}`, false, nil},
+		{"chooser fails", `{"count": 3}`, true, errors.New("statistics unavailable")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			g := newGeneration(t, tt.settings)
+			plan := generation.RoundPlan{Round: 2, Count: 3}
+			var got generation.ChoiceRequest
+			c := recordingChooser{mods: [][]string{{"calm"}}, got: &got, err: tt.err}
+			choice, err := generation.ChooseModifiers(context.Background(), c, g, plan)
+			if tt.err != nil {
+				require.ErrorIs(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, [][]string{{"calm"}}, choice.Modifiers)
+			require.Equal(t, generation.ChoiceRequest{Provider: g.Provider, Count: 3, Seed: generation.Seed(g.ID, 2, -1), Learn: tt.wantLearn}, got)
+		})
+	}
+	none, err := generation.ChooseModifiers(context.Background(), nil, newGeneration(t, `{"count": 1}`), generation.RoundPlan{Round: 1, Count: 1})
+	require.NoError(t, err)
+	require.Empty(t, none.Modifiers, "no chooser, no modifiers")
 }

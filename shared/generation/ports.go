@@ -52,6 +52,7 @@ const (
 	ProviderInvalidRequest ProviderErrorKind = "invalid_request" // 4xx the request caused
 	ProviderModelRetired   ProviderErrorKind = "model_retired"
 	ProviderAuth           ProviderErrorKind = "auth"
+	ProviderQuota          ProviderErrorKind = "quota" // out of credits or a daily quota; not retried
 )
 
 // ProviderError is a provider's typed outcome.
@@ -88,6 +89,10 @@ func AsProviderError(err error) (*ProviderError, bool) {
 type Validator interface {
 	Version() string
 	Validate(ctx context.Context, image []byte, spec ValidationSpec) (Verdict, error)
+	// SameImage reports whether two of its verdicts are of near-identical
+	// images (by their Fingerprint), so that a generation keeps only the
+	// better one (see MarkDuplicates).
+	SameImage(a, b Verdict) bool
 }
 
 // ValidationSpec is what an image is judged against.
@@ -146,6 +151,10 @@ type Store interface {
 	// and marks the candidate validated; it returns the verdict that is stored
 	// (the earlier one if there was one).
 	SaveVerdict(ctx context.Context, candidateID string, v Verdict) (Verdict, error)
+	// MarkDuplicate fails the candidate's verdict for validatorVersion with
+	// ReasonDuplicate (passed=false, the reason added once); a verdict
+	// already marked is left as it is. ENOTFOUND if there is no such verdict.
+	MarkDuplicate(ctx context.Context, candidateID, validatorVersion string) error
 	// MarkCandidateFailed marks a candidate that has no outcome yet as failed.
 	MarkCandidateFailed(ctx context.Context, candidateID, reason string) error
 	// SaveSelection records a round's tally and sets the status to selecting.
@@ -166,6 +175,18 @@ type Store interface {
 	// Recalibrate recomputes every provider's pass/fail counts from absolute
 	// candidate outcomes and stores them.
 	Recalibrate(ctx context.Context, at time.Time) ([]ProviderStats, error)
+	// SaveAssessments stores the recommended buffers and recommendations of
+	// recalibrated statistics (matched on provider and model).
+	SaveAssessments(ctx context.Context, stats []ProviderStats) error
+	// ProviderStats returns the stored statistics of a provider, one per
+	// model, ordered by model; none (and no error) for an unknown provider.
+	ProviderStats(ctx context.Context, provider string) ([]ProviderStats, error)
+}
+
+// ProviderStatsReader reads the stored per-(provider, model) statistics that
+// Recalibrate last computed, for choosing a provider ("auto").
+type ProviderStatsReader interface {
+	StoredProviderStats(ctx context.Context) ([]ProviderStats, error)
 }
 
 // ProviderStats are a provider's (and model's) absolute outcomes.
@@ -175,7 +196,81 @@ type ProviderStats struct {
 	Passes           int
 	Failures         int
 	FailuresByReason map[string]int
-	Alpha            float64 // Beta posterior of the pass rate, prior Beta(1,1)
+	Alpha            float64 // Beta posterior of the pass rate, Jeffreys prior Beta(½,½)
 	Beta             float64
-	ComputedAt       time.Time
+	// Validator metrics over the validated candidates: how many were scored,
+	// their mean score and its standard deviation (0–100), and how many were
+	// outliers (a hard-fail verdict: blank, undecodable, too large).
+	Scored      int
+	ScoreMean   float64
+	ScoreStdDev float64
+	Outliers    int
+	MeanCostUSD float64 // per counted candidate, for maxCostUsd planning
+	ComputedAt  time.Time
+
+	// Filled by Planner.Assess.
+	RecommendedBuffers []BufferAdvice
+	Recommendations    []Recommendation
+}
+
+// Samples is the number of absolute outcomes behind the statistics.
+func (s ProviderStats) Samples() int { return s.Passes + s.Failures }
+
+// BufferAdvice is the planned count for one request size at the default
+// confidence, as recalibration last computed it.
+type BufferAdvice struct {
+	Count         int     `json:"count"`
+	Planned       int     `json:"planned"`
+	BufferPercent float64 `json:"bufferPercent"`
+	Probability   float64 `json:"predictedDeliveryProbability"`
+	Confidence    float64 `json:"confidence"`
+}
+
+// Recommendation is advice about a provider (HIGH_FAILURE_RATE,
+// LOW_CONSISTENCY, HIGH_OUTLIER_RATE, EXCELLENT_PERFORMANCE).
+type Recommendation struct {
+	Type     string  `json:"type"`
+	Severity string  `json:"severity"` // high, medium, info
+	Action   string  `json:"action"`
+	Message  string  `json:"message"`
+	Value    float64 `json:"value"`     // the measured quantity
+	Limit    float64 `json:"threshold"` // the documented threshold it crossed
+}
+
+// Planner sizes rounds from a provider's pass-rate history and assesses
+// providers; shared/buffer implements it.
+type Planner interface {
+	// Size plans one round: q.Need images at q.Confidence.
+	Size(q SizeQuery) Sizing
+	// Assess fills RecommendedBuffers and Recommendations of recalibrated
+	// statistics.
+	Assess(st ProviderStats) ProviderStats
+}
+
+// SizeQuery is what a round is sized from.
+type SizeQuery struct {
+	Need       int     // images still to deliver
+	Confidence float64 // target P(at least Need pass)
+	// Percent, when set, is a fixed buffer the request named: the count is
+	// ⌈Need·(1+Percent/100)⌉ and only its probability is computed.
+	Percent *float64
+	// DefaultPercent is the buffer while the history is too short to trust.
+	DefaultPercent float64
+	Model          string          // the model to plan for ("": the provider as a whole)
+	History        []ProviderStats // the provider's stored statistics, per model
+	// Passed and Failed are this generation's earlier rounds: evidence about
+	// exactly this request (prompt, reference), so a top-up learns from it.
+	Passed, Failed int
+	Limit          int // the most candidates allowed (maxImages, maxCostUsd); 0: none
+}
+
+// Sizing is a planned round.
+type Sizing struct {
+	Count         int
+	BufferPercent float64
+	Probability   float64 // P(at least Need pass) with Count under the posterior
+	Alpha, Beta   float64 // the posterior of the pass rate the plan used
+	Method        string  // BufferAuto or BufferFixed
+	Default       bool    // too little history: the default percent was used
+	Capped        bool    // Limit bound: Probability may be below Confidence
 }

@@ -41,6 +41,49 @@ func Select(g Generation, cands []Candidate, round int) Selection {
 	return s
 }
 
+// ReasonDuplicate is the reason a verdict gets when a better-ranked
+// near-copy of its image exists in the same generation.
+const ReasonDuplicate = "duplicate"
+
+// MarkDuplicates finds passing candidates whose image is a near-copy (same
+// reports it) of a better-ranked passing one, and returns the candidates
+// with those verdicts failed with ReasonDuplicate, plus the ids it failed.
+// Candidates are compared in Ranked order, each against the ones kept so
+// far, so the best of a group of twins is kept and the result does not
+// depend on the order of cands; running it again on its own output changes
+// nothing. Verdicts are copied, never changed in place.
+func MarkDuplicates(cands []Candidate, same func(a, b Verdict) bool) ([]Candidate, []string) {
+	out := slices.Clone(cands)
+	pos := make(map[string]int, len(out))
+	for i, c := range out {
+		pos[c.ID] = i
+	}
+	var kept []Verdict
+	var marked []string
+	for _, c := range Ranked(out) {
+		if !c.Verdict.Passed {
+			break // Ranked puts every passing candidate first
+		}
+		dup := false
+		for _, k := range kept {
+			if same(k, *c.Verdict) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			kept = append(kept, *c.Verdict)
+			continue
+		}
+		v := *c.Verdict
+		v.Passed, v.Flagged = false, false
+		v.Reasons = append(slices.Clone(v.Reasons), ReasonDuplicate)
+		out[pos[c.ID]].Verdict = &v
+		marked = append(marked, c.ID)
+	}
+	return out, marked
+}
+
 // Ranked returns the candidates that have a verdict, best first: passed before
 // failed, then by score, then by round and index (earlier first) so that
 // ranking is deterministic.

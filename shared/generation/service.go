@@ -61,14 +61,24 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 			earlier = append(earlier, c)
 		}
 	}
-	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy)
-	if err != nil {
-		return RoundPlan{}, nil, err
-	}
 	if g.Model == "" {
 		g.Model = provider.DefaultModel()
 	}
-	cands, err := p.Store.SavePlan(ctx, g.ID, plan, NewCandidates(g, plan, p.Chooser))
+	var history []ProviderStats
+	if p.Policy.Planner != nil {
+		if history, err = p.Store.ProviderStats(ctx, g.Provider); err != nil {
+			return RoundPlan{}, nil, fmt.Errorf("plan round %d: %w", round, err)
+		}
+	}
+	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy, history)
+	if err != nil {
+		return RoundPlan{}, nil, err
+	}
+	choice, err := ChooseModifiers(ctx, p.Chooser, g, plan)
+	if err != nil {
+		return RoundPlan{}, nil, err
+	}
+	cands, err := p.Store.SavePlan(ctx, g.ID, plan, NewCandidates(g, plan, choice))
 	if err != nil {
 		return RoundPlan{}, nil, fmt.Errorf("save plan of round %d: %w", round, err)
 	}
@@ -246,6 +256,19 @@ func (p *Pipeline) SelectRound(ctx context.Context, generationID string, round i
 	if err != nil {
 		return Selection{}, fmt.Errorf("select: %w", err)
 	}
+	// The Map validates candidates one at a time, so near-duplicates can
+	// only be found here, over the whole generation: the lower-ranked twin
+	// fails before the tally, and the top-up sees the true pass count. With
+	// autoValidate off nothing but undecodable images fails.
+	if g.Settings.AutoValidate {
+		var marked []string
+		cands, marked = MarkDuplicates(cands, p.Validator.SameImage)
+		for _, id := range marked {
+			if err := p.Store.MarkDuplicate(ctx, id, p.Validator.Version()); err != nil {
+				return Selection{}, fmt.Errorf("select: %w", err)
+			}
+		}
+	}
 	s := Select(g, cands, round)
 	if err := p.Store.SaveSelection(ctx, g.ID, s); err != nil {
 		return Selection{}, fmt.Errorf("select: %w", err)
@@ -323,6 +346,17 @@ func (p *Pipeline) Fold(ctx context.Context) (int, error) {
 func (p *Pipeline) Recalibrate(ctx context.Context) ([]ProviderStats, error) {
 	stats, err := p.Store.Recalibrate(ctx, p.now())
 	if err != nil {
+		return nil, fmt.Errorf("recalibrate: %w", err)
+	}
+	if p.Policy.Planner == nil {
+		return stats, nil
+	}
+	// Both steps recompute from scratch, so a run that fails between them is
+	// repaired by the next one.
+	for i := range stats {
+		stats[i] = p.Policy.Planner.Assess(stats[i])
+	}
+	if err := p.Store.SaveAssessments(ctx, stats); err != nil {
 		return nil, fmt.Errorf("recalibrate: %w", err)
 	}
 	return stats, nil

@@ -195,7 +195,7 @@ func TestHandleAPIGatewayRejects(t *testing.T) {
 			name: "UnknownRoute",
 			event: func(t *testing.T) events.APIGatewayV2HTTPRequest {
 				ev := getEvent(t, generation.NewID())
-				ev.RawPath = "/api/optimization/buffer/procedural"
+				ev.RawPath = "/api/no-such-route"
 				return ev
 			},
 			wantCode: 404, wantError: generation.ENOTFOUND,

@@ -318,6 +318,10 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 	if err != nil {
 		return generation.Generation{}, err
 	}
+	provider, model, err := s.resolveProvider(ctx, sub.settings)
+	if err != nil {
+		return generation.Generation{}, err
+	}
 	refKey := generation.ReferenceKey(id, ext)
 	if err := s.Objects.Put(ctx, refKey, sub.image, sub.contentType, map[string]string{"generation-id": id}); err != nil {
 		return generation.Generation{}, fmt.Errorf("store reference %s: %w", refKey, err)
@@ -328,8 +332,8 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 		Status:               generation.StatusPlanning,
 		RequestedCount:       sub.settings.Count,
 		Settings:             sub.settings,
-		Provider:             sub.settings.Provider,
-		Model:                sub.settings.Model,
+		Provider:             provider,
+		Model:                model,
 		BasePrompt:           sub.settings.Prompt,
 		ReferenceKey:         refKey,
 		ReferenceContentType: sub.contentType,
@@ -352,6 +356,35 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 		return s.resume(ctx, sub.user, stored)
 	}
 	return s.start(ctx, stored)
+}
+
+// AutoProvider is the provider setting resolved by a ProviderChooser.
+const AutoProvider = "auto"
+
+// ProviderChooser resolves settings.provider "auto" to the enabled provider
+// and model with the lowest expected cost per delivered image.
+type ProviderChooser interface {
+	Choose(ctx context.Context) (provider, model string, err error)
+}
+
+// resolveProvider fixes the generation's provider and model at creation:
+// "auto" is chosen once, so every round and every statistic of the
+// generation is attributed to one provider.
+func (s *Service) resolveProvider(ctx context.Context, set generation.Settings) (provider, model string, err error) {
+	if set.Provider != AutoProvider {
+		return set.Provider, set.Model, nil
+	}
+	if set.Model != "" {
+		return "", "", generation.FieldError("model", "cannot be set with provider %q: a model belongs to one provider", AutoProvider)
+	}
+	if s.Providers == nil {
+		return "", "", generation.FieldError("provider", "%q is not available on this deployment", AutoProvider)
+	}
+	if provider, model, err = s.Providers.Choose(ctx); err != nil {
+		s.logger().ErrorContext(ctx, "choose provider", "error", err)
+		return "", "", generation.Errorf(generation.EUNAVAILABLE, "no provider could be chosen for %q; try again later or name one", AutoProvider)
+	}
+	return provider, model, nil
 }
 
 // resume answers a retry with the generation the first attempt recorded. It

@@ -79,7 +79,7 @@ func (e *env) deliveredGeneration(t *testing.T, user string) (string, map[string
 		{filtered: "safety_filter"},
 	}
 	plan := generation.RoundPlan{Round: 1, Needed: 2, Count: len(outcomes), BufferPercent: 100, BufferMethod: generation.BufferFixed}
-	planned := generation.NewCandidates(g, plan, nil)
+	planned := generation.NewCandidates(g, plan, generation.ModifierChoice{})
 	for i := range planned {
 		planned[i].ID = generation.NewID()
 	}

@@ -13,7 +13,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/learning"
 )
 
 // Defaults of the optional Service fields.
@@ -32,12 +34,21 @@ type Service struct {
 	ValidatorVersion string        // verdicts are read for this version
 	PresignExpiry    time.Duration // default 1h
 	MaxBodyBytes     int64         // default 10 MiB (API Gateway's own limit)
+	// Providers resolves settings.provider "auto" (nil: "auto" is a 400).
+	Providers ProviderChooser
+	// Publisher sends user ratings to the learner's queue (nil: ratings
+	// are 503).
+	Publisher generation.Publisher
+	// Learning reads the learner's statistics for GET /v1/learning (nil: 503).
+	Learning learning.StatsReader
 	// LocalAuth makes `Authorization: Bearer <user-id>` the identity in
 	// Handler. Local only: NEVER set it in AWS. HandleAPIGateway ignores it
 	// and reads the JWT authorizer's claims only.
 	LocalAuth bool
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Planner answers /api/optimization; nil: BUFFER_* defaults.
+	Planner *buffer.Planner
+	Logger  *slog.Logger
+	Now     func() time.Time
 
 	once sync.Once
 	mux  http.Handler
@@ -65,6 +76,10 @@ func (s *Service) routes() http.Handler {
 		mux.HandleFunc("POST /api/generate/from-image", s.authed(s.createFromForm))
 		mux.HandleFunc("POST /v1/generations", s.authed(s.createFromJSON))
 		mux.HandleFunc("GET /v1/generations/{id}", s.authed(s.getGeneration))
+		mux.HandleFunc("GET /api/optimization/buffer/{providerId}", s.authed(s.getBuffer))
+		mux.HandleFunc("GET /api/optimization/provider/{providerId}", s.authed(s.getProvider))
+		mux.HandleFunc("POST /v1/generations/{id}/images/{imageId}/feedback", s.authed(s.postFeedback))
+		mux.HandleFunc("GET /v1/learning/{provider}", s.authed(s.getLearning))
 		s.mux = jsonFallback(mux)
 	})
 	return s.mux

@@ -1,10 +1,13 @@
-// Package learning holds the prompt-modifier catalog and the choice of
-// modifiers per candidate. Issue 6 replaces the uniform choice with Thompson
-// sampling over the learner's attribute statistics; the catalog stays.
+// Package learning chooses prompt modifiers per candidate from a catalog of
+// attribute groups, by Thompson sampling over the learner's discounted
+// per-(provider, attribute) Beta statistics, and derives negative-prompt
+// terms from failure reasons. It is pure: statistics come through the
+// StatsReader interface, and it never sees a provider's internals.
 package learning
 
 import (
 	"math/rand/v2"
+	"slices"
 )
 
 // Group is one attribute group: a candidate gets at most one modifier of it.
@@ -33,29 +36,31 @@ func Modifiers() []string {
 	return out
 }
 
-// UniformChooser picks one modifier from each of PerCandidate random groups,
-// uniformly. It is deterministic for a seed.
-type UniformChooser struct {
-	PerCandidate int // groups per candidate; 0 means 2
+// groupsFor returns the indexes of the groups a candidate draws from, in
+// catalog order: all of them, or per random ones.
+func groupsFor(catalog []Group, per int, rng *rand.Rand) []int {
+	if per <= 0 || per >= len(catalog) {
+		idx := make([]int, len(catalog))
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := rng.Perm(len(catalog))[:per]
+	slices.Sort(idx)
+	return idx
 }
 
-// Choose returns count modifier lists.
-func (u UniformChooser) Choose(provider string, count int, seed int64) [][]string {
-	per := u.PerCandidate
-	if per <= 0 {
-		per = 2
+func uniformPick(catalog []Group, per int, rng *rand.Rand) []string {
+	groups := groupsFor(catalog, per, rng)
+	mods := make([]string, 0, len(groups))
+	for _, gi := range groups {
+		g := catalog[gi]
+		mods = append(mods, g.Modifiers[rng.IntN(len(g.Modifiers))])
 	}
-	per = min(per, len(Catalog))
-	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
-	out := make([][]string, count)
-	for i := range out {
-		groups := rng.Perm(len(Catalog))[:per]
-		mods := make([]string, 0, per)
-		for _, gi := range groups {
-			g := Catalog[gi]
-			mods = append(mods, g.Modifiers[rng.IntN(len(g.Modifiers))])
-		}
-		out[i] = mods
-	}
-	return out
+	return mods
+}
+
+func newRNG(seed int64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 }

@@ -17,7 +17,8 @@ const candidateColumns = `c.id::text, c.generation_id::text, c.round, c.index, c
 	COALESCE(c.object_key, ''), COALESCE(c.content_type, ''), COALESCE(c.width, 0),
 	COALESCE(c.height, 0), COALESCE(c.bytes, 0), c.cost_usd::float8, COALESCE(c.latency_ms, 0),
 	c.rank, c.created_at,
-	v.validator_version, v.score::float8, v.passed, v.flagged, v.metrics::text, v.reasons`
+	v.validator_version, v.score::float8, v.passed, v.flagged, v.metrics::text, v.reasons,
+	COALESCE(v.fingerprint, '')`
 
 // candidateFrom is the FROM clause that goes with candidateColumns; $2 is
 // the validator version.
@@ -32,13 +33,14 @@ func scanCandidate(row pgx.Row) (generation.Candidate, error) {
 		passed, flagged *bool
 		metrics         *string
 		reasons         []string
+		fingerprint     string
 	)
 	err := row.Scan(&c.ID, &c.GenerationID, &c.Round, &c.Index, &c.Provider, &c.Model,
 		&c.Prompt, &c.NegativePrompt, &c.Modifiers, &c.Seed, (*string)(&c.Status), &c.FailureReason,
 		&c.ObjectKey, &c.ContentType, &c.Width,
 		&c.Height, &c.Bytes, &c.CostUSD, &c.LatencyMS,
 		&c.Rank, &c.CreatedAt,
-		&version, &score, &passed, &flagged, &metrics, &reasons)
+		&version, &score, &passed, &flagged, &metrics, &reasons, &fingerprint)
 	if err != nil {
 		return c, err
 	}
@@ -46,7 +48,7 @@ func scanCandidate(row pgx.Row) (generation.Candidate, error) {
 		c.Modifiers = nil
 	}
 	if version != nil {
-		v := generation.Verdict{ValidatorVersion: *version, Score: *score, Passed: *passed, Flagged: *flagged}
+		v := generation.Verdict{ValidatorVersion: *version, Score: *score, Passed: *passed, Flagged: *flagged, Fingerprint: fingerprint}
 		if len(reasons) > 0 {
 			v.Reasons = reasons
 		}
@@ -113,10 +115,13 @@ func (s *Store) SavePlan(ctx context.Context, generationID string, plan generati
 			    buffer_method = CASE WHEN $2::int >= rounds THEN NULLIF($4::text, '') ELSE buffer_method END,
 			    predicted_delivery_probability = CASE WHEN $2::int >= rounds THEN $5::float8
 			                                          ELSE predicted_delivery_probability END,
+			    posterior_alpha = CASE WHEN $2::int >= rounds THEN NULLIF($6::float8, 0) ELSE posterior_alpha END,
+			    posterior_beta = CASE WHEN $2::int >= rounds THEN NULLIF($7::float8, 0) ELSE posterior_beta END,
 			    rounds = GREATEST(rounds, $2::int),
 			    planned_count = (SELECT count(*) FROM candidates WHERE generation_id = $1::uuid)
 			WHERE id = $1::uuid`,
-			generationID, plan.Round, plan.BufferPercent, plan.BufferMethod, plan.PredictedDeliveryProbability)
+			generationID, plan.Round, plan.BufferPercent, plan.BufferMethod, plan.PredictedDeliveryProbability,
+			plan.PosteriorAlpha, plan.PosteriorBeta)
 		if err != nil {
 			return dbError(err, "save plan of generation %s round %d", generationID, plan.Round)
 		}
@@ -270,10 +275,10 @@ func (s *Store) SaveVerdict(ctx context.Context, candidateID string, v generatio
 			return generation.Errorf(generation.ECONFLICT, "candidate %s is %s: it has no image to validate", candidateID, status)
 		}
 		_, err = tx.Exec(ctx, `
-			INSERT INTO validation_results (candidate_id, validator_version, score, passed, flagged, metrics, reasons)
-			VALUES ($1::uuid, $2::text, $3::numeric, $4::boolean, $5::boolean, $6::jsonb, $7::text[])
+			INSERT INTO validation_results (candidate_id, validator_version, score, passed, flagged, metrics, reasons, fingerprint)
+			VALUES ($1::uuid, $2::text, $3::numeric, $4::boolean, $5::boolean, $6::jsonb, $7::text[], NULLIF($8::text, ''))
 			ON CONFLICT (candidate_id, validator_version) DO NOTHING`,
-			candidateID, v.ValidatorVersion, v.Score, v.Passed, v.Flagged, string(metrics), reasons)
+			candidateID, v.ValidatorVersion, v.Score, v.Passed, v.Flagged, string(metrics), reasons, v.Fingerprint)
 		if err != nil {
 			return dbError(err, "save verdict of candidate %s", candidateID)
 		}
@@ -291,6 +296,34 @@ func (s *Store) SaveVerdict(ctx context.Context, candidateID string, v generatio
 		return generation.Verdict{}, err
 	}
 	return *stored.Verdict, nil
+}
+
+// MarkDuplicate fails the candidate's verdict for validatorVersion with
+// reason "duplicate" (passed and flagged false, the reason added once). A
+// verdict already marked is left as it is; no verdict is ENOTFOUND.
+func (s *Store) MarkDuplicate(ctx context.Context, candidateID, validatorVersion string) error {
+	if !generation.IsUUID(candidateID) {
+		return notFound("candidate %s", candidateID)
+	}
+	var found bool
+	err := s.pool.QueryRow(ctx, `
+		WITH target AS (
+			SELECT id FROM validation_results WHERE candidate_id = $1::uuid AND validator_version = $2::text
+		), updated AS (
+			UPDATE validation_results v
+			SET passed = false, flagged = false, reasons = array_append(v.reasons, $3::text)
+			FROM target
+			WHERE v.id = target.id AND NOT ($3::text = ANY (v.reasons))
+		)
+		SELECT EXISTS (SELECT 1 FROM target)`,
+		candidateID, validatorVersion, generation.ReasonDuplicate).Scan(&found)
+	if err != nil {
+		return dbError(err, "mark candidate %s duplicate", candidateID)
+	}
+	if !found {
+		return notFound("verdict of candidate %s under %s", candidateID, validatorVersion)
+	}
+	return nil
 }
 
 // MarkCandidateFailed marks a candidate that has no outcome yet (planned,

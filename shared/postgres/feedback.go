@@ -1,11 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -93,16 +90,26 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 //     the same statement, so concurrent folds take disjoint rows and a row is
 //     never counted twice; a second fold with nothing new folds 0.
 //   - Only the absolute outcome counts: per (provider, modifier) of a row,
-//     passes += weight when passed is true, failures += weight when false.
-//     Rows with passed NULL (user ratings) are marked processed but add
-//     nothing, and so do high_quality rows: they restate the outcome of a
+//     passes += 1 when passed is true, failures += 1 when false. An
+//     outcome counts once per candidate whatever the event's weight: that
+//     weight ranks training examples (a passing surplus image is a weak
+//     negative, 0.25) and says nothing about how much the image passed.
+//     high_quality rows add nothing: they restate the outcome of a
 //     candidate whose delivery event already counts (counting both would
 //     count one candidate twice). A modifier listed twice counts once.
+//   - A user rating (passed NULL, type user_rating) counts with its own
+//     weight (learning.RatingWeight: |rating − 3|): passes += weight when
+//     it is positive, failures += weight when negative; a neutral rating
+//     and any other row with passed NULL add nothing but are marked
+//     processed.
 //   - The discount (0–1) decays an attribute's old counts once per fold in
 //     which it receives new outcomes: passes = passes·(1−discount) + new,
 //     likewise failures, in the upsert itself (no read-modify-write). An
-//     attribute without new outcomes keeps its counts. samples counts the
-//     outcome rows folded in, undiscounted.
+//     attribute without new outcomes keeps its counts, so evidence ages
+//     with use, not with time: an attribute remembers about 1/discount of
+//     its folds (RLHF_LEARNING_RATE 0.1: its last ~10 folds), and a rarely
+//     chosen attribute keeps what it taught. samples counts the outcome
+//     rows folded in, undiscounted.
 func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error) {
 	if err := finite("discount", discount); err != nil {
 		return 0, err
@@ -123,10 +130,15 @@ func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error)
 			SET processed_at = now()
 			FROM claimed
 			WHERE f.id = claimed.id
-			RETURNING f.id, f.provider, f.modifiers, f.passed, f.weight, f.feedback_type
+			RETURNING f.id, f.provider, f.modifiers, f.weight, f.feedback_type,
+			          CASE WHEN f.passed IS NOT NULL THEN f.passed
+			               WHEN f.feedback_type = 'user_rating' AND f.is_positive THEN true
+			               WHEN f.feedback_type = 'user_rating' AND f.is_negative THEN false
+			          END AS passed,
+			          CASE WHEN f.feedback_type = 'user_rating' THEN f.weight ELSE 1 END AS outcome_weight
 		),
 		outcomes AS (
-			SELECT DISTINCT id, provider, m AS attribute, passed, weight
+			SELECT DISTINCT id, provider, m AS attribute, passed, outcome_weight AS weight
 			FROM folded, unnest(modifiers) AS m
 			WHERE passed IS NOT NULL AND feedback_type <> 'high_quality'
 		),
@@ -155,99 +167,6 @@ func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error)
 		return 0, dbError(err, "fold feedback")
 	}
 	return n, nil
-}
-
-// Recalibrate recomputes every provider's (and model's) pass/fail counts
-// from absolute candidate outcomes, in one statement, stores them in
-// provider_stats with the Beta(1+passes, 1+failures) posterior, and returns
-// them ordered by provider and model.
-//
-// A candidate passes when it is validated, selected or discarded and its
-// latest verdict passed; it fails when it was filtered or failed, or its
-// latest verdict did not pass. Candidates still planned or stored are not
-// counted. Never "not in the top N". FailuresByReason counts failed
-// candidates per reason code (a reason's text before its first ':'; the
-// failure reason for filtered/failed ones); a candidate with several
-// reasons counts under each.
-func (s *Store) Recalibrate(ctx context.Context, at time.Time) ([]generation.ProviderStats, error) {
-	if at.IsZero() {
-		at = time.Now()
-	}
-	rows, err := s.pool.Query(ctx, `
-		WITH latest AS (
-			SELECT DISTINCT ON (candidate_id) candidate_id, passed, reasons
-			FROM validation_results
-			ORDER BY candidate_id, created_at DESC, id DESC
-		),
-		outcomes AS (
-			SELECT c.id, c.provider, c.model,
-			       CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END AS passed,
-			       CASE WHEN c.status IN ('filtered', 'failed')
-			                 THEN ARRAY[COALESCE(NULLIF(c.failure_reason, ''), c.status)]
-			            WHEN NOT v.passed AND cardinality(v.reasons) > 0 THEN v.reasons
-			            WHEN NOT v.passed THEN ARRAY['below_threshold']
-			            ELSE '{}'::text[] END AS reasons
-			FROM candidates c
-			LEFT JOIN latest v ON v.candidate_id = c.id
-			WHERE c.status IN ('filtered', 'failed', 'validated', 'selected', 'discarded')
-		),
-		counts AS (
-			SELECT provider, model,
-			       count(*) FILTER (WHERE passed) AS passes,
-			       count(*) FILTER (WHERE NOT passed) AS failures
-			FROM outcomes
-			WHERE passed IS NOT NULL
-			GROUP BY provider, model
-		),
-		reason_counts AS (
-			SELECT provider, model, jsonb_object_agg(reason, n) AS by_reason
-			FROM (
-				SELECT provider, model, btrim(split_part(r, ':', 1)) AS reason, count(DISTINCT id) AS n
-				FROM outcomes, unnest(reasons) AS r
-				WHERE passed = false
-				GROUP BY 1, 2, 3
-			) per_reason
-			GROUP BY provider, model
-		)
-		INSERT INTO provider_stats AS p (provider, model, passes, failures, alpha, beta, failures_by_reason, computed_at)
-		SELECT k.provider, k.model, k.passes, k.failures, 1 + k.passes, 1 + k.failures,
-		       COALESCE(r.by_reason, '{}'::jsonb), $1::timestamptz
-		FROM counts k
-		LEFT JOIN reason_counts r ON r.provider = k.provider AND r.model = k.model
-		ORDER BY k.provider, k.model
-		ON CONFLICT (provider, model) DO UPDATE
-		SET passes = excluded.passes,
-		    failures = excluded.failures,
-		    alpha = excluded.alpha,
-		    beta = excluded.beta,
-		    failures_by_reason = excluded.failures_by_reason,
-		    computed_at = excluded.computed_at
-		RETURNING p.provider, p.model, p.passes, p.failures, p.alpha, p.beta,
-		          p.failures_by_reason::text, p.computed_at`, at)
-	if err != nil {
-		return nil, dbError(err, "recalibrate provider stats")
-	}
-	stats, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (generation.ProviderStats, error) {
-		var (
-			st       generation.ProviderStats
-			byReason string
-		)
-		if err := row.Scan(&st.Provider, &st.Model, &st.Passes, &st.Failures, &st.Alpha, &st.Beta,
-			&byReason, &st.ComputedAt); err != nil {
-			return st, err
-		}
-		if err := json.Unmarshal([]byte(byReason), &st.FailuresByReason); err != nil {
-			return st, fmt.Errorf("decode failures by reason of %s/%s: %w", st.Provider, st.Model, err)
-		}
-		return st, nil
-	})
-	if err != nil {
-		return nil, dbError(err, "recalibrate provider stats")
-	}
-	slices.SortFunc(stats, func(a, b generation.ProviderStats) int {
-		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Model, b.Model))
-	})
-	return stats, nil
 }
 
 func nonNil(s []string) []string {

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -401,6 +402,13 @@ func TestFoldFeedback(t *testing.T) {
 			e.Modifiers, e.Passed, e.Negative, e.Positive, e.Source = []string{"a"}, &tr, false, true, generation.SourceValidationTrigger
 		}),
 		event(c, generation.FeedbackFiltered, at(7), func(e *generation.FeedbackEvent) { e.Modifiers, e.Passed = nil, &f }),
+		// User ratings count with their own weight and polarity.
+		event(c, generation.FeedbackUserRating, at(8), func(e *generation.FeedbackEvent) {
+			e.Modifiers, e.Passed, e.Negative, e.Positive, e.Weight, e.Source = []string{"b"}, nil, false, true, 2, generation.SourceUserAction
+		}),
+		event(c, generation.FeedbackUserRating, at(9), func(e *generation.FeedbackEvent) {
+			e.Modifiers, e.Passed, e.Negative, e.Weight, e.Source = []string{"b"}, nil, true, 1, generation.SourceUserAction
+		}),
 	}
 	_, err := st.InsertFeedback(ctx, events)
 	require.NoError(t, err)
@@ -410,7 +418,9 @@ func TestFoldFeedback(t *testing.T) {
 	require.Equal(t, len(events), n, "every unprocessed row is folded (marked processed)")
 	want := map[string]stat{
 		"procedural/a": {Passes: 1, Failures: 1, Samples: 2},
-		"procedural/b": {Passes: 1.25, Failures: 0, Samples: 2},
+		// The surplus image counts as one pass (its 0.25 is a ranking weight);
+		// the ratings add 2 passes and 1 failure.
+		"procedural/b": {Passes: 1 + 1 + 2, Failures: 1, Samples: 4},
 		"openai/a":     {Passes: 0, Failures: 1, Samples: 1},
 	}
 	requireStats(t, want, attributeStats(t, pool))
@@ -423,7 +433,7 @@ func TestFoldFeedback(t *testing.T) {
 
 	// New outcomes decay only the attributes they touch.
 	_, err = st.InsertFeedback(ctx, []generation.FeedbackEvent{
-		event(c, generation.FeedbackSelected, at(8), func(e *generation.FeedbackEvent) { e.Modifiers = []string{"a"} }),
+		event(c, generation.FeedbackSelected, at(10), func(e *generation.FeedbackEvent) { e.Modifiers = []string{"a"} }),
 	})
 	require.NoError(t, err)
 	n, err = st.FoldFeedback(ctx, 0.5)
@@ -527,7 +537,7 @@ func TestFoldFeedbackConcurrently(t *testing.T) {
 
 func TestRecalibrate(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
+	st, pool := newStore(t)
 	ctx := context.Background()
 
 	proc := newGeneration(t, st, 1, nil)
@@ -552,12 +562,22 @@ func TestRecalibrate(t *testing.T) {
 	validate(t, st, oc[1], 30)
 
 	want := []generation.ProviderStats{
-		{Provider: "openai", Model: "", Passes: 1, Failures: 1, Alpha: 2, Beta: 2,
-			FailuresByReason: map[string]int{"below_threshold": 1}},
-		{Provider: "procedural", Model: "proc-1", Passes: 2, Failures: 3, Alpha: 3, Beta: 4,
-			FailuresByReason: map[string]int{"blurry": 1, "dark": 1, "filtered": 1, "timeout": 1}},
+		{Provider: "openai", Model: "", Passes: 1, Failures: 1, Alpha: 1.5, Beta: 1.5,
+			FailuresByReason: map[string]int{"below_threshold": 1},
+			Scored:           2, ScoreMean: 52.5, ScoreStdDev: 22.5, MeanCostUSD: 0.04,
+			Recommendations: []generation.Recommendation{}},
+		{Provider: "procedural", Model: "proc-1", Passes: 2, Failures: 3, Alpha: 2.5, Beta: 3.5,
+			FailuresByReason: map[string]int{"blurry": 1, "dark": 1, "filtered": 1, "timeout": 1},
+			// Scores 80, 90, 40; the filtered and failed candidates cost nothing.
+			Scored: 3, ScoreMean: 70, ScoreStdDev: math.Sqrt(1400.0 / 3), MeanCostUSD: 0.12 / 5,
+			Recommendations: []generation.Recommendation{}},
 	}
-	for i, at := range []time.Time{t0, t0.Add(time.Hour)} {
+	for i, at := range []time.Time{t0, t0.Add(time.Hour), t0.Add(2 * time.Hour)} {
+		if i == 2 {
+			// The counters the triggers kept are what a full recomputation gives.
+			_, err := pool.Exec(ctx, `SELECT rebuild_provider_outcomes()`)
+			require.NoError(t, err)
+		}
 		stats, err := st.Recalibrate(ctx, at)
 		require.NoError(t, err, "run %d", i)
 		for j := range want {
@@ -565,6 +585,9 @@ func TestRecalibrate(t *testing.T) {
 		}
 		for j := range stats {
 			stats[j].ComputedAt = stats[j].ComputedAt.UTC()
+			require.InDelta(t, want[j].ScoreStdDev, stats[j].ScoreStdDev, 1e-9)
+			require.InDelta(t, want[j].MeanCostUSD, stats[j].MeanCostUSD, 1e-12)
+			stats[j].ScoreStdDev, stats[j].MeanCostUSD = want[j].ScoreStdDev, want[j].MeanCostUSD
 		}
 		require.Equal(t, want, stats, "run %d", i)
 	}

@@ -30,12 +30,12 @@ func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
 // fixedChooser hands out modifier lists in order.
 type fixedChooser [][]string
 
-func (f fixedChooser) Choose(_ string, count int, _ int64) [][]string {
+func (f fixedChooser) choice(count int) generation.ModifierChoice {
 	out := make([][]string, count)
 	for i := range out {
 		out[i] = f[i%len(f)]
 	}
-	return out
+	return generation.ModifierChoice{Modifiers: out}
 }
 
 // newGeneration creates a generation for count images; edit adjusts it first.
@@ -69,7 +69,7 @@ func planRound(t *testing.T, st *postgres.Store, g generation.Generation, round,
 		mods = [][]string{{"soft daylight"}}
 	}
 	plan := generation.RoundPlan{Round: round, Needed: g.RequestedCount, Count: n, BufferPercent: 20, BufferMethod: generation.BufferAuto}
-	cands, err := st.SavePlan(context.Background(), g.ID, plan, generation.NewCandidates(g, plan, fixedChooser(mods)))
+	cands, err := st.SavePlan(context.Background(), g.ID, plan, generation.NewCandidates(g, plan, fixedChooser(mods).choice(plan.Count)))
 	require.NoError(t, err)
 	require.Len(t, cands, n)
 	return cands

@@ -200,7 +200,7 @@ func TestSavePlan(t *testing.T) {
 	g := newGeneration(t, st, 3, nil)
 	p := 0.97
 	plan := generation.RoundPlan{Round: 1, Needed: 3, Count: 4, BufferPercent: 33.33, BufferMethod: generation.BufferFixed, PredictedDeliveryProbability: &p}
-	want := generation.NewCandidates(g, plan, fixedChooser{{"golden hour", `say "cheese", {now}\`}, {}})
+	want := generation.NewCandidates(g, plan, fixedChooser{{"golden hour", `say "cheese", {now}\`}, {}}.choice(plan.Count))
 
 	first, err := st.SavePlan(ctx, g.ID, plan, want)
 	require.NoError(t, err)
@@ -225,7 +225,7 @@ func TestSavePlan(t *testing.T) {
 	require.Nil(t, first[1].Modifiers)
 
 	// A retried plan keeps the rows: same ids, nothing added.
-	changed := generation.NewCandidates(g, plan, fixedChooser{{"neon glow"}})
+	changed := generation.NewCandidates(g, plan, fixedChooser{{"neon glow"}}.choice(plan.Count))
 	again, err := st.SavePlan(ctx, g.ID, plan, changed)
 	require.NoError(t, err)
 	require.Equal(t, first, again)
@@ -242,7 +242,7 @@ func TestSavePlan(t *testing.T) {
 
 	// A top-up round adds its own candidates.
 	top := generation.RoundPlan{Round: 2, Needed: 1, Count: 2, BufferPercent: 50, BufferMethod: generation.BufferAuto}
-	second, err := st.SavePlan(ctx, g.ID, top, generation.NewCandidates(g, top, nil))
+	second, err := st.SavePlan(ctx, g.ID, top, generation.NewCandidates(g, top, generation.ModifierChoice{}))
 	require.NoError(t, err)
 	require.Len(t, second, 2)
 	require.Equal(t, 2, second[0].Round)
@@ -265,13 +265,13 @@ func TestSavePlan(t *testing.T) {
 	}
 
 	t.Run("wrong round", func(t *testing.T) {
-		cands := generation.NewCandidates(g, top, nil)
+		cands := generation.NewCandidates(g, top, generation.ModifierChoice{})
 		_, err := st.SavePlan(ctx, g.ID, plan, cands)
 		requireCode(t, generation.EINVALID, err)
 	})
 	t.Run("final generation", func(t *testing.T) {
 		require.NoError(t, st.MarkGenerationFailed(ctx, g.ID, "boom", t0))
-		_, err := st.SavePlan(ctx, g.ID, top, generation.NewCandidates(g, top, nil))
+		_, err := st.SavePlan(ctx, g.ID, top, generation.NewCandidates(g, top, generation.ModifierChoice{}))
 		requireCode(t, generation.ECONFLICT, err)
 	})
 }

@@ -14,6 +14,13 @@ const (
 	MetricLumaStd      = "luma_std"      // standard deviation of working luma, 0–255
 	MetricEntropy      = "entropy"       // Shannon entropy of the 256-bin luma histogram, bits
 	MetricBytes        = "bytes"         // size of the encoded image
+
+	MetricNoiseSigma      = "noise_sigma"      // Immerkær σ̂ of full-size luma, levels
+	MetricBlockiness      = "blockiness"       // JPEG only: B/A across 8×8 boundaries of the Y plane, ≈ 1 clean
+	MetricColourfulness   = "colourfulness"    // Hasler–Süsstrunk M of the colour thumbnail
+	MetricPaletteCoverage = "palette_coverage" // with a reference: mean ΔE76 of the image's pixels to the nearest reference colour
+	MetricPaletteUse      = "palette_use"      // with a reference: weighted ΔE76 of each reference colour to the image's palette
+	MetricPaletteDistance = "palette_distance" // with a reference: mean of coverage and use
 )
 
 // Clipping levels on 8-bit luma: a few levels inside the range so that JPEG
@@ -86,4 +93,175 @@ func laplacianVar(luma []uint8, w, h int) float64 {
 	n := float64((w - 2) * (h - 2))
 	mean := float64(sum) / n
 	return max(0, float64(sumSq)/n-mean*mean)
+}
+
+// noiseAcc streams Immerkær's fast noise estimate (CVIU 1996) over the rows
+// of a luma plane: σ̂ = √(π/2)/(6·n) · Σ|I ∗ N| over n interior pixels, with
+// N = [1,−2,1]ᵀ·[1,−2,1]. N is separable, so it runs as a horizontal second
+// difference kept for three rows and a vertical second difference of those,
+// in integers. It is fed the full-size rows while the working plane is
+// built: a downscale averages noise away (÷2 per halving) and makes texture
+// look like noise. Only bands of noiseBand rows out of every 2·noiseBand are
+// read: a quarter of a megapixel is plenty for a mean of absolute values,
+// and it halves the cost.
+type noiseAcc struct {
+	rows    [3][]int32
+	w       int   // row width
+	y       int   // rows offered
+	run     int   // consecutive rows taken in the current band
+	sum     int64 // Σ|I ∗ N|
+	outputs int   // rows of I ∗ N summed
+}
+
+const noiseBand = 8
+
+func (a *noiseAcc) reset(w int) {
+	a.w, a.y, a.run, a.sum, a.outputs = w, 0, 0, 0, 0
+	for i := range a.rows {
+		a.rows[i] = grow(a.rows[i], w)
+	}
+}
+
+func (a *noiseAcc) row(r []uint8) {
+	y := a.y
+	a.y++
+	w := a.w
+	if w < 3 {
+		return
+	}
+	if (y/noiseBand)%2 == 1 {
+		a.run = 0
+		return
+	}
+	c := a.rows[y%3]
+	for x := 1; x < w-1; x++ {
+		c[x] = int32(r[x-1]) - 2*int32(r[x]) + int32(r[x+1])
+	}
+	a.run++
+	if a.run < 3 {
+		return
+	}
+	p, q := a.rows[(y-2)%3], a.rows[(y-1)%3]
+	var s int64
+	for x := 1; x < w-1; x++ {
+		v := p[x] - 2*q[x] + c[x]
+		if v < 0 {
+			v = -v
+		}
+		s += int64(v)
+	}
+	a.sum += s
+	a.outputs++
+}
+
+// sigma is the estimate over the rows seen; planes thinner than 3 px: 0.
+func (a *noiseAcc) sigma() float64 {
+	if a.w < 3 || a.outputs == 0 {
+		return 0
+	}
+	return math.Sqrt(math.Pi/2) * float64(a.sum) / (6 * float64(a.w-2) * float64(a.outputs))
+}
+
+// immerkaerSigma is noiseAcc over a whole plane.
+func immerkaerSigma(luma []uint8, w, h int) float64 {
+	var a noiseAcc
+	a.reset(w)
+	for y := range h {
+		a.row(luma[y*w : (y+1)*w])
+	}
+	return a.sigma()
+}
+
+// blockiness is the Wang–Sheikh–Bovik ratio of a full-resolution luma plane
+// (a JPEG's Y plane, where the 8×8 grid is): B, the mean absolute
+// difference across block boundaries, over A, the mean within blocks,
+// averaged over the horizontal and vertical directions, with half a level
+// added to both means so that flat areas read 1 and a heavily compressed
+// image, whose blocks are flat inside, reads far above 1. ≈ 1 without
+// blocking. Planes under 16 px a side: 1 (nothing to measure).
+//
+// A is sampled, not summed over every pixel: within-block differences at
+// offsets 1, 3 and 5 of each block (the boundary is at 7), and B and A both
+// on every fourth row (horizontal) or column (vertical). That reads an
+// eighth of the differences, unbiased, and keeps the check at a fraction of
+// a pass; a megapixel still gives ~30 000 boundary differences.
+func blockiness(y []uint8, stride, w, h int) float64 {
+	if w < 16 || h < 16 {
+		return 1
+	}
+	abs := func(d int32) int64 { m := d >> 31; return int64((d ^ m) - m) } // branch-free: the signs are random
+	var bh, ah, nbh, nah int64
+	blocks := (w - 1) / 8 // blocks with a right-hand boundary inside the row
+	for r := 0; r < h; r += 4 {
+		row := y[r*stride : r*stride+w]
+		for bx := 0; bx < blocks; bx++ {
+			p := row[8*bx : 8*bx+9 : 8*bx+9]
+			ah += abs(int32(p[2])-int32(p[1])) + abs(int32(p[4])-int32(p[3])) + abs(int32(p[6])-int32(p[5]))
+			bh += abs(int32(p[8]) - int32(p[7]))
+		}
+		nah += 3 * int64(blocks)
+		nbh += int64(blocks)
+	}
+	var bv, av, nbv, nav int64
+	for r := 0; r+1 < h; r++ {
+		switch r % 8 {
+		case 1, 3, 5:
+			up, down := y[r*stride:r*stride+w], y[(r+1)*stride:(r+1)*stride+w]
+			for x := 0; x < w; x += 4 {
+				av += abs(int32(down[x]) - int32(up[x]))
+			}
+			nav += int64((w + 3) / 4)
+		case 7:
+			up, down := y[r*stride:r*stride+w], y[(r+1)*stride:(r+1)*stride+w]
+			for x := 0; x < w; x += 4 {
+				bv += abs(int32(down[x]) - int32(up[x]))
+			}
+			nbv += int64((w + 3) / 4)
+		}
+	}
+	ratio := func(b, nb, a, na int64) float64 {
+		return (float64(b)/float64(nb) + 0.5) / (float64(a)/float64(na) + 0.5)
+	}
+	return (ratio(bh, nbh, ah, nah) + ratio(bv, nbv, av, nav)) / 2
+}
+
+// dHash is Krawetz's 64-bit difference hash of a luma plane: box-shrink to
+// 9×8, then one bit per pair of horizontal neighbours, set when the left one
+// is darker. Near-identical images differ in a few bits.
+func dHash(luma []uint8, w, h int) uint64 {
+	const hw, hh = 9, 8
+	var sums [hh][hw]uint32
+	var counts [hh][hw]uint32
+	// Column ranges of the 9 cells, so the inner loop only adds.
+	var colEnd [hw]int
+	for cx := range hw {
+		colEnd[cx] = (cx + 1) * w / hw
+	}
+	for y := range h {
+		cy := y * hh / h
+		row := luma[y*w : (y+1)*w]
+		x := 0
+		for cx := range hw {
+			var s uint32
+			for _, v := range row[x:colEnd[cx]] {
+				s += uint32(v)
+			}
+			sums[cy][cx] += s
+			counts[cy][cx] += uint32(colEnd[cx] - x)
+			x = colEnd[cx]
+		}
+	}
+	var hash uint64
+	for y := range hh {
+		for x := range hw - 1 {
+			// Compare means without dividing: a/na < b/nb ⇔ a·nb < b·na.
+			l := uint64(sums[y][x]) * uint64(max(1, counts[y][x+1]))
+			r := uint64(sums[y][x+1]) * uint64(max(1, counts[y][x]))
+			hash <<= 1
+			if l < r {
+				hash |= 1
+			}
+		}
+	}
+	return hash
 }

@@ -6,14 +6,20 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"math/bits"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
-const version = "q1.0.0"
+//
+// q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
+// checks; weights re-balanced.
+const version = "q2.0.0"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -30,10 +36,14 @@ const (
 	ReasonTooLarge     = "too_large"          // hard fail: header declares too many pixels
 	ReasonBlank        = "blank"              // hard fail: (near-)uniform image
 	ReasonBlurry       = "blurry"
+	ReasonNoisy        = "noisy"
 	ReasonUnderexposed = "underexposed"
 	ReasonOverexposed  = "overexposed"
 	ReasonLowContrast  = "low_contrast" // nearly flat: grain on a uniform field
+	ReasonBlocky       = "blocky"       // visible JPEG 8×8 blocks
+	ReasonOffPalette   = "off_palette"  // colours far from the user's reference image
 	ReasonWrongSize    = "wrong_size"
+	ReasonDuplicate    = "duplicate" // hard fail: a better-scored near-copy exists in the generation (see SameImage)
 	ReasonLowScore     = "low_score" // failed on the combined score with no single defect
 )
 
@@ -41,28 +51,38 @@ const (
 // the anchors below; every defect threshold maps to exactly defectScore, so a
 // sub-score is below defectScore exactly when its reason is present.
 //
-//	sub-score  weight  metric                  0 at        defectScore at (reason)       100 at
-//	sharpness  0.45    log10 laplacian_var     blurZero    blurThreshold (blurry)         sharpFull
-//	exposure   0.35    mean_luma               0.05/0.97   0.18 (under) / 0.88 (over)     0.30–0.70
-//	                   clip_low, clip_high     0.80        0.40 (under / over)            ≤ 0.10
-//	contrast   0.20    luma_std                0           lowContrastStd (low_contrast)  30
-//	                   entropy (bits)          0           blankEntropy (blank)           4
+//	sub-score   weight  metric                   0 at         defectScore at (reason)          100 at
+//	sharpness   0.30    log10 laplacian_var      blurZero     blurThreshold (blurry)            sharpFull
+//	exposure    0.25    mean_luma                0.05/0.97    0.18 (under) / 0.88 (over)        0.30–0.70
+//	                    clip_low, clip_high      0.80         0.40 (under / over)               ≤ 0.10
+//	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
+//	                    entropy (bits)           0            blankEntropy (blank)              4
+//	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
+//	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
+//	palette     0.10    palette_distance (with   paletteZero  paletteThreshold (off_palette)    ≤ paletteClean
+//	                    a reference palette)
 //
 // exposure and contrast are the minimum of their rows; luma_std at blankStd
-// (blank) scores defectScore/2. The score is
+// (blank) scores defectScore/2. Sub-scores that do not apply (blockiness of
+// a PNG, palette without a reference) are left out and the weights of the
+// rest renormalised. The score is
 //
-//	min(Σ wᵢ·sᵢ, min sᵢ + weakestSlack) − wrongSizePenalty (if wrong_size)
+//	min(Σ wᵢ·sᵢ / Σ wᵢ, min sᵢ + weakestSlack) − wrongSizePenalty (if wrong_size)
 //
 // clamped to 0–100, and at most blankCap for a blank image. The weakest-link
 // term makes one real defect fail the image at the default threshold even
 // when everything else is perfect: weakestSlack = DefaultMinScore −
 // defectScore, so min sᵢ < defectScore ⇒ score < DefaultMinScore. Several
 // mild weaknesses can still fail an image through the weighted mean; it then
-// gets ReasonLowScore, so every failure carries a reason.
+// gets ReasonLowScore, so every failure carries a reason. Each sub-score is
+// kept in the metrics as "score_<name>".
 const (
-	weightSharpness = 0.45
-	weightExposure  = 0.35
-	weightContrast  = 0.20
+	weightSharpness  = 0.30
+	weightExposure   = 0.25
+	weightContrast   = 0.15
+	weightNoise      = 0.15
+	weightBlockiness = 0.05
+	weightPalette    = 0.10
 
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
@@ -73,7 +93,7 @@ const (
 	// σ = 1 px ≈ 30, σ = 1.5 ≈ 8, σ = 2 ≈ 4, σ = 3 ≈ 2 (PNG or JPEG q85).
 	// The threshold sits between σ = 1 (soft, still usable) and σ = 1.5.
 	// Noise raises the variance, so a blurred-then-noisy image can pass
-	// this check: a noise estimate is the complement, not a higher bar.
+	// this check: the noise check is the complement.
 	blurZero      = 2.0
 	blurThreshold = 15.0
 	sharpFull     = 100.0
@@ -87,19 +107,46 @@ const (
 	blankCap       = 10.0
 	lowContrastStd = 4.0 // luma_std below: low_contrast (P99−P1 ≈ 4.65σ ≈ 19 levels, ~7 % of range)
 
+	// Immerkær σ̂ of full-size luma, in levels: clean images 0.3–5.8 (the
+	// procedural provider draws grain), σ = 8 per-channel noise 5–8, σ = 24
+	// noise 14.6–16.7 (docs/quality-benchmark.md).
+	noiseClean     = 6.0
+	noiseThreshold = 10.0
+	noiseZero      = 25.0
+
+	// Blockiness (B+½)/(A+½) of a JPEG's Y plane: clean photographs and
+	// procedural images at q92 measure 1.08–1.33, q30 1.6–2.6, q5 3.6–9.5.
+	blockyClean     = 1.2
+	blockyThreshold = 1.5
+	blockyZero      = 3.0
+
+	// palette_distance in CIE ΔE76: clean images against their reference
+	// 0.9–22, a 180° hue rotation 18–155 (median 52).
+	paletteClean     = 15.0
+	paletteThreshold = 30.0
+	paletteZero      = 60.0
+
 	sizeTolerance    = 0.02 // relative width, height or aspect difference allowed
 	wrongSizePenalty = 25.0 // an off-size image passes only when otherwise excellent
 )
+
+// DuplicateDistance is the largest Hamming distance between two 64-bit
+// dHashes (Verdict.Fingerprint) for SameImage to call the images the same.
+// Krawetz: 0 same, 1–10 a variation, > 10 different; ≤ 5 is the cautious end.
+const DuplicateDistance = 6
 
 // anchor is one point of a piecewise-linear sub-score curve.
 type anchor struct{ x, score float64 }
 
 var (
-	sharpnessCurve = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
-	meanCurve      = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}, {0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
-	clipCurve      = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
-	stdCurve       = []anchor{{0, 0}, {blankStd, defectScore / 2}, {lowContrastStd, defectScore}, {30, 100}}
-	entropyCurve   = []anchor{{0, 0}, {blankEntropy, defectScore}, {4, 100}}
+	sharpnessCurve  = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
+	meanCurve       = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}, {0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
+	clipCurve       = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
+	stdCurve        = []anchor{{0, 0}, {blankStd, defectScore / 2}, {lowContrastStd, defectScore}, {30, 100}}
+	entropyCurve    = []anchor{{0, 0}, {blankEntropy, defectScore}, {4, 100}}
+	noiseCurve      = []anchor{{noiseClean, 100}, {noiseThreshold, defectScore}, {noiseZero, 0}}
+	blockinessCurve = []anchor{{blockyClean, 100}, {blockyThreshold, defectScore}, {blockyZero, 0}}
+	paletteCurve    = []anchor{{paletteClean, 100}, {paletteThreshold, defectScore}, {paletteZero, 0}}
 )
 
 // interp evaluates the curve at x, flat beyond its ends.
@@ -134,25 +181,36 @@ func New(minScore float64) *Validator {
 // Version names the metric set and thresholds the verdicts were made under.
 func (v *Validator) Version() string { return version }
 
-// measured is what the checks read: the decoded image and its working luma.
+// measured is what the checks read: the decoded image, its working luma and
+// its colour thumbnail.
 type measured struct {
-	img  image.Image // full size, as decoded
-	luma []uint8     // BT.601, w×h, long side ≤ WorkingSide
-	w, h int
+	img    image.Image // full size, as decoded
+	format string      // FormatPNG, FormatJPEG or FormatWebP
+	luma   []uint8     // BT.601, w×h, long side ≤ WorkingSide
+	w, h   int
+	thumb  thumb
+	s      *scratch
 }
 
 // part is one weighted sub-score.
 type part struct {
+	name          string
 	weight, score float64
 }
 
 // report collects what the checks find.
 type report struct {
-	metrics map[string]float64
-	parts   []part
-	reasons []string
-	blank   bool
-	penalty float64
+	metrics     map[string]float64
+	parts       []part
+	reasons     []string
+	blank       bool
+	penalty     float64
+	fingerprint string
+}
+
+func (r *report) add(name string, weight, score float64) {
+	r.parts = append(r.parts, part{name, weight, score})
+	r.metrics["score_"+name] = math.Round(score*100) / 100
 }
 
 // check is one metric of the battery: it reads m, records raw metrics, adds
@@ -161,7 +219,7 @@ type report struct {
 type check func(m *measured, spec generation.ValidationSpec, r *report)
 
 // battery is the list of checks every image goes through.
-var battery = []check{checkSize, checkHistogram, checkSharpness}
+var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkFingerprint}
 
 // Validate decodes image and scores it. A broken, unsupported or oversized
 // image is a failed verdict (score 0) with a reason, never an error; the
@@ -170,6 +228,18 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 	if err := ctx.Err(); err != nil {
 		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
 	}
+	decoded, format, err := decode(img)
+	if err != nil {
+		return undecodable(img, err), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
+	}
+	return v.judge(decoded, format, len(img), spec), nil
+}
+
+// judge runs the battery on a decoded image.
+func (v *Validator) judge(decoded image.Image, format string, size int, spec generation.ValidationSpec) generation.Verdict {
 	minScore := v.MinScore
 	if spec.MinScore > 0 {
 		minScore = spec.MinScore
@@ -177,20 +247,13 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 	if minScore <= 0 {
 		minScore = DefaultMinScore
 	}
-
-	decoded, _, err := decode(img)
-	if err != nil {
-		return undecodable(img, err), nil
-	}
-	if err := ctx.Err(); err != nil {
-		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
-	}
-
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	luma, w, h := workingLuma(decoded, s)
-	m := &measured{img: decoded, luma: luma, w: w, h: h}
-	r := &report{metrics: map[string]float64{MetricBytes: float64(len(img))}}
+	m := &measured{img: decoded, format: format, luma: luma, w: w, h: h, s: s}
+	m.thumb = colourThumb(decoded, s.thumb)
+	s.thumb = m.thumb.pix
+	r := &report{metrics: map[string]float64{MetricBytes: float64(size)}}
 	for _, c := range battery {
 		c(m, spec, r)
 	}
@@ -212,7 +275,8 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 		Flagged:          passed && score < minScore+v.FlagMargin,
 		Metrics:          r.metrics,
 		Reasons:          sortedReasons(r.reasons),
-	}, nil
+		Fingerprint:      r.fingerprint,
+	}
 }
 
 // combine is min(weighted mean, weakest + weakestSlack): see the scoring
@@ -299,7 +363,7 @@ func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
 		r.reasons = append(r.reasons, ReasonOverexposed)
 	}
 	exposure := min(interp(mean, meanCurve), interp(st.clipLow, clipCurve), interp(st.clipHigh, clipCurve))
-	r.parts = append(r.parts, part{weightExposure, exposure})
+	r.add("exposure", weightExposure, exposure)
 
 	switch {
 	case st.std < blankStd || st.entropy < blankEntropy:
@@ -309,7 +373,7 @@ func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
 		r.reasons = append(r.reasons, ReasonLowContrast)
 	}
 	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve))
-	r.parts = append(r.parts, part{weightContrast, contrast})
+	r.add("contrast", weightContrast, contrast)
 }
 
 // checkSharpness scores detail with the variance of the Laplacian.
@@ -319,5 +383,83 @@ func checkSharpness(m *measured, _ generation.ValidationSpec, r *report) {
 	if lv < blurThreshold {
 		r.reasons = append(r.reasons, ReasonBlurry)
 	}
-	r.parts = append(r.parts, part{weightSharpness, interp(math.Log10(max(lv, 1e-9)), sharpnessCurve)})
+	r.add("sharpness", weightSharpness, interp(math.Log10(max(lv, 1e-9)), sharpnessCurve))
+}
+
+// checkNoise scores sensor-like noise with Immerkær's estimate on the
+// full-size luma (see noiseAcc).
+func checkNoise(m *measured, _ generation.ValidationSpec, r *report) {
+	sigma := m.s.noise.sigma()
+	r.metrics[MetricNoiseSigma] = sigma
+	if sigma > noiseThreshold {
+		r.reasons = append(r.reasons, ReasonNoisy)
+	}
+	r.add("noise", weightNoise, interp(sigma, noiseCurve))
+}
+
+// checkBlockiness looks for JPEG 8×8 blocks on the full-size Y plane; other
+// formats have no block grid and no sub-score.
+func checkBlockiness(m *measured, _ generation.ValidationSpec, r *report) {
+	ycc, ok := m.img.(*image.YCbCr)
+	if !ok || m.format != FormatJPEG {
+		return
+	}
+	b := ycc.Rect
+	ratio := blockiness(ycc.Y[ycc.YOffset(b.Min.X, b.Min.Y):], ycc.YStride, b.Dx(), b.Dy())
+	r.metrics[MetricBlockiness] = ratio
+	if ratio > blockyThreshold {
+		r.reasons = append(r.reasons, ReasonBlocky)
+	}
+	r.add("blockiness", weightBlockiness, interp(ratio, blockinessCurve))
+}
+
+// checkColour records colourfulness and, when the request has a reference
+// palette, scores how far the image's colours are from it.
+func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
+	r.metrics[MetricColourfulness] = colourfulness(m.thumb)
+	if len(spec.Reference.Palette) == 0 {
+		return
+	}
+	coverage, use := paletteDistance(m.thumb, spec.Reference.Palette)
+	d := (coverage + use) / 2
+	r.metrics[MetricPaletteCoverage] = coverage
+	r.metrics[MetricPaletteUse] = use
+	r.metrics[MetricPaletteDistance] = d
+	if d > paletteThreshold {
+		r.reasons = append(r.reasons, ReasonOffPalette)
+	}
+	r.add("palette", weightPalette, interp(d, paletteCurve))
+}
+
+// checkFingerprint stores the perceptual hash that SameImage compares.
+func checkFingerprint(m *measured, _ generation.ValidationSpec, r *report) {
+	r.fingerprint = fmt.Sprintf("dhash:%016x", dHash(m.luma, m.w, m.h))
+}
+
+// SameImage reports whether two verdicts are of near-identical images: both
+// have dHash fingerprints within DuplicateDistance bits. Verdicts without a
+// fingerprint (undecodable images) are never the same.
+func (v *Validator) SameImage(a, b generation.Verdict) bool {
+	d, ok := FingerprintDistance(a.Fingerprint, b.Fingerprint)
+	return ok && d <= DuplicateDistance
+}
+
+// FingerprintDistance is the Hamming distance between two dHash
+// fingerprints, ok=false when either is missing or malformed.
+func FingerprintDistance(a, b string) (int, bool) {
+	ha, okA := parseFingerprint(a)
+	hb, okB := parseFingerprint(b)
+	if !okA || !okB {
+		return 0, false
+	}
+	return bits.OnesCount64(ha ^ hb), true
+}
+
+func parseFingerprint(f string) (uint64, bool) {
+	hex, ok := strings.CutPrefix(f, "dhash:")
+	if !ok || len(hex) != 16 {
+		return 0, false
+	}
+	h, err := strconv.ParseUint(hex, 16, 64)
+	return h, err == nil
 }

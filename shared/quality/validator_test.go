@@ -4,8 +4,10 @@ import (
 	"context"
 	"image"
 	"image/color"
+	"image/draw"
 	"math"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -138,7 +140,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q1.0.0", got.ValidatorVersion)
+			require.Equal(t, "q2.0.0", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -230,7 +232,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q1.0.0", v.Version())
+	require.Equal(t, "q2.0.0", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {
@@ -247,7 +249,8 @@ func FuzzValidate(f *testing.F) {
 	}
 	v := New(0)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := v.Validate(context.Background(), data, generation.ValidationSpec{Width: 24, Height: 16})
+		got, err := v.Validate(context.Background(), data, generation.ValidationSpec{Width: 24, Height: 16,
+			Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}})
 		require.NoError(t, err)
 		require.GreaterOrEqual(t, got.Score, 0.0)
 		require.LessOrEqual(t, got.Score, 100.0)
@@ -256,24 +259,96 @@ func FuzzValidate(f *testing.F) {
 		if !got.Passed {
 			require.NotEmpty(t, got.Reasons, "every failure has a reason")
 		}
+		for k, x := range got.Metrics {
+			require.False(t, math.IsNaN(x) || math.IsInf(x, 0), "metric %s is %v", k, x)
+		}
 	})
 }
 
-func BenchmarkValidate1024(b *testing.B) {
+// benchImages1024 are the 1024×1024 benchmark inputs: the files written by
+// `go run ./infra/local bench-quality prepare` (a photograph) when
+// QUALITY_BENCH_DIR names their folder, else the procedural scene.
+func benchImages1024(b *testing.B) (jpg, png, webp []byte) {
+	b.Helper()
+	if dir := os.Getenv("QUALITY_BENCH_DIR"); dir != "" {
+		var err error
+		jpg, err = os.ReadFile(filepath.Join(dir, "bench1024.jpg"))
+		require.NoError(b, err)
+		png, err = os.ReadFile(filepath.Join(dir, "bench1024.png"))
+		require.NoError(b, err)
+		img, _, err := decode(png)
+		require.NoError(b, err)
+		nrgba, ok := img.(*image.NRGBA)
+		if !ok {
+			nrgba = image.NewNRGBA(img.Bounds())
+			draw.Draw(nrgba, nrgba.Rect, img, image.Point{}, draw.Src)
+		}
+		return jpg, png, encodeWebPLossless(nrgba)
+	}
 	img := photoLike(1024, 1024, 4)
+	return encodeJPEG(b, img, 85), encodePNG(b, img), encodeWebPLossless(img)
+}
+
+// reportCPU starts measuring process CPU time; the returned func reports it
+// per op as cpu-ms/op. Run with -cpu 1 so it is one core's work.
+func reportCPU(b *testing.B) func() {
+	start := processCPU()
+	return func() {
+		if b.N > 0 {
+			b.ReportMetric(float64(processCPU()-start)/1e6/float64(b.N), "cpu-ms/op")
+		}
+	}
+}
+
+// BenchmarkValidate1024 is decode + every metric, per format.
+func BenchmarkValidate1024(b *testing.B) {
+	jpg, png, webp := benchImages1024(b)
 	for _, bc := range []struct {
 		name string
 		data []byte
-	}{
-		{"jpeg", encodeJPEG(b, img, 85)},
-		{"png", encodePNG(b, img)},
-	} {
+	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
 		b.Run(bc.name, func(b *testing.B) {
 			v := New(0)
+			spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.data)))
+			defer reportCPU(b)()
 			for b.Loop() {
-				if _, err := v.Validate(context.Background(), bc.data, generation.ValidationSpec{}); err != nil {
+				if _, err := v.Validate(context.Background(), bc.data, spec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMetrics1024 is every metric on an already decoded JPEG (the
+// decoder's own *image.YCbCr), with a reference palette: the validator's
+// cost beyond decoding.
+func BenchmarkMetrics1024(b *testing.B) {
+	jpg, _, _ := benchImages1024(b)
+	img, format, err := decode(jpg)
+	require.NoError(b, err)
+	v := New(0)
+	spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		v.judge(img, format, len(jpg), spec)
+	}
+}
+
+// BenchmarkDecode1024 is decoding alone, for comparison.
+func BenchmarkDecode1024(b *testing.B) {
+	jpg, png, webp := benchImages1024(b)
+	for _, bc := range []struct {
+		name string
+		data []byte
+	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
+		b.Run(bc.name, func(b *testing.B) {
+			defer reportCPU(b)()
+			for b.Loop() {
+				if _, _, err := decode(bc.data); err != nil {
 					b.Fatal(err)
 				}
 			}

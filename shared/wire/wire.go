@@ -14,12 +14,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/objectstore"
 	"github.com/designerbff/pipeline/shared/postgres"
-	"github.com/designerbff/pipeline/shared/provider/procedural"
 	"github.com/designerbff/pipeline/shared/quality"
 	"github.com/designerbff/pipeline/shared/queue"
 	"github.com/designerbff/pipeline/shared/stepfunctions"
@@ -47,12 +47,6 @@ func Pool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// Providers returns the configured image providers by name.
-func Providers(cfg config.Config) map[string]generation.Provider {
-	p := procedural.New(procedural.Options{QuirkSeed: cfg.QuirkSeed})
-	return map[string]generation.Provider{p.Name(): p}
-}
-
 // Pipeline is the pipeline over Postgres, the object store and the providers.
 // Publisher is set only when FEEDBACK_QUEUE_URL is.
 func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*generation.Pipeline, error) {
@@ -71,13 +65,14 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 	if err != nil {
 		return nil, fmt.Errorf("object store: %w", err)
 	}
+	store := postgres.NewStore(pool)
 	p := &generation.Pipeline{
-		Store:           postgres.NewStore(pool),
+		Store:           store,
 		Objects:         objects,
 		Providers:       Providers(cfg),
 		Validator:       quality.New(cfg.ValidationMinScore),
-		Chooser:         learning.UniformChooser{},
-		Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent},
+		Chooser:         Chooser(store),
+		Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: Planner(cfg)},
 		MinScore:        cfg.ValidationMinScore,
 		FeedbackEnabled: cfg.FeedbackEnabled,
 		LearningRate:    cfg.LearningRate,
@@ -87,6 +82,24 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 		p.Publisher = queue.NewSQSPublisher(sqs.NewFromConfig(awsCfg), cfg.FeedbackQueueURL)
 	}
 	return p, nil
+}
+
+// Chooser is the prompt-modifier chooser: Thompson sampling over the
+// learner's statistics in stats, with learned negative terms for the
+// providers that take a negative prompt in its own field.
+func Chooser(stats learning.StatsReader) learning.Thompson {
+	return learning.Thompson{Stats: stats, NegativePromptProviders: learning.DefaultNegativePromptProviders}
+}
+
+// Planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
+// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over the uniform prior.
+func Planner(cfg config.Config) *buffer.Planner {
+	return &buffer.Planner{
+		Prior:          buffer.DefaultPrior,
+		MinSamples:     cfg.BufferMinSamples,
+		Confidence:     cfg.BufferTargetConfidence,
+		DefaultPercent: cfg.DefaultBufferPercent,
+	}
 }
 
 // Starter is the Step Functions client that starts generations.

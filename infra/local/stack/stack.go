@@ -24,7 +24,6 @@ import (
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/objectstore"
 	"github.com/designerbff/pipeline/shared/objectstore/s3server"
 	"github.com/designerbff/pipeline/shared/postgres"
@@ -129,8 +128,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Objects:         s.Objects,
 		Providers:       providers,
 		Validator:       quality.New(opts.Config.ValidationMinScore),
-		Chooser:         learning.UniformChooser{},
-		Policy:          generation.PlanPolicy{DefaultBufferPercent: opts.Config.DefaultBufferPercent},
+		Chooser:         wire.Chooser(s.Store),
+		Policy:          generation.PlanPolicy{DefaultBufferPercent: opts.Config.DefaultBufferPercent, Planner: wire.Planner(opts.Config)},
 		MinScore:        opts.Config.ValidationMinScore,
 		FeedbackEnabled: opts.Config.FeedbackEnabled,
 		LearningRate:    opts.Config.LearningRate,
@@ -221,10 +220,14 @@ func (s *Stack) API(localAuth bool) *httpapi.Service {
 		Store:            s.Store,
 		Objects:          s.Objects,
 		Starter:          s.Starter,
+		Publisher:        drainingPublisher{s.Queue},
+		Learning:         s.Store,
+		Providers:        wire.AutoChooser(s.Config, s.Store), // settings.provider "auto"
 		Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
 		ValidatorVersion: s.Pipeline.Validator.Version(),
 		PresignExpiry:    s.Config.PresignExpiry,
 		LocalAuth:        localAuth,
+		Planner:          wire.Planner(s.Config),
 		Logger:           s.logger,
 	}
 }
@@ -323,3 +326,18 @@ func (st *Starter) Wait(ctx context.Context, generationID string) ([]byte, error
 }
 
 func (st *Starter) wait() { st.wg.Wait() }
+
+// drainingPublisher hands user ratings to the learner at once, as the SQS
+// event source would soon after the send; otherwise they would wait for the
+// next execution's drain.
+type drainingPublisher struct{ q *queue.Local }
+
+func (d drainingPublisher) Publish(ctx context.Context, evs []generation.FeedbackEvent) error {
+	if err := d.q.Publish(ctx, evs); err != nil {
+		return err
+	}
+	if _, err := d.q.Drain(ctx); err != nil {
+		return fmt.Errorf("drain feedback: %w", err)
+	}
+	return nil
+}

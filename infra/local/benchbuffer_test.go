@@ -1,0 +1,34 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A small run writes the report and the chart and ends with the summary.
+func TestBenchBufferWritesTheReport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var out bytes.Buffer
+	code := run(t.Context(), []string{"bench-buffer", "--requests", "40", "--recalibrate-rows", "0", "--out", dir}, &out, io.Discard)
+	require.Equal(t, 0, code, out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	last := lines[len(lines)-1]
+	for _, key := range []string{"worst_delivery_ours=", "worst_delivery_earlier=", "max_images_ratio_n200=", "topup_delivery="} {
+		require.Contains(t, last, key)
+	}
+	md, err := os.ReadFile(filepath.Join(dir, "buffer-benchmark.md"))
+	require.NoError(t, err)
+	require.Equal(t, 12, strings.Count(string(md), "\n### c = "), "one table per (c, n)")
+	require.Contains(t, string(md), "| 100 | 0.50 | 224 | 0.9527 |", "the oracle row for N=100, p=0.5 at c=0.95")
+	svg, err := os.ReadFile(filepath.Join(dir, "buffer-benchmark.svg"))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(svg), "<svg "))
+	require.Equal(t, 24, strings.Count(string(svg), "<polyline"), "3 strategies × 4 histories × 2 rows")
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/learning"
+	"github.com/designerbff/pipeline/shared/provider/procedural"
+)
+
+func TestOracleChoosesTheSafestModifierOfEachGroup(t *testing.T) {
+	t.Parallel()
+	for _, seed := range []int64{1, 2, 3} {
+		q := procedural.QuirkTable(seed)
+		choice, err := oracleChooser{quirks: q}.Choose(context.Background(), generation.ChoiceRequest{Count: 3})
+		require.NoError(t, err)
+		require.Len(t, choice.Modifiers, 3)
+		mods := choice.Modifiers[0]
+		require.Len(t, mods, len(learning.Catalog))
+		for i, g := range learning.Catalog {
+			for _, m := range g.Modifiers {
+				require.LessOrEqual(t, q.Modifiers[mods[i]].P, q.Modifiers[m].P, "seed %d group %s", seed, g.Name)
+			}
+		}
+		require.Less(t, q.Probability(mods), q.Neutral, "the safest set beats no modifiers")
+		for _, bad := range q.WithRole(procedural.RoleBad) {
+			require.NotContains(t, mods, bad)
+		}
+	}
+}
+
+func TestLearningBenchmarkMeasures(t *testing.T) {
+	t.Parallel()
+	req := func(generated, failed int) learnRequest {
+		return learnRequest{Generated: generated, Failed: failed, Delivered: 20, Status: generation.StatusDelivered}
+	}
+	repeat := func(r learnRequest) []learnRequest {
+		out := make([]learnRequest, 20)
+		for i := range out {
+			out[i] = r
+		}
+		return out
+	}
+	s := learnSeed{Seed: 9, Quirks: procedural.QuirkTable(9), Arms: map[string][]learnRequest{
+		armOn:     repeat(req(25, 5)),  // 20 %
+		armOff:    repeat(req(30, 12)), // 40 %
+		armOracle: repeat(req(20, 0)),  // 0 %
+		armPlain:  repeat(req(24, 4)),
+	}}
+	s.Arms[armOn][0] = req(40, 30) // early requests are not judged
+	require.InDelta(t, 0.2, s.lateFailureRate(armOn, 11), 1e-12)
+	require.InDelta(t, 0.5, learnGapClosed(s), 1e-12)
+	require.InDelta(t, 0.5, failureReduction(s), 1e-12)
+	require.Equal(t, 40+19*25, s.images(armOn))
+	require.True(t, s.deliveredAll(20))
+
+	opts := benchLearningOptions{Requests: 20, Count: 20, Side: 64}
+	sum := summarizeLearning([]learnSeed{s}, opts)
+	require.False(t, sum.GapTargetMetAll, "0.5 is below the 0.7 target")
+	require.True(t, sum.FewerImagesAll)
+	require.Contains(t, sum.line(), "seeds=1 min_gap_closed=0.50 min_failure_reduction=0.50")
+
+	s.Arms[armOff][3].Status = generation.StatusDeliveredBelowThreshold
+	require.False(t, s.deliveredAll(20))
+	chart := learningChart([]learnSeed{s}, opts)
+	require.True(t, strings.HasPrefix(chart, "<svg "))
+	require.Equal(t, len(learnArms), strings.Count(chart, "<polyline"), "one curve per arm")
+	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg", 0)
+	require.Contains(t, doc, "![failure rate per request](chart.svg)")
+	require.Contains(t, doc, "### Seed 9")
+}

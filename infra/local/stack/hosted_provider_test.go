@@ -1,0 +1,224 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stepfunctions"
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+	"github.com/designerbff/pipeline/shared/provider/catalog"
+	"github.com/designerbff/pipeline/shared/provider/openai"
+	"github.com/designerbff/pipeline/shared/provider/procedural"
+	"github.com/designerbff/pipeline/shared/quality"
+)
+
+// fakeImagesAPI is OpenAI's POST /v1/images/edits on the wire: multipart in,
+// `b64_json` out, the real error envelopes. Calls are numbered in arrival
+// order; the numbers in throttle get a 429 with Retry-After, those in filter
+// an output-stage moderation_blocked 400. Every other call renders a clean
+// image of the requested size from the uploaded reference's palette.
+type fakeImagesAPI struct {
+	throttle map[int]bool
+	filter   map[int]bool
+
+	mu      sync.Mutex
+	calls   int
+	bad     []string // requests that were not what the adapter should send
+	prompts []string
+}
+
+func (f *fakeImagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	f.calls++
+	call := f.calls
+	f.mu.Unlock()
+	problem := func(format string, args ...any) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.bad = append(f.bad, fmt.Sprintf("call %d: ", call)+fmt.Sprintf(format, args...))
+	}
+	writeJSON := func(status int, body string, headers ...string) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, body)
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/images/edits" {
+		problem("%s %s", r.Method, r.URL.Path)
+		writeJSON(404, `{"error": {"message": "Invalid URL", "type": "invalid_request_error", "param": null, "code": null}}`)
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer sk-fake" {
+		problem("authorization %q", r.Header.Get("Authorization"))
+	}
+	if err := r.ParseMultipartForm(16 << 20); err != nil {
+		problem("multipart: %v", err)
+		writeJSON(400, `{"error": {"message": "Invalid multipart body", "type": "invalid_request_error", "param": null, "code": null}}`)
+		return
+	}
+	form := r.MultipartForm
+	field := func(k string) string {
+		if v := form.Value[k]; len(v) == 1 {
+			return v[0]
+		}
+		return ""
+	}
+	if field("model") != "gpt-image-2" || field("n") != "1" || field("size") != "1024x1024" || field("output_format") != "png" {
+		problem("fields %v", form.Value)
+	}
+	f.mu.Lock()
+	f.prompts = append(f.prompts, field("prompt"))
+	f.mu.Unlock()
+	files := form.File["image"]
+	if len(files) != 1 {
+		problem("%d image files", len(files))
+		writeJSON(400, `{"error": {"message": "image is required", "type": "invalid_request_error", "param": "image", "code": null}}`)
+		return
+	}
+	// Failures are recorded, not required: this runs on the server's goroutine.
+	file, err := files[0].Open()
+	if err != nil {
+		problem("open image part: %v", err)
+		return
+	}
+	ref, err := io.ReadAll(file)
+	if err != nil {
+		problem("read image part: %v", err)
+		return
+	}
+	features, _, err := quality.Inspect(ref)
+	if err != nil {
+		problem("reference is not an image: %v", err)
+	}
+
+	switch {
+	case f.throttle[call]:
+		writeJSON(429, `{"error": {"message": "Rate limit reached for gpt-image-2 on images per minute. Please try again in 12s.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}`,
+			"Retry-After", "12")
+		return
+	case f.filter[call]:
+		writeJSON(400, `{"error": {"message": "Your request was rejected by the safety system. safety_violations=[violence].", "type": "image_generation_user_error", "param": null, "code": "moderation_blocked", "moderation_details": {"moderation_stage": "output", "categories": ["violence"]}}}`)
+		return
+	}
+	img, err := procedural.New(procedural.Options{NoDefects: true}).Generate(r.Context(), generation.ProviderRequest{
+		Prompt: field("prompt"), Seed: int64(call), Width: 1024, Height: 1024, ReferencePalette: features.Palette,
+	})
+	if err != nil {
+		problem("render: %v", err)
+		return
+	}
+	body, err := json.Marshal(map[string]any{
+		"created": time.Now().Unix(), "data": []map[string]string{{"b64_json": base64.StdEncoding.EncodeToString(img.Bytes)}},
+		"output_format": "png", "size": "1024x1024", "quality": "medium",
+		"usage": map[string]any{"input_tokens": 350, "output_tokens": 1056, "total_tokens": 1406},
+	})
+	if err != nil {
+		problem("encode: %v", err)
+		return
+	}
+	writeJSON(200, string(body), "x-request-id", "req_"+strconv.Itoa(call))
+}
+
+// A generation through the real definition with the OpenAI adapter against a
+// fake that throttles two calls and filters two: the throttled calls are
+// retried by the state machine, the filtered candidates keep OpenAI's
+// reason, N images are delivered and the cost is the catalog's price per
+// stored image.
+func TestHostedProviderFiltersAndThrottles(t *testing.T) {
+	t.Parallel()
+	const n = 4
+	fake := &fakeImagesAPI{throttle: map[int]bool{1: true, 3: true}, filter: map[int]bool{2: true, 6: true}}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+
+	env := map[string]string{"PROVIDER": "openai"}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	require.NoError(t, err)
+	h := &harness{t: t}
+	s, err := stack.Start(context.Background(), stack.Options{
+		DatabaseURL: postgrestest.NewURL(t),
+		Config:      cfg,
+		Providers: map[string]generation.Provider{
+			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL}),
+		},
+		MapConcurrency: 4,
+		Sleep: func(_ context.Context, d time.Duration) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.sleeps = append(h.sleeps, d)
+			return nil
+		},
+		Events: func(e stepfunctions.Event) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.events = append(h.events, e)
+		},
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close(context.Background()) })
+	h.stack = s
+	h.api = httptest.NewServer(s.API(true).Handler())
+	t.Cleanup(h.api.Close)
+
+	g, err := h.run(fmt.Sprintf(`{"count": %d, "bufferPercent": 50, "width": 1024, "height": 1024, "prompt": "navy wool coat on a hanger"}`, n))
+	require.NoError(t, err)
+
+	fake.mu.Lock()
+	require.Empty(t, fake.bad, "the adapter sent what OpenAI expects")
+	require.Equal(t, 8, fake.calls, "6 candidates + 2 throttled calls retried")
+	for _, p := range fake.prompts {
+		require.True(t, strings.HasPrefix(p, "navy wool coat on a hanger"), p)
+	}
+	fake.mu.Unlock()
+	require.Equal(t, 2, h.retries("ProviderThrottled"))
+
+	require.Equal(t, generation.StatusDelivered, g.Status, g.Error)
+	require.Equal(t, "openai", g.Provider)
+	require.Equal(t, n, g.DeliveredCount)
+	require.Equal(t, 1, g.Rounds)
+
+	cands := h.candidates(g.ID)
+	require.Len(t, cands, 6)
+	filtered, stored := 0, 0
+	sum := 0.0
+	for _, c := range cands {
+		require.Equal(t, "openai", c.Provider)
+		require.Equal(t, "gpt-image-2", c.Model)
+		sum += c.CostUSD
+		switch c.Status {
+		case generation.CandidateFiltered:
+			filtered++
+			require.Equal(t, "filtered: moderation_blocked (output: violence): Your request was rejected by the safety system. safety_violations=[violence].", c.FailureReason)
+			require.Zero(t, c.CostUSD)
+		case generation.CandidateSelected, generation.CandidateDiscarded:
+			stored++
+			require.InDelta(t, catalog.Cost("openai", "gpt-image-2", 1, 0), c.CostUSD, 1e-9)
+		default:
+			t.Fatalf("candidate %d is %s (%s)", c.Index, c.Status, c.FailureReason)
+		}
+	}
+	require.Equal(t, 2, filtered)
+	require.Equal(t, 4, stored)
+	require.InDelta(t, catalog.Cost("openai", "gpt-image-2", stored, 0), sum, 1e-9)
+	require.InDelta(t, sum, g.CostUSD, 1e-9, "the generation's cost is its candidates'")
+	require.Equal(t, 2, h.count(`SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_type = 'filtered'
+		AND provider = 'openai' AND array_to_string(reasons, ' ') LIKE '%moderation_blocked%'`, g.ID),
+		"the learner got the provider's reason with each filtered candidate")
+}

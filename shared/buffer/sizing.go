@@ -1,0 +1,77 @@
+package buffer
+
+import "github.com/designerbff/pipeline/shared/generation"
+
+// Planner is generation.Planner: it sizes rounds with the exact
+// Beta-Binomial rule and assesses providers.
+//
+// Evidence: the stored outcomes of the request's model when that model has
+// at least MinSamples of them, else of the provider as a whole (all models),
+// plus this generation's earlier rounds. Below MinSamples outcomes in total
+// the history is not trusted and "auto" plans the default percent (reported
+// as Default, with its honest probability under the posterior); a top-up
+// round usually has enough evidence from round 1 to be planned exactly.
+type Planner struct {
+	Prior      Prior   // DefaultPrior when zero
+	MinSamples int     // BUFFER_MIN_SAMPLES
+	Confidence float64 // BUFFER_TARGET_CONFIDENCE: the confidence of Assess's recommended buffers
+	// DefaultPercent is DEFAULT_BUFFER_PERCENT, for Assess and the API (a
+	// round's query carries its own).
+	DefaultPercent float64
+}
+
+var _ generation.Planner = Planner{}
+
+func (p Planner) prior() Prior {
+	if p.Prior.Validate() != nil {
+		return DefaultPrior
+	}
+	return p.Prior
+}
+
+// Evidence returns the absolute outcomes to plan model's rounds with: the
+// model's own when it has MinSamples of them, else the provider's total.
+func (p Planner) Evidence(history []generation.ProviderStats, model string) (passes, failures int) {
+	var total [2]int
+	for _, h := range history {
+		if h.Model == model && h.Samples() >= max(1, p.MinSamples) {
+			return h.Passes, h.Failures
+		}
+		total[0] += h.Passes
+		total[1] += h.Failures
+	}
+	return total[0], total[1]
+}
+
+// Size plans one round (see Planner).
+func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
+	hp, hf := p.Evidence(q.History, q.Model)
+	passes, failures := hp+q.Passed, hf+q.Failed
+	post := p.prior().Update(float64(passes), float64(failures))
+	s := generation.Sizing{Alpha: post.Alpha, Beta: post.Beta, Method: generation.BufferAuto}
+	percent := q.DefaultPercent
+	switch {
+	case q.Percent != nil:
+		s.Method, percent = generation.BufferFixed, *q.Percent
+	case passes+failures < p.MinSamples:
+		s.Default = true
+	default:
+		s.Count, s.Probability = Count(q.Need, q.Confidence, post.Alpha, post.Beta, q.Limit)
+		s.Capped = s.Probability < q.Confidence
+		s.BufferPercent = Percent(q.Need, s.Count)
+		return s
+	}
+	s.Count = generation.WithBuffer(q.Need, percent)
+	if q.Limit > 0 && s.Count > q.Limit {
+		s.Count, s.Capped = q.Limit, true
+	}
+	s.BufferPercent = Percent(q.Need, s.Count)
+	if s.Method == generation.BufferFixed && !s.Capped {
+		s.BufferPercent = percent // as the request named it, not rounded up
+	}
+	s.Probability = 1 - Shortfall(q.Need, s.Count, post.Alpha, post.Beta)
+	return s
+}
+
+// DefaultMinSamples is BUFFER_MIN_SAMPLES's default.
+const DefaultMinSamples = 10

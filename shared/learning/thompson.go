@@ -1,0 +1,211 @@
+package learning
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Stat is one attribute's (prompt modifier's) outcome counts for a provider,
+// as the learner folds them: Passes and Failures are discounted sums of
+// outcome weights (see shared/postgres FoldFeedback), Samples the
+// undiscounted number of outcomes folded in.
+type Stat struct {
+	Attribute string
+	Passes    float64
+	Failures  float64
+	Samples   int64
+}
+
+// ReasonCount is how much weight of recent failures carried one reason code.
+type ReasonCount struct {
+	Reason string  `json:"reason"`
+	Weight float64 `json:"weight"`
+}
+
+// StatsReader reads what the learner has folded. shared/postgres implements
+// it over attribute_stats and rlhf_feedback.
+type StatsReader interface {
+	// AttributeStats returns the provider's attribute statistics (none for
+	// a provider without feedback).
+	AttributeStats(ctx context.Context, provider string) ([]Stat, error)
+	// FailureReasons returns the weight of the provider's recent failures
+	// per reason code, largest first.
+	FailureReasons(ctx context.Context, provider string) ([]ReasonCount, error)
+}
+
+// Defaults of Thompson's zero fields.
+const (
+	// DefaultExplore is the exploration floor: the share of modifier picks
+	// drawn uniformly whatever the statistics say, so every modifier of a
+	// group is picked with probability at least DefaultExplore/len(group)
+	// and a modifier that was unlucky early is not starved forever.
+	DefaultExplore = 0.02
+	// DefaultPrior is the Beta(1, 1) prior of every attribute's pass rate.
+	DefaultPrior = 1.0
+	// DefaultMaxNegativeTerms bounds the learned negative-prompt terms.
+	DefaultMaxNegativeTerms = 3
+)
+
+// DefaultNegativePromptProviders are the providers whose API takes a
+// negative prompt in a field of its own. OpenAI and Gemini have none (their
+// adapters fold it into the instruction), so learned terms would end up in
+// the positive prompt there: they get none.
+var DefaultNegativePromptProviders = map[string]bool{"stability": true}
+
+// Thompson chooses modifiers by Thompson sampling: for each candidate and
+// each attribute group it draws a pass rate θ ~ Beta(prior + passes,
+// prior + failures) for every modifier of the group and takes the largest.
+// Each candidate draws anew, so one round spreads its candidates over the
+// modifiers that could still be best, and every outcome is attributable to
+// the modifiers of its own candidate. With req.Learn false it draws
+// uniformly and reads nothing.
+type Thompson struct {
+	Stats StatsReader
+	// PerCandidate is how many groups a candidate draws a modifier from;
+	// 0 means every group of the catalog.
+	PerCandidate int
+	// Explore is the exploration floor (0 means DefaultExplore; negative
+	// means none).
+	Explore float64
+	// Prior is the pseudo-count of passes and of failures every attribute
+	// starts with (0 means DefaultPrior).
+	Prior float64
+	// NegativePromptProviders lists the providers that accept a negative
+	// prompt; only they get learned negative terms.
+	NegativePromptProviders map[string]bool
+	// MaxNegativeTerms bounds the learned terms (0 means the default).
+	MaxNegativeTerms int
+	// Catalog replaces the default Catalog (tests).
+	Catalog []Group
+}
+
+var _ generation.ModifierChooser = Thompson{}
+
+// Choose returns req.Count modifier lists, deterministic for the seed and
+// the statistics read, and the learned negative terms for providers that
+// accept a negative prompt.
+func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (generation.ModifierChoice, error) {
+	if err := ctx.Err(); err != nil {
+		return generation.ModifierChoice{}, fmt.Errorf("choose modifiers: %w", err)
+	}
+	catalog := t.catalog()
+	rng := newRNG(req.Seed)
+	out := make([][]string, max(req.Count, 0))
+	if !req.Learn || t.Stats == nil {
+		for i := range out {
+			out[i] = uniformPick(catalog, t.PerCandidate, rng)
+		}
+		return generation.ModifierChoice{Modifiers: out}, nil
+	}
+	stats, err := t.Stats.AttributeStats(ctx, req.Provider)
+	if err != nil {
+		return generation.ModifierChoice{}, fmt.Errorf("read attribute statistics of %s: %w", req.Provider, err)
+	}
+	byName := make(map[string]Stat, len(stats))
+	for _, s := range stats {
+		byName[s.Attribute] = s
+	}
+	for i := range out {
+		groups := groupsFor(catalog, t.PerCandidate, rng)
+		mods := make([]string, 0, len(groups))
+		for _, gi := range groups {
+			mods = append(mods, t.pick(catalog[gi], byName, rng))
+		}
+		out[i] = mods
+	}
+	choice := generation.ModifierChoice{Modifiers: out}
+	if t.NegativePromptProviders[req.Provider] {
+		reasons, err := t.Stats.FailureReasons(ctx, req.Provider)
+		if err != nil {
+			return generation.ModifierChoice{}, fmt.Errorf("read failure reasons of %s: %w", req.Provider, err)
+		}
+		choice.NegativeTerms = NegativeTerms(reasons, t.maxNegativeTerms())
+	}
+	return choice, nil
+}
+
+// pick draws one modifier of g: uniformly with the exploration floor's
+// probability, otherwise the largest Beta draw.
+func (t Thompson) pick(g Group, stats map[string]Stat, rng *rand.Rand) string {
+	if rng.Float64() < t.explore() {
+		return g.Modifiers[rng.IntN(len(g.Modifiers))]
+	}
+	best, bestTheta := g.Modifiers[0], -1.0
+	prior := t.prior()
+	for _, m := range g.Modifiers {
+		s := stats[m]
+		theta := sampleBeta(rng, prior+s.Passes, prior+s.Failures)
+		if theta > bestTheta {
+			best, bestTheta = m, theta
+		}
+	}
+	return best
+}
+
+func (t Thompson) catalog() []Group {
+	if len(t.Catalog) > 0 {
+		return t.Catalog
+	}
+	return Catalog
+}
+
+func (t Thompson) explore() float64 {
+	switch {
+	case t.Explore < 0:
+		return 0
+	case t.Explore == 0:
+		return DefaultExplore
+	default:
+		return min(t.Explore, 1)
+	}
+}
+
+func (t Thompson) prior() float64 {
+	if t.Prior > 0 {
+		return t.Prior
+	}
+	return DefaultPrior
+}
+
+func (t Thompson) maxNegativeTerms() int {
+	if t.MaxNegativeTerms > 0 {
+		return t.MaxNegativeTerms
+	}
+	return DefaultMaxNegativeTerms
+}
+
+// sampleBeta draws from Beta(a, b) as X/(X+Y) with X ~ Gamma(a), Y ~ Gamma(b).
+func sampleBeta(rng *rand.Rand, a, b float64) float64 {
+	x := sampleGamma(rng, a)
+	y := sampleGamma(rng, b)
+	if x+y == 0 {
+		return 0.5
+	}
+	return x / (x + y)
+}
+
+// sampleGamma draws from Gamma(shape, 1) by Marsaglia and Tsang's method;
+// a shape below 1 is boosted with U^(1/shape).
+func sampleGamma(rng *rand.Rand, shape float64) float64 {
+	if shape < 1 {
+		return sampleGamma(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
+	}
+	d := shape - 1.0/3
+	c := 1 / math.Sqrt(9*d)
+	for {
+		x := rng.NormFloat64()
+		v := 1 + c*x
+		if v <= 0 {
+			continue
+		}
+		v = v * v * v
+		u := rng.Float64()
+		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
+			return d * v
+		}
+	}
+}

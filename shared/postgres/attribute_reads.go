@@ -1,0 +1,75 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/designerbff/pipeline/shared/learning"
+)
+
+// The Store is what the learning chooser and the learning API read.
+var _ learning.StatsReader = (*Store)(nil)
+
+// failureReasonWindow bounds the failures whose reasons teach negative
+// terms: the provider's most recent ones, so a cured defect fades out.
+const failureReasonWindow = 500
+
+// AttributeStats returns the provider's folded attribute statistics, by
+// attribute.
+func (s *Store) AttributeStats(ctx context.Context, provider string) ([]learning.Stat, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT attribute, passes, failures, samples
+		FROM attribute_stats
+		WHERE provider = $1
+		ORDER BY attribute`, provider)
+	if err != nil {
+		return nil, dbError(err, "read attribute statistics of %s", provider)
+	}
+	stats, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (learning.Stat, error) {
+		var st learning.Stat
+		err := row.Scan(&st.Attribute, &st.Passes, &st.Failures, &st.Samples)
+		return st, err
+	})
+	if err != nil {
+		return nil, dbError(err, "read attribute statistics of %s", provider)
+	}
+	return stats, nil
+}
+
+// FailureReasons returns, over the provider's most recent failures (absolute
+// outcomes, and negative user ratings with their weight), the weight per
+// reason code (the text before a reason's first ':'), largest first.
+// Surplus discards are not failures and do not count.
+func (s *Store) FailureReasons(ctx context.Context, provider string) ([]learning.ReasonCount, error) {
+	rows, err := s.pool.Query(ctx, `
+		WITH recent AS (
+			SELECT id, reasons,
+			       CASE WHEN feedback_type = 'user_rating' THEN weight ELSE 1 END AS weight
+			FROM rlhf_feedback
+			WHERE provider = $1
+			  AND (passed = false OR (feedback_type = 'user_rating' AND is_negative))
+			ORDER BY created_at DESC, id DESC
+			LIMIT $2
+		)
+		SELECT code, sum(weight)
+		FROM (
+			SELECT DISTINCT id, btrim(split_part(r, ':', 1)) AS code, weight
+			FROM recent, unnest(reasons) AS r
+		) per_reason
+		WHERE code <> ''
+		GROUP BY code
+		ORDER BY sum(weight) DESC, code`, provider, failureReasonWindow)
+	if err != nil {
+		return nil, dbError(err, "read failure reasons of %s", provider)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (learning.ReasonCount, error) {
+		var rc learning.ReasonCount
+		err := row.Scan(&rc.Reason, &rc.Weight)
+		return rc, err
+	})
+	if err != nil {
+		return nil, dbError(err, "read failure reasons of %s", provider)
+	}
+	return out, nil
+}

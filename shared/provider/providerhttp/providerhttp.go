@@ -1,0 +1,245 @@
+// Package providerhttp is what the hosted image adapters share: one bounded
+// HTTP attempt per call, the mapping of transport failures and statuses onto
+// generation.ProviderError kinds, wait hints, and image sniffing.
+//
+// Transient-failure policy (one for every adapter): an adapter makes ONE
+// attempt and never loops. Throttling (429) becomes ProviderThrottled with the
+// provider's wait hint in RetryAfter, and 5xx, 408, transport errors and
+// timeouts become ProviderUnavailable; the state machine's Retry on those
+// named errors (jittered exponential backoff, statemachine/generation.asl.json)
+// is the only retry. Each attempt's timeout is the Lambda deadline less a
+// margin for storing the image, capped by MaxCall, so an attempt that runs out
+// of time reports ProviderUnavailable instead of being killed mid-write. No
+// other 4xx is retried.
+package providerhttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // sniff JPEG
+	_ "image/png"  // sniff PNG
+	"io"
+	"math"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "golang.org/x/image/webp" // sniff WebP
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// Defaults of Caller.
+const (
+	DefaultMaxCall  = 90 * time.Second
+	DefaultMargin   = 10 * time.Second
+	DefaultMaxBytes = 64 << 20
+)
+
+// Caller makes one bounded HTTP attempt for a provider.
+type Caller struct {
+	Provider string
+	Client   *http.Client  // default: a client with no timeout of its own (the context bounds it)
+	MaxCall  time.Duration // cap of one attempt (default 90 s)
+	Margin   time.Duration // time left before the caller's deadline (default 10 s)
+	MaxBytes int64         // response size limit (default 64 MiB)
+}
+
+// Response is a read HTTP response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// Context bounds one attempt: MaxCall from now, or the caller's deadline less
+// Margin if that is sooner. With no time left it returns an unavailable error.
+func (c Caller) Context(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	maxCall := c.MaxCall
+	if maxCall <= 0 {
+		maxCall = DefaultMaxCall
+	}
+	margin := c.Margin
+	if margin <= 0 {
+		margin = DefaultMargin
+	}
+	deadline := time.Now().Add(maxCall)
+	if d, ok := ctx.Deadline(); ok && d.Add(-margin).Before(deadline) {
+		deadline = d.Add(-margin)
+	}
+	if !time.Now().Before(deadline) {
+		return ctx, func() {}, c.Error(generation.ProviderUnavailable, "no time left before the deadline for a provider call", 0, context.DeadlineExceeded)
+	}
+	callCtx, cancel := context.WithDeadline(ctx, deadline)
+	return callCtx, cancel, nil
+}
+
+// Do sends req (whose context should come from Context) and reads the body.
+// A transport failure or timeout is a ProviderUnavailable error.
+func (c Caller) Do(req *http.Request) (Response, error) {
+	client := c.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return Response{}, c.transport(req, err)
+	}
+	defer resp.Body.Close()
+	limit := c.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return Response{}, c.transport(req, err)
+	}
+	if int64(len(body)) > limit {
+		return Response{}, c.Error(generation.ProviderInvalidRequest, fmt.Sprintf("response larger than %d bytes", limit), 0, nil)
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+}
+
+func (c Caller) transport(req *http.Request, err error) error {
+	reason := "transport error"
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(req.Context().Err(), context.DeadlineExceeded) {
+		reason = "timeout"
+	}
+	return c.Error(generation.ProviderUnavailable, reason, 0, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, err))
+}
+
+// Error builds the provider's typed outcome.
+func (c Caller) Error(kind generation.ProviderErrorKind, reason string, retryAfter time.Duration, err error) *generation.ProviderError {
+	return &generation.ProviderError{Kind: kind, Provider: c.Provider, Reason: reason, RetryAfter: retryAfter, Err: err}
+}
+
+// KindOfStatus is the outcome an HTTP status means when the body says
+// nothing more specific: 401/403 auth, 402 quota, 408/409 and 5xx
+// unavailable (retried), 429 throttled (retried), other 4xx invalid request.
+func KindOfStatus(status int) generation.ProviderErrorKind {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return generation.ProviderAuth
+	case status == http.StatusPaymentRequired:
+		return generation.ProviderQuota
+	case status == http.StatusTooManyRequests:
+		return generation.ProviderThrottled
+	case status == http.StatusRequestTimeout || status == http.StatusConflict || status >= 500:
+		return generation.ProviderUnavailable
+	default:
+		return generation.ProviderInvalidRequest
+	}
+}
+
+// RetryAfter reads the wait hint of a response: Retry-After-Ms
+// (milliseconds), else Retry-After (seconds, possibly fractional, or an HTTP
+// date). 0 when there is none.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms > 0 && !math.IsInf(ms, 0) {
+			return time.Duration(ms * float64(time.Millisecond))
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s <= 0 || math.IsInf(s, 0) || math.IsNaN(s) {
+			return 0
+		}
+		return time.Duration(s * float64(time.Second))
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// waitInText finds "in 26.604s", "in ~30s" or "retryDelay 38s" style hints.
+var waitInText = regexp.MustCompile(`(?i)\bin\s+~?(\d+(?:\.\d+)?)\s*(ms|s|seconds?)\b`)
+
+// RetryAfterText reads a wait hint from an error message ("Please try again
+// in 26.604s", "Your rate limit resets in ~30s"); 0 when there is none.
+func RetryAfterText(msg string) time.Duration {
+	m := waitInText.FindStringSubmatch(msg)
+	if m == nil {
+		return 0
+	}
+	f, err := strconv.ParseFloat(m[1], 64)
+	if err != nil {
+		return 0
+	}
+	if strings.EqualFold(m[2], "ms") {
+		return time.Duration(f * float64(time.Millisecond))
+	}
+	return time.Duration(f * float64(time.Second))
+}
+
+// Excerpt is the start of a body for a reason or an error message.
+func Excerpt(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// Sniff decodes an image's header: its content type and size. Bytes that
+// are not a PNG, JPEG or WebP image are an error.
+func Sniff(data []byte) (contentType string, width, height int, err error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("not an image (%d bytes): %w", len(data), err)
+	}
+	return "image/" + format, cfg.Width, cfg.Height, nil
+}
+
+// DataURI encodes bytes as a data: URI.
+func DataURI(contentType string, data []byte) string {
+	return "data:" + contentType + ";base64," + base64.StdEncoding.EncodeToString(data)
+}
+
+// DecodeDataURI decodes a base64 data: URI.
+func DecodeDataURI(uri string) ([]byte, error) {
+	rest, ok := strings.CutPrefix(uri, "data:")
+	if !ok {
+		return nil, errors.New("not a data: URI")
+	}
+	meta, payload, ok := strings.Cut(rest, ",")
+	if !ok || !strings.HasSuffix(meta, ";base64") {
+		return nil, errors.New("data: URI is not base64")
+	}
+	return base64.StdEncoding.DecodeString(payload)
+}
+
+// AspectRatio is the closest of the allowed "W:H" ratios to width×height
+// (1:1 when either is 0).
+func AspectRatio(width, height int, allowed []string) string {
+	if width <= 0 || height <= 0 || len(allowed) == 0 {
+		return "1:1"
+	}
+	want := math.Log(float64(width) / float64(height))
+	best, bestDiff := allowed[0], math.Inf(1)
+	for _, a := range allowed {
+		w, h, ok := strings.Cut(a, ":")
+		if !ok {
+			continue
+		}
+		wf, err1 := strconv.ParseFloat(w, 64)
+		hf, err2 := strconv.ParseFloat(h, 64)
+		if err1 != nil || err2 != nil || wf <= 0 || hf <= 0 {
+			continue
+		}
+		if d := math.Abs(math.Log(wf/hf) - want); d < bestDiff {
+			best, bestDiff = a, d
+		}
+	}
+	return best
+}

@@ -1,0 +1,172 @@
+package providerhttp_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+)
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name    string
+		headers map[string]string
+		want    time.Duration
+	}{
+		{"none", nil, 0},
+		{"milliseconds win", map[string]string{"Retry-After-Ms": "250", "Retry-After": "9"}, 250 * time.Millisecond},
+		{"seconds", map[string]string{"Retry-After": "7"}, 7 * time.Second},
+		{"fractional seconds", map[string]string{"Retry-After": "1.5"}, 1500 * time.Millisecond},
+		{"HTTP date", map[string]string{"Retry-After": now.Add(42 * time.Second).Format(http.TimeFormat)}, 42 * time.Second},
+		{"date in the past", map[string]string{"Retry-After": now.Add(-time.Minute).Format(http.TimeFormat)}, 0},
+		{"garbage", map[string]string{"Retry-After": "soon"}, 0},
+		{"negative", map[string]string{"Retry-After": "-3"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			for k, v := range tt.headers {
+				h.Set(k, v)
+			}
+			require.Equal(t, tt.want, providerhttp.RetryAfter(h, now))
+		})
+	}
+}
+
+func TestRetryAfterText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		msg  string
+		want time.Duration
+	}{
+		{"Rate limit reached. Please try again in 26.604s. Visit …", 26604 * time.Millisecond},
+		{"Request was throttled. Your rate limit resets in ~30s.", 30 * time.Second},
+		{"Please try again in 120ms.", 120 * time.Millisecond},
+		{"try again in 2 seconds", 2 * time.Second},
+		{"Slow down.", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.msg, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, providerhttp.RetryAfterText(tt.msg))
+		})
+	}
+}
+
+func TestKindOfStatus(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		status int
+		want   generation.ProviderErrorKind
+	}{
+		{400, generation.ProviderInvalidRequest}, {401, generation.ProviderAuth}, {402, generation.ProviderQuota},
+		{403, generation.ProviderAuth}, {408, generation.ProviderUnavailable}, {409, generation.ProviderUnavailable},
+		{413, generation.ProviderInvalidRequest}, {422, generation.ProviderInvalidRequest}, {429, generation.ProviderThrottled},
+		{500, generation.ProviderUnavailable}, {502, generation.ProviderUnavailable}, {503, generation.ProviderUnavailable}, {504, generation.ProviderUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(http.StatusText(tt.status), func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, providerhttp.KindOfStatus(tt.status))
+		})
+	}
+}
+
+func TestAspectRatio(t *testing.T) {
+	t.Parallel()
+	allowed := []string{"1:1", "3:2", "2:3", "16:9", "9:16"}
+	tests := []struct {
+		w, h int
+		want string
+	}{
+		{0, 0, "1:1"}, {512, 512, "1:1"}, {1536, 1024, "3:2"}, {1000, 1500, "2:3"}, {1920, 1080, "16:9"}, {600, 1100, "9:16"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, providerhttp.AspectRatio(tt.w, tt.h, allowed), "%dx%d", tt.w, tt.h)
+	}
+}
+
+func TestSniffAndDataURI(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, image.NewGray(image.Rect(0, 0, 7, 5))))
+	ct, w, h, err := providerhttp.Sniff(buf.Bytes())
+	require.NoError(t, err)
+	require.Equal(t, "image/png", ct)
+	require.Equal(t, [2]int{7, 5}, [2]int{w, h})
+	_, _, _, err = providerhttp.Sniff([]byte("<html>not an image</html>"))
+	require.Error(t, err)
+
+	uri := providerhttp.DataURI("image/png", buf.Bytes())
+	back, err := providerhttp.DecodeDataURI(uri)
+	require.NoError(t, err)
+	require.Equal(t, buf.Bytes(), back)
+	_, err = providerhttp.DecodeDataURI("https://example.com/a.png")
+	require.Error(t, err)
+	_, err = providerhttp.DecodeDataURI("data:image/png,rawbytes")
+	require.Error(t, err)
+}
+
+func TestCallerBoundsOneAttempt(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(300 * time.Millisecond)
+		_, _ = w.Write([]byte("late"))
+	}))
+	t.Cleanup(srv.Close)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // connection refused from now on
+	tests := []struct {
+		name     string
+		url      string
+		caller   providerhttp.Caller
+		deadline time.Duration // of the caller's context (0: none)
+		wantIn   string
+	}{
+		{name: "MaxCall caps the attempt", url: srv.URL, caller: providerhttp.Caller{Provider: "x", MaxCall: 50 * time.Millisecond}, wantIn: "timeout"},
+		{name: "the caller's deadline less the margin", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Margin: 950 * time.Millisecond},
+			deadline: time.Second, wantIn: "timeout"},
+		{name: "no time left: no call", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Margin: 2 * time.Second},
+			deadline: time.Second, wantIn: "no time left"},
+		{name: "connection refused", url: closed.URL, caller: providerhttp.Caller{Provider: "x"}, wantIn: "transport error"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			err := func() error {
+				callCtx, cancel, err := tt.caller.Context(ctx)
+				if err != nil {
+					return err
+				}
+				defer cancel()
+				req, err := http.NewRequestWithContext(callCtx, http.MethodGet, tt.url, nil)
+				require.NoError(t, err)
+				_, err = tt.caller.Do(req)
+				return err
+			}()
+			pe, ok := generation.AsProviderError(err)
+			require.True(t, ok, "%v", err)
+			require.Equal(t, generation.ProviderUnavailable, pe.Kind)
+			require.Equal(t, "x", pe.Provider)
+			require.Contains(t, pe.Reason, tt.wantIn)
+		})
+	}
+}

@@ -1,0 +1,297 @@
+package replicate_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+	"github.com/designerbff/pipeline/shared/provider/replicate"
+)
+
+const token = "r8_test"
+
+func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.NRGBA{R: shade, G: uint8(x * 5), B: uint8(y * 9), A: 255})
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, png.Encode(&buf, img))
+	return buf.Bytes()
+}
+
+// fake is Replicate's API: create (official-model route), get, cancel, and
+// file downloads under /files/.
+type fake struct {
+	t       *testing.T
+	srv     *httptest.Server
+	mu      sync.Mutex
+	creates int
+	polls   int
+	cancels int
+	auth    []string
+	prefer  string
+	path    string
+	input   map[string]any
+	// create answers the create call; poll answers the i-th poll (from 1).
+	create func(f *fake, w http.ResponseWriter)
+	poll   func(f *fake, w http.ResponseWriter, i int)
+}
+
+func newFake(t *testing.T, create func(*fake, http.ResponseWriter), poll func(*fake, http.ResponseWriter, int)) *fake {
+	f := &fake{t: t, create: create, poll: poll}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/models/{owner}/{name}/predictions", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.creates++
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		f.prefer, f.path = r.Header.Get("Prefer"), r.URL.Path
+		require.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		var body struct {
+			Input map[string]any `json:"input"`
+		}
+		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
+		f.input = body.Input
+		f.create(f, w)
+	})
+	mux.HandleFunc("GET /v1/predictions/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.polls++
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		f.poll(f, w, f.polls)
+	})
+	mux.HandleFunc("POST /v1/predictions/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.cancels++
+		f.prediction(w, 200, "canceled", "null", nil)
+	})
+	mux.HandleFunc("GET /files/{name}", func(w http.ResponseWriter, r *http.Request) {
+		var shade uint8
+		_, _ = fmt.Sscanf(r.PathValue("name"), "out-%d.png", &shade)
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(pngBytes(t, 48, 32, shade))
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+// prediction writes a prediction object.
+func (f *fake) prediction(w http.ResponseWriter, status int, state, output string, errMsg any) {
+	e, _ := json.Marshal(errMsg)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = fmt.Fprintf(w, `{"id": "p1", "model": "black-forest-labs/flux-2-pro", "version": "hidden", "status": %q, "input": {}, "output": %s, "error": %s, "logs": "",
+		"metrics": {"predict_time": 4.2}, "created_at": "2026-11-26T12:00:00Z", "urls": {"get": "%s/v1/predictions/p1", "cancel": "%s/v1/predictions/p1/cancel", "stream": ""}}`,
+		state, output, e, f.srv.URL, f.srv.URL)
+}
+
+func (f *fake) file(n int) string { return fmt.Sprintf(`"%s/files/out-%d.png"`, f.srv.URL, n) }
+
+func problem(status int, title, detail string, headers ...string) func(*fake, http.ResponseWriter) {
+	return func(_ *fake, w http.ResponseWriter) {
+		for i := 0; i+1 < len(headers); i += 2 {
+			w.Header().Set(headers[i], headers[i+1])
+		}
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"type": "about:blank", "title": %q, "status": %d, "detail": %q}`, title, status, detail)
+	}
+}
+
+const e005 = "The input or output was flagged as sensitive. Please try again with different inputs. (E005)"
+
+func noPoll(f *fake, _ http.ResponseWriter, _ int) { f.t.Error("unexpected poll") }
+
+func TestGenerate(t *testing.T) {
+	t.Parallel()
+	ref := pngBytes(t, 20, 20, 77)
+	tests := []struct {
+		name       string
+		create     func(*fake, http.ResponseWriter)
+		poll       func(*fake, http.ResponseWriter, int)
+		req        generation.ProviderRequest
+		n          int
+		key        string
+		maxCall    time.Duration
+		wantKind   generation.ProviderErrorKind
+		wantIn     string
+		wantWait   time.Duration
+		wantCreate int
+		check      func(t *testing.T, f *fake, imgs []generation.Image)
+	}{
+		{name: "one image in sync mode, output a URL", req: generation.ProviderRequest{Prompt: "a navy coat", Seed: 123, Width: 1024, Height: 1024},
+			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "succeeded", f.file(1), nil) }, poll: noPoll,
+			check: func(t *testing.T, f *fake, imgs []generation.Image) {
+				require.Equal(t, "/v1/models/black-forest-labs/flux-2-pro/predictions", f.path)
+				require.Equal(t, "wait=60", f.prefer)
+				require.Equal(t, map[string]any{"prompt": "a navy coat", "seed": float64(123), "aspect_ratio": "1:1", "output_format": "png"}, f.input)
+				require.Len(t, imgs, 1)
+				require.Equal(t, [2]int{48, 32}, [2]int{imgs[0].Width, imgs[0].Height})
+				require.Equal(t, "black-forest-labs/flux-2-pro", imgs[0].Model)
+				require.InDelta(t, 0.02, imgs[0].CostUSD, 1e-9)
+			}},
+		{name: "several images: flux-schnell num_outputs, output a list", n: 3,
+			req: generation.ProviderRequest{Prompt: "coat", Model: "black-forest-labs/flux-schnell", Width: 900, Height: 1600},
+			create: func(f *fake, w http.ResponseWriter) {
+				f.prediction(w, 201, "succeeded", "["+f.file(1)+","+f.file(2)+","+f.file(3)+"]", nil)
+			}, poll: noPoll,
+			check: func(t *testing.T, f *fake, imgs []generation.Image) {
+				require.Equal(t, "/v1/models/black-forest-labs/flux-schnell/predictions", f.path)
+				require.Equal(t, float64(3), f.input["num_outputs"])
+				require.Equal(t, "9:16", f.input["aspect_ratio"])
+				require.Len(t, imgs, 3)
+				require.NotEqual(t, imgs[0].Bytes, imgs[1].Bytes)
+				total := 0.0
+				for _, im := range imgs {
+					total += im.CostUSD
+				}
+				require.InDelta(t, 0.009, total, 1e-9)
+			}},
+		{name: "reference image as a data URI in input_images, billed", req: generation.ProviderRequest{Prompt: "same coat", Reference: ref, ReferenceContentType: "image/png"},
+			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "succeeded", f.file(1), nil) }, poll: noPoll,
+			check: func(t *testing.T, f *fake, imgs []generation.Image) {
+				require.Equal(t, []any{providerhttp.DataURI("image/png", ref)}, f.input["input_images"])
+				require.InDelta(t, 0.04, imgs[0].CostUSD, 1e-9)
+			}},
+		{name: "still processing after the wait: polled until it succeeds, data: URI output",
+			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "processing", "null", nil) },
+			poll: func(f *fake, w http.ResponseWriter, i int) {
+				if i < 3 {
+					f.prediction(w, 200, "processing", "null", nil)
+					return
+				}
+				f.prediction(w, 200, "succeeded", fmt.Sprintf("%q", providerhttp.DataURI("image/png", pngBytes(f.t, 10, 12, 5))), nil)
+			},
+			check: func(t *testing.T, f *fake, imgs []generation.Image) {
+				require.Equal(t, 3, f.polls)
+				require.Equal(t, [2]int{10, 12}, [2]int{imgs[0].Width, imgs[0].Height})
+				for _, a := range f.auth {
+					require.Equal(t, "Bearer "+token, a)
+				}
+			}},
+		{name: "a poll answering 503 is polled again",
+			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "starting", "null", nil) },
+			poll: func(f *fake, w http.ResponseWriter, i int) {
+				if i == 1 {
+					problem(503, "Service Unavailable", "try later")(f, w)
+					return
+				}
+				f.prediction(w, 200, "succeeded", f.file(4), nil)
+			},
+			check: func(t *testing.T, f *fake, imgs []generation.Image) {
+				require.Equal(t, 2, f.polls)
+				require.Len(t, imgs, 1)
+			}},
+		{name: "E005 in sync mode", create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "failed", "null", e005) }, poll: noPoll,
+			wantKind: generation.ProviderFiltered, wantIn: "(E005)"},
+		{name: "E005 after polling", create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "processing", "null", nil) },
+			poll:     func(f *fake, w http.ResponseWriter, _ int) { f.prediction(w, 200, "failed", "null", e005) },
+			wantKind: generation.ProviderFiltered, wantIn: "flagged as sensitive"},
+		{name: "another failure", create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "failed", "null", "CUDA out of memory") }, poll: noPoll,
+			wantKind: generation.ProviderUnavailable, wantIn: "prediction failed: CUDA out of memory"},
+		{name: "429 with Retry-After", create: problem(429, "Too Many Requests", "Request was throttled.", "Retry-After", "3"), poll: noPoll,
+			wantKind: generation.ProviderThrottled, wantWait: 3 * time.Second},
+		{name: "429 without Retry-After: the detail's hint", create: problem(429, "", "Request was throttled. Your rate limit resets in ~30s."), poll: noPoll,
+			wantKind: generation.ProviderThrottled, wantWait: 30 * time.Second, wantIn: "throttled"},
+		{name: "500", create: problem(500, "Internal Server Error", "Something went wrong"), poll: noPoll,
+			wantKind: generation.ProviderUnavailable, wantIn: "Internal Server Error"},
+		{name: "503", create: problem(503, "Service Unavailable", "Replicate is down for maintenance"), poll: noPoll,
+			wantKind: generation.ProviderUnavailable, wantIn: "maintenance"},
+		{name: "timeout: cancelled at the deadline", maxCall: 300 * time.Millisecond,
+			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "processing", "null", nil) },
+			poll:   func(f *fake, w http.ResponseWriter, _ int) { f.prediction(w, 200, "processing", "null", nil) },
+			check:  nil, wantKind: generation.ProviderUnavailable, wantIn: "timeout"},
+		{name: "malformed JSON", create: func(_ *fake, w http.ResponseWriter) {
+			w.WriteHeader(201)
+			_, _ = io.WriteString(w, `{"id": "p1", "status": `)
+		}, poll: noPoll,
+			wantKind: generation.ProviderUnavailable, wantIn: "malformed"},
+		{name: "empty output", create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "succeeded", "[]", nil) }, poll: noPoll,
+			wantKind: generation.ProviderUnavailable, wantIn: "no output"},
+		{name: "retired or unknown model", req: generation.ProviderRequest{Prompt: "coat", Model: "black-forest-labs/flux-pro"},
+			create: problem(404, "Not found", "The requested resource could not be found."), poll: noPoll,
+			wantKind: generation.ProviderModelRetired, wantIn: "Not found"},
+		{name: "bad token", key: "r8_wrong", create: problem(401, "Unauthenticated", "You did not pass a valid authentication token"), poll: noPoll,
+			wantKind: generation.ProviderAuth, wantIn: "valid authentication token"},
+		{name: "out of credit", create: problem(402, "Payment Required", "You have insufficient credit to run this model."), poll: noPoll,
+			wantKind: generation.ProviderQuota},
+		{name: "invalid input", create: problem(422, "Input validation failed", "input.aspect_ratio: must be one of …"), poll: noPoll,
+			wantKind: generation.ProviderInvalidRequest},
+		{name: "no token: no call", key: "-", create: problem(500, "", ""), poll: noPoll,
+			wantKind: generation.ProviderAuth, wantIn: "REPLICATE_API_TOKEN is not set", wantCreate: -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFake(t, tt.create, tt.poll)
+			k := token
+			if tt.key == "-" {
+				k = ""
+			} else if tt.key != "" {
+				k = tt.key
+			}
+			p := replicate.New(replicate.Options{APIToken: k, BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond,
+				HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			req := tt.req
+			if req.Prompt == "" {
+				req.Prompt = "a coat"
+			}
+			imgs, err := p.GenerateN(context.Background(), req, max(tt.n, 1))
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			wantCreate := 1
+			if tt.wantCreate < 0 {
+				wantCreate = 0
+			}
+			require.Equal(t, wantCreate, f.creates, "one prediction, never a second")
+			if tt.wantKind != "" {
+				pe, ok := generation.AsProviderError(err)
+				require.True(t, ok, "want a ProviderError, got %v", err)
+				require.Equal(t, tt.wantKind, pe.Kind, pe.Error())
+				require.Equal(t, "replicate", pe.Provider)
+				require.Contains(t, pe.Reason, tt.wantIn)
+				require.Equal(t, tt.wantWait, pe.RetryAfter)
+				if strings.HasPrefix(tt.name, "timeout") {
+					require.Equal(t, 1, f.cancels, "a prediction nobody waits for is cancelled")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, "Bearer "+token, f.auth[0])
+			tt.check(t, f, imgs)
+		})
+	}
+}
+
+func TestSeveralImagesNeedAMultiOutputModel(t *testing.T) {
+	t.Parallel()
+	f := newFake(t, problem(500, "", ""), noPoll)
+	p := replicate.New(replicate.Options{APIToken: token, BaseURL: f.srv.URL})
+	_, err := p.GenerateN(context.Background(), generation.ProviderRequest{Prompt: "coat"}, 2)
+	pe, ok := generation.AsProviderError(err)
+	require.True(t, ok)
+	require.Equal(t, generation.ProviderInvalidRequest, pe.Kind)
+	require.Zero(t, f.creates)
+}

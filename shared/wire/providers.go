@@ -1,0 +1,70 @@
+package wire
+
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/catalog"
+	"github.com/designerbff/pipeline/shared/provider/gemini"
+	"github.com/designerbff/pipeline/shared/provider/openai"
+	"github.com/designerbff/pipeline/shared/provider/procedural"
+	"github.com/designerbff/pipeline/shared/provider/replicate"
+	"github.com/designerbff/pipeline/shared/provider/stability"
+)
+
+// Providers returns the enabled providers (cfg.Providers) by name, with the
+// API keys from the process environment.
+func Providers(cfg config.Config) map[string]generation.Provider {
+	return ProvidersWith(cfg, os.Getenv)
+}
+
+// ProvidersWith builds the enabled providers with the API keys read through
+// getenv (OPENAI_API_KEY, GEMINI_API_KEY, STABILITY_API_KEY,
+// REPLICATE_API_TOKEN). The keys are not part of config.Config on purpose:
+// in AWS only the generate function holds them (template.yaml), while every
+// function builds the providers, for their names and default models. An
+// adapter without its key answers every call with an auth outcome, so a
+// missing key fails the candidates with a reason instead of the deploy.
+// A configured model that the catalog knows to be shut down is logged.
+func ProvidersWith(cfg config.Config, getenv func(string) string) map[string]generation.Provider {
+	out := map[string]generation.Provider{}
+	for _, name := range cfg.Providers {
+		var p generation.Provider
+		model := cfg.Models[name]
+		switch name {
+		case catalog.Procedural:
+			p = procedural.New(procedural.Options{QuirkSeed: cfg.QuirkSeed})
+		case catalog.OpenAI:
+			p = openai.New(openai.Options{APIKey: getenv(openai.KeyEnv), Model: model})
+		case catalog.Gemini:
+			p = gemini.New(gemini.Options{APIKey: getenv(gemini.KeyEnv), Model: model})
+		case catalog.Stability:
+			p = stability.New(stability.Options{APIKey: getenv(stability.KeyEnv), Model: model})
+		case catalog.Replicate:
+			p = replicate.New(replicate.Options{APIToken: getenv(replicate.KeyEnv), Model: model})
+		default:
+			continue // config.Load accepts only known names
+		}
+		if r, ok := catalog.RetirementOf(name, p.DefaultModel()); ok {
+			slog.Warn("configured model is retired or retiring", "provider", name, "model", r.Model,
+				"shutDown", r.ShutDown.Format(time.DateOnly), "replacement", r.Replacement)
+		}
+		out[name] = p
+	}
+	return out
+}
+
+// AutoChooser resolves settings.provider "auto" among the enabled providers
+// from the provider statistics the store holds.
+// A store that cannot read them (or nil) means no history: the Beta(1,1)
+// prior for every provider, so the cheapest wins.
+func AutoChooser(cfg config.Config, store generation.Store) catalog.Chooser {
+	c := catalog.Chooser{Options: catalog.OptionsFor(cfg.Providers, cfg.Models, time.Now())}
+	if stats, ok := store.(generation.ProviderStatsReader); ok {
+		c.Stats = stats
+	}
+	return c
+}

@@ -1,0 +1,78 @@
+package wire_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/wire"
+)
+
+func TestProvidersWith(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		env        map[string]string
+		wantModels map[string]string
+	}{
+		{name: "default: procedural only", wantModels: map[string]string{"procedural": "procedural-v1"}},
+		{name: "PROVIDER is enabled with its current default model", env: map[string]string{"PROVIDER": "openai"},
+			wantModels: map[string]string{"procedural": "procedural-v1", "openai": "gpt-image-2"}},
+		{name: "every hosted provider, one model configured", env: map[string]string{
+			"PROVIDER": "gemini", "PROVIDERS": "openai, gemini,stability,replicate", "GEMINI_MODEL": "gemini-3-pro-image",
+		}, wantModels: map[string]string{"openai": "gpt-image-2", "gemini": "gemini-3-pro-image",
+			"stability": "sd3.5-large", "replicate": "black-forest-labs/flux-2-pro"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := config.Load(func(k string) string { return tt.env[k] })
+			require.NoError(t, err)
+			got := wire.ProvidersWith(cfg, func(string) string { return "" })
+			models := map[string]string{}
+			for name, p := range got {
+				require.Equal(t, name, p.Name())
+				models[name] = p.DefaultModel()
+			}
+			require.Equal(t, tt.wantModels, models)
+		})
+	}
+}
+
+// Without its key a hosted adapter makes no call: every candidate gets an
+// auth outcome naming the variable.
+func TestProviderWithoutKeyIsAnAuthOutcome(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"PROVIDER": "openai", "PROVIDERS": "openai,gemini,stability,replicate"}[k]
+	})
+	require.NoError(t, err)
+	providers := wire.ProvidersWith(cfg, func(string) string { return "" })
+	names := slices.Sorted(maps.Keys(providers))
+	require.Equal(t, []string{"gemini", "openai", "replicate", "stability"}, names)
+	want := map[string]string{"openai": "OPENAI_API_KEY", "gemini": "GEMINI_API_KEY", "stability": "STABILITY_API_KEY", "replicate": "REPLICATE_API_TOKEN"}
+	for _, name := range names {
+		_, err := providers[name].Generate(context.Background(), generation.ProviderRequest{Prompt: "coat"})
+		pe, ok := generation.AsProviderError(err)
+		require.True(t, ok, "%s: %v", name, err)
+		require.Equal(t, generation.ProviderAuth, pe.Kind)
+		require.Contains(t, pe.Reason, want[name])
+	}
+}
+
+func TestAutoChooserUsesEnabledProviders(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"PROVIDERS": "openai,stability", "PROVIDER": "auto"}[k]
+	})
+	require.NoError(t, err)
+	p, m, err := wire.AutoChooser(cfg, nil).Choose(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, "stability", p, "cheapest expected cost without history")
+	require.Equal(t, "sd3.5-large", m)
+}
