@@ -66,7 +66,7 @@ func benchBufferCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("bench-buffer: %w", err)
 	}
 	svgPath := filepath.Join(*out, "buffer-benchmark.svg")
-	if err := os.WriteFile(svgPath, []byte(renderBufferChart(results)), 0o644); err != nil {
+	if err := os.WriteFile(svgPath, []byte(renderBufferChart(results, *requests)), 0o644); err != nil {
 		return fmt.Errorf("bench-buffer: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s (simulation %v)\n", mdPath, svgPath, simTime.Round(time.Second))

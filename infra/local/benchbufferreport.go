@@ -125,10 +125,10 @@ func durations(ds []time.Duration) string {
 // renderBufferChart draws first-round delivery against p for N = 30 at
 // c = 0.95, one panel per history size, the three strategies as lines and
 // the target as a dashed line; a second row draws ours' images over M*.
-func renderBufferChart(results []buffer.CellResult) string {
+func renderBufferChart(results []buffer.CellResult, requests int) string {
 	const (
 		panelW, panelH = 230.0, 170.0
-		left, top      = 60.0, 50.0
+		left, top      = 60.0, 75.0
 		gapX, gapY     = 30.0, 75.0
 		need, conf     = 30, 0.95
 	)
@@ -146,14 +146,14 @@ func renderBufferChart(results []buffer.CellResult) string {
 		target float64
 	}{
 		{"first-round delivery rate", 0, 1, []float64{0, 0.25, 0.5, 0.75, 0.95}, []series{
-			{"ours", "#1b7837", func(r buffer.CellResult) float64 { return r.Ours.FirstDelivery }},
 			{"fixed 20 %", "#2166ac", func(r buffer.CellResult) float64 { return r.Fixed.FirstDelivery }},
 			{"earlier rule", "#b2182b", func(r buffer.CellResult) float64 { return r.Earlier.FirstDelivery }},
+			{"ours", "#1b7837", func(r buffer.CellResult) float64 { return r.Ours.FirstDelivery }},
 		}, conf},
 		{"first-round images / M*", 0.4, 1.8, []float64{0.5, 1, 1.5}, []series{
-			{"ours", "#1b7837", func(r buffer.CellResult) float64 { return r.Ours.FirstImages / float64(r.Oracle) }},
 			{"fixed 20 %", "#2166ac", func(r buffer.CellResult) float64 { return r.Fixed.FirstImages / float64(r.Oracle) }},
 			{"earlier rule", "#b2182b", func(r buffer.CellResult) float64 { return r.Earlier.FirstImages / float64(r.Oracle) }},
+			{"ours", "#1b7837", func(r buffer.CellResult) float64 { return r.Ours.FirstImages / float64(r.Oracle) }},
 		}, 1},
 	}
 	width := left + float64(len(histories))*(panelW+gapX) + 20
@@ -162,7 +162,7 @@ func renderBufferChart(results []buffer.CellResult) string {
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	w(`<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="11">`+"\n", width, height, width, height)
 	w(`<rect width="100%%" height="100%%" fill="white"/>` + "\n")
-	w(`<text x="%.0f" y="20" font-size="14" font-weight="bold">Buffer strategies, N = %d, c = %.2f, %s requests per point (make bench-buffer)</text>`+"\n", left, need, conf, "20,000")
+	w(`<text x="%.0f" y="20" font-size="14" font-weight="bold">Buffer strategies, N = %d, c = %.2f, %d requests per point (make bench-buffer)</text>`+"\n", left, need, conf, requests)
 	for ri, row := range rows {
 		y0 := top + float64(ri)*(panelH+gapY)
 		for hi, n := range histories {
@@ -180,8 +180,8 @@ func renderBufferChart(results []buffer.CellResult) string {
 					w(`<text x="%.1f" y="%.1f" text-anchor="end">%.2f</text>`+"\n", x0-4, py(tk)+4, tk)
 				}
 			}
-			for _, p := range fails {
-				w(`<text x="%.1f" y="%.1f" text-anchor="middle">%.2f</text>`+"\n", px(p), y0+panelH+14, p)
+			for _, p := range []float64{0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7} {
+				w(`<text x="%.1f" y="%.1f" text-anchor="middle">%.1f</text>`+"\n", px(p), y0+panelH+14, p)
 			}
 			w(`<text x="%.1f" y="%.1f" text-anchor="middle">true failure rate p</text>`+"\n", x0+panelW/2, y0+panelH+28)
 			w(`<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#555" stroke-dasharray="4 3"/>`+"\n", x0, x0+panelW, py(row.target), py(row.target))
@@ -204,9 +204,10 @@ func renderBufferChart(results []buffer.CellResult) string {
 		}
 	}
 	for i, s := range rows[0].lines {
-		x := width - 330 + float64(i)*105
-		w(`<line x1="%.0f" x2="%.0f" y1="34" y2="34" stroke="%s" stroke-width="3"/><text x="%.0f" y="38">%s</text>`+"\n", x, x+18, s.color, x+22, s.name)
+		x := left + float64(i)*120
+		w(`<line x1="%.0f" x2="%.0f" y1="40" y2="40" stroke="%s" stroke-width="3"/><text x="%.0f" y="44">%s</text>`+"\n", x, x+18, s.color, x+22, s.name)
 	}
+	w(`<text x="%.0f" y="44">dashed: the target c (top), M* (bottom). n = 0: ours is a cold start at the default 20 %%, on top of fixed 20 %%.</text>`+"\n", left+370)
 	w("</svg>\n")
 	return b.String()
 }

@@ -86,7 +86,7 @@ func learningReport(results []learnSeed, opts benchLearningOptions, s learningSu
 	p("validator, the feedback queue and the learner, with the recalibration done after each request. ")
 	p("Each arm starts from an empty database (zero knowledge) and gets the same requests: the same ")
 	p("generation ids (an Idempotency-Key fixes them), hence the same candidate seeds, and the same base prompts.\n\n")
-	p("- **on**: `useRLHFLearning: true`, Thompson sampling over the learner's discounted per-attribute Beta statistics, one modifier per attribute group per candidate.\n")
+	p("- **on**: `useRLHFLearning: true`, optimistic Thompson sampling over the learner's discounted per-attribute Beta statistics, one modifier per attribute group per candidate.\n")
 	p("- **off**: `useRLHFLearning: false`, the same modifier design drawn uniformly, no statistics read.\n")
 	p("- **oracle**: reads the provider's quirk table (the learner never does) and gives every candidate the safest modifier of each group: the limit.\n")
 	p("- **no modifiers** (reference, not judged): the base prompt alone, what `useRLHFLearning: false` planned before per-candidate modifiers existed. ")

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	_ "image/png" // candidates are PNG or JPEG
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,6 +28,7 @@ type reportImage struct {
 	Score    string
 	Status   string
 	Reasons  string
+	Scores   string // the validator's sub-scores, e.g. "sharpness 12 · exposure 95"
 	Prompt   string
 	Selected bool
 }
@@ -77,6 +79,7 @@ func (rr *reportRequest) add(c generation.Candidate, img []byte) {
 	if c.Verdict != nil {
 		ri.Score = fmt.Sprintf("%.0f", c.Verdict.Score)
 		ri.Reasons = strings.Join(c.Verdict.Reasons, ", ")
+		ri.Scores = subScores(c.Verdict.Metrics)
 	}
 	if c.FailureReason != "" {
 		ri.Reasons = c.FailureReason
@@ -89,6 +92,29 @@ func (rr *reportRequest) add(c generation.Candidate, img []byte) {
 	} else {
 		rr.Discarded = append(rr.Discarded, ri)
 	}
+}
+
+// subScores lists the validator's score_<name> metrics, lowest first, so a
+// designer sees which check pulled the image down.
+func subScores(metrics map[string]float64) string {
+	type sub struct {
+		name  string
+		value float64
+	}
+	var subs []sub
+	for k, v := range metrics {
+		if name, ok := strings.CutPrefix(k, "score_"); ok {
+			subs = append(subs, sub{name, v})
+		}
+	}
+	sort.Slice(subs, func(i, j int) bool {
+		return subs[i].value < subs[j].value || subs[i].value == subs[j].value && subs[i].name < subs[j].name
+	})
+	parts := make([]string, len(subs))
+	for i, s := range subs {
+		parts[i] = fmt.Sprintf("%s %.0f", s.name, s.value)
+	}
+	return strings.Join(parts, " · ")
 }
 
 // thumbnail returns a small JPEG data URI, or "" when the bytes don't decode
@@ -131,6 +157,7 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
  figcaption { font-size: 12px; }
  .score { font-weight: bold; }
  .reasons { color: #a33; }
+ .subscores { color: #666; font-size: 11px; }
  .error { color: #a33; }
 </style></head><body>
 <h1>Designer BFF generation pipeline — demo report</h1>
@@ -150,6 +177,6 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 </body></html>
 {{define "figure"}}<figure class="{{if .Selected}}selected{{else}}discarded{{end}}" title="{{.Prompt}}">
 {{if .Thumb}}<img src="{{.Thumb}}" alt="{{.Label}}">{{else}}<div class="missing">no image</div>{{end}}
-<figcaption>{{.Label}}<br>{{with .Score}}score <span class="score">{{.}}</span> · {{end}}{{.Status}}{{with .Reasons}}<br><span class="reasons">{{.}}</span>{{end}}</figcaption>
+<figcaption>{{.Label}}<br>{{with .Score}}score <span class="score">{{.}}</span> · {{end}}{{.Status}}{{with .Reasons}}<br><span class="reasons">{{.}}</span>{{end}}{{if not .Selected}}{{with .Scores}}<br><span class="subscores">{{.}}</span>{{end}}{{end}}</figcaption>
 </figure>{{end}}
 `))

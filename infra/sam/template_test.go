@@ -419,10 +419,11 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 		// Deliver publishes outcomes; the API publishes user ratings.
 		"FEEDBACK_QUEUE_URL": {[]string{"ApiFunction", "DeliverFunction"}, "AWS::SQS::Queue"},
 	}
-	// Read by code outside config (provider adapters).
-	readElsewhere := []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN"}
+	// Read by code outside config (provider adapters, the vision judge).
+	keys := []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN"}
+	readElsewhere := append([]string{"VALIDATION_VISION_PROVIDER", "VALIDATION_VISION_MODEL", "VALIDATION_VISION_WEIGHT"}, keys...)
 	// Deploy-time values from Secrets Manager, never parameters.
-	secrets := append([]string{"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"}, readElsewhere...)
+	secrets := append([]string{"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"}, keys...)
 
 	global := envVars(tpl.Globals["Function"])
 	setBy := map[string][]string{} // name → "Globals" and/or function ids

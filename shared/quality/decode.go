@@ -1,5 +1,8 @@
 // Package quality decodes images and judges them with no-reference metrics
-// (sharpness, exposure, blankness, size) computed in pure Go.
+// computed in pure Go: sharpness, noise, exposure, contrast and blankness,
+// JPEG blockiness, colourfulness and distance to the reference palette,
+// size, and a perceptual fingerprint for near-duplicates. The scoring table
+// is in validator.go; calibration and speed in docs/quality-benchmark.md.
 package quality
 
 import (

@@ -17,9 +17,10 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q2.0.0"
+const version = "q2.1.0"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -330,16 +331,17 @@ func sortedReasons(rs []string) []string {
 }
 
 // checkSize records the decoded size and compares it with the requested one.
+// A different aspect ratio or a smaller image is wrong; a larger one is not:
+// hosted models make fixed sizes (e.g. 1024×1024 for a 512×512 request) and
+// a larger image scales down without loss.
 func checkSize(m *measured, spec generation.ValidationSpec, r *report) {
 	b := m.img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	r.metrics[MetricWidth], r.metrics[MetricHeight] = float64(w), float64(h)
-	off := func(got, want float64) bool { return math.Abs(got-want) > sizeTolerance*want }
-	wrong := (spec.Width > 0 && off(float64(w), float64(spec.Width))) ||
-		(spec.Height > 0 && off(float64(h), float64(spec.Height))) ||
-		(spec.Width > 0 && spec.Height > 0 &&
-			off(float64(w)/float64(h), float64(spec.Width)/float64(spec.Height)))
-	if wrong {
+	smaller := func(got, want int) bool { return want > 0 && float64(got) < (1-sizeTolerance)*float64(want) }
+	aspectOff := spec.Width > 0 && spec.Height > 0 &&
+		math.Abs(float64(w)/float64(h)-float64(spec.Width)/float64(spec.Height)) > sizeTolerance*float64(spec.Width)/float64(spec.Height)
+	if smaller(w, spec.Width) || smaller(h, spec.Height) || aspectOff {
 		r.reasons = append(r.reasons, ReasonWrongSize)
 		r.penalty += wrongSizePenalty
 	}

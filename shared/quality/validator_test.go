@@ -108,6 +108,8 @@ func TestValidate(t *testing.T) {
 			spec: generation.ValidationSpec{Width: 512, Height: 384}, wantPassed: true, wantReasons: []string{}, minScore: 80, maxScore: 100},
 		{name: "within 2 percent", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
 			spec: generation.ValidationSpec{Width: 520, Height: 390}, wantPassed: true, wantReasons: []string{}, minScore: 80, maxScore: 100},
+		{name: "larger with the same aspect", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
+			spec: generation.ValidationSpec{Width: 256, Height: 192}, wantPassed: true, wantReasons: []string{}, minScore: 80, maxScore: 100},
 		{name: "wrong width", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
 			spec: generation.ValidationSpec{Width: 1024}, wantPassed: true, wantReasons: []string{ReasonWrongSize}, minScore: 70, maxScore: 75},
 		{name: "uniformly smaller", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
@@ -140,7 +142,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q2.0.0", got.ValidatorVersion)
+			require.Equal(t, "q2.1.0", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -232,7 +234,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q2.0.0", v.Version())
+	require.Equal(t, "q2.1.0", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {

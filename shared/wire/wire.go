@@ -21,6 +21,7 @@ import (
 	"github.com/designerbff/pipeline/shared/objectstore"
 	"github.com/designerbff/pipeline/shared/postgres"
 	"github.com/designerbff/pipeline/shared/quality"
+	"github.com/designerbff/pipeline/shared/quality/visionjudge"
 	"github.com/designerbff/pipeline/shared/queue"
 	"github.com/designerbff/pipeline/shared/stepfunctions"
 )
@@ -127,6 +128,13 @@ func Setup(ctx context.Context, getenv func(string) string) (*generation.Pipelin
 	}
 	p, err := Pipeline(ctx, cfg, pool)
 	if err != nil {
+		pool.Close()
+		return nil, cfg, err
+	}
+	// The vision judge (off unless VALIDATION_VISION_PROVIDER is set) wraps
+	// the built-in validator. Every function needs its version, because
+	// verdicts are read by version; only the validate function holds its key.
+	if p.Validator, err = visionjudge.FromEnv(quality.New(cfg.ValidationMinScore), getenv, nil); err != nil {
 		pool.Close()
 		return nil, cfg, err
 	}

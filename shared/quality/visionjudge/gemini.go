@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,6 +93,9 @@ func geminiSchema() map[string]any {
 
 // Rate sends the image inline with the rubric and parses the answer.
 func (g *Gemini) Rate(ctx context.Context, image []byte, contentType string) (Rating, error) {
+	if g.APIKey == "" {
+		return Rating{}, errors.New("gemini judge: GEMINI_API_KEY is not set in this function")
+	}
 	var req geminiRequest
 	req.Contents = append(req.Contents, struct {
 		Role  string       `json:"role"`

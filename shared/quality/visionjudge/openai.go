@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -78,6 +79,9 @@ type openAIError struct {
 
 // Rate sends the image as a data URL with the rubric and parses the answer.
 func (o *OpenAI) Rate(ctx context.Context, image []byte, contentType string) (Rating, error) {
+	if o.APIKey == "" {
+		return Rating{}, errors.New("openai judge: OPENAI_API_KEY is not set in this function")
+	}
 	req := openAIRequest{
 		Model: o.model(),
 		Messages: []openAIMessage{{Role: "user", Content: []openAIPart{

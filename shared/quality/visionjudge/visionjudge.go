@@ -213,6 +213,11 @@ func contentType(img []byte) string {
 // VALIDATION_VISION_MODEL names the model, VALIDATION_VISION_WEIGHT the
 // blend weight; the key comes from OPENAI_API_KEY or GEMINI_API_KEY.
 // OPENAI_BASE_URL / GEMINI_BASE_URL override the endpoints (tests, proxies).
+//
+// A missing key is not an error here: every function computes the
+// validator version from this configuration (verdicts are read by version),
+// but only the validate function holds the key. A judge without a key fails
+// each Rate, which keeps the built-in verdict, flagged.
 func FromEnv(base *quality.Validator, getenv func(string) string, client *http.Client) (generation.Validator, error) {
 	provider := strings.ToLower(strings.TrimSpace(getenv("VALIDATION_VISION_PROVIDER")))
 	if provider == "" {
@@ -233,17 +238,9 @@ func FromEnv(base *quality.Validator, getenv func(string) string, client *http.C
 	var judge Judge
 	switch provider {
 	case "openai":
-		key := getenv("OPENAI_API_KEY")
-		if key == "" {
-			return nil, errors.New("VALIDATION_VISION_PROVIDER=openai needs OPENAI_API_KEY")
-		}
-		judge = &OpenAI{BaseURL: getenv("OPENAI_BASE_URL"), APIKey: key, Model: model, Client: client}
+		judge = &OpenAI{BaseURL: getenv("OPENAI_BASE_URL"), APIKey: getenv("OPENAI_API_KEY"), Model: model, Client: client}
 	case "gemini":
-		key := getenv("GEMINI_API_KEY")
-		if key == "" {
-			return nil, errors.New("VALIDATION_VISION_PROVIDER=gemini needs GEMINI_API_KEY")
-		}
-		judge = &Gemini{BaseURL: getenv("GEMINI_BASE_URL"), APIKey: key, Model: model, Client: client}
+		judge = &Gemini{BaseURL: getenv("GEMINI_BASE_URL"), APIKey: getenv("GEMINI_API_KEY"), Model: model, Client: client}
 	default:
 		return nil, fmt.Errorf("VALIDATION_VISION_PROVIDER: want openai or gemini, got %q", provider)
 	}

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+)
+
+// TestDemo runs a small demo end to end: every request delivers N or says
+// why, and the report shows delivered and discarded images with reasons
+// and sub-scores.
+func TestDemo(t *testing.T) {
+	t.Setenv("DATABASE_URL", postgrestest.NewURL(t))
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	results, err := runDemo(context.Background(), demoOptions{Requests: 4, Count: 4, OutDir: out}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	require.Len(t, results, 4)
+	discarded := 0
+	for _, r := range results {
+		g := r.Generation
+		if g.DeliveredCount != g.RequestedCount {
+			require.NotEmpty(t, g.Error, "a short delivery says why")
+		}
+		require.True(t, g.Status != "" && g.Status != "planning" && g.Status != "generating", g.Status)
+		discarded += g.GeneratedCount - g.DeliveredCount
+	}
+	require.Contains(t, stdout.String(), "requested")
+	require.Contains(t, stdout.String(), "Report: file://")
+
+	report, err := os.ReadFile(filepath.Join(out, "report.html"))
+	require.NoError(t, err)
+	html := string(report)
+	require.Equal(t, 4, strings.Count(html, "<h2>"))
+	require.Contains(t, html, "data:image/jpeg;base64,", "thumbnails are embedded: the report is self-contained")
+	if discarded > 0 {
+		require.Contains(t, html, `class="reasons"`)
+		require.Contains(t, html, `class="subscores"`)
+	}
+}
