@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,11 +35,34 @@ func Select(g Generation, cands []Candidate, round int) Selection {
 		s.Reason = "maxImages reached"
 	case g.Settings.MaxCostUSD > 0 && t.CostUSD >= g.Settings.MaxCostUSD:
 		s.Reason = "maxCostUsd reached"
+	case refusedRound(cands, round) != "":
+		s.Reason = "the provider refused every candidate of round " + strconv.Itoa(round) + " (" + refusedRound(cands, round) + "); another round would fail the same way"
 	default:
 		s.TopUp = true
 		s.NextRound = round + 1
 	}
 	return s
+}
+
+// refusals are provider outcomes that no new seed or prompt variant fixes:
+// retrying them in another round only spends time.
+var refusals = []ProviderErrorKind{ProviderAuth, ProviderModelRetired, ProviderInvalidRequest, ProviderQuota}
+
+// refusedRound returns the refusal code when every candidate of the round
+// failed with one, else "".
+func refusedRound(cands []Candidate, round int) string {
+	code := ""
+	for _, c := range cands {
+		if c.Round != round {
+			continue
+		}
+		kind, _, _ := strings.Cut(c.FailureReason, ":")
+		if c.Status != CandidateFailed || !slices.Contains(refusals, ProviderErrorKind(kind)) {
+			return ""
+		}
+		code = kind
+	}
+	return code
 }
 
 // ReasonDuplicate is the reason a verdict gets when a better-ranked

@@ -20,6 +20,12 @@ func cand(index int, score float64, passed bool) generation.Candidate {
 	return c
 }
 
+func refused(index int, reason string) generation.Candidate {
+	c := cand(index, -1, false)
+	c.FailureReason = reason
+	return c
+}
+
 func TestSelectDecidesTopUp(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -36,6 +42,9 @@ func TestSelectDecidesTopUp(t *testing.T) {
 		{"short on the last round", `{"count": 3, "maxRounds": 1}`, 1, []generation.Candidate{cand(0, 90, true)}, false, 2, "maxRounds reached"},
 		{"short with images spent", `{"count": 2, "maxImages": 3}`, 1, []generation.Candidate{cand(0, 90, true), cand(1, 10, false), cand(2, 10, false)}, false, 1, "maxImages reached"},
 		{"short with money spent", `{"count": 2, "maxCostUsd": 0.02}`, 1, []generation.Candidate{cand(0, 90, true), cand(1, 10, false)}, false, 1, "maxCostUsd reached"},
+		{"every candidate refused", `{"count": 2}`, 1, []generation.Candidate{refused(0, "auth: invalid API key"), refused(1, "auth: invalid API key")}, false, 2,
+			"the provider refused every candidate of round 1 (auth); another round would fail the same way"},
+		{"a refusal among other failures still tops up", `{"count": 2}`, 1, []generation.Candidate{refused(0, "model_retired: gone"), cand(1, -1, false)}, true, 2, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
