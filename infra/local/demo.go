@@ -317,7 +317,7 @@ func orDash(s string) string {
 func printLearning(ctx context.Context, w io.Writer, s *stack.Stack, stats []generation.ProviderStats) {
 	fmt.Fprintln(w, "\nRecalibrated provider statistics (absolute outcomes):")
 	for _, st := range stats {
-		fmt.Fprintf(w, "  %s %s: %d passed, %d failed, pass-rate posterior Beta(%.0f, %.0f), mean %.2f; failures: %s\n",
+		fmt.Fprintf(w, "  %s %s: %d passed, %d failed, pass-rate posterior Beta(%.1f, %.1f), mean %.2f; failures: %s\n",
 			st.Provider, orDash(st.Model), st.Passes, st.Failures, st.Alpha, st.Beta, st.Alpha/(st.Alpha+st.Beta), reasonsLabel(st.FailuresByReason))
 	}
 	rows, err := s.Pool.Query(ctx, `SELECT attribute, passes, failures FROM attribute_stats
