@@ -56,8 +56,11 @@ type CellResult struct {
 	Oracle     int     // M*: the exact c-quantile with p known
 	OracleProb float64 // P(≥ N pass) at M*
 	Ours       Outcome
-	Fixed      Outcome // a flat 20 % (the earlier system's request path)
-	Earlier    Outcome // the earlier system's dynamic rule
+	// OursExact is ours' first-round delivery rate computed exactly
+	// (ExactFirstDelivery), beside the simulated one.
+	OursExact float64
+	Fixed     Outcome // a flat 20 % (the earlier system's request path)
+	Earlier   Outcome // the earlier system's dynamic rule
 }
 
 // strategy plans a round of need images given the history's failures k (of
@@ -133,6 +136,7 @@ func Simulate(cell Cell, requests int, seed uint64) CellResult {
 		}
 	}
 	res.Ours, res.Fixed, res.Earlier = outs[0], outs[1], outs[2]
+	res.OursExact = ExactFirstDelivery(cell)
 	return res
 }
 
@@ -208,4 +212,33 @@ func binomialCDF(m int, q float64) []float64 {
 		cdf[x] = sum
 	}
 	return cdf
+}
+
+// ExactFirstDelivery is ours' first-round delivery rate in cell computed
+// without sampling: Σ_k P(k failures in the history) · P(Bin(M_k, 1−p) ≥ N),
+// where M_k is what the planner sizes from that history (history terms below
+// 1e-15 are skipped). It checks the simulation and removes its noise from
+// the "Done when" verdicts.
+func ExactFirstDelivery(cell Cell) float64 {
+	planner := Planner{Prior: DefaultPrior, MinSamples: DefaultMinSamples}
+	plan := func(k int) int {
+		return planner.Size(generation.SizeQuery{
+			Need: cell.N, Confidence: cell.Confidence, DefaultPercent: 20,
+			History: []generation.ProviderStats{{Passes: cell.History - k, Failures: k}},
+		}).Count
+	}
+	if cell.History == 0 {
+		return 1 - ShortfallKnown(cell.N, plan(0), cell.Fail)
+	}
+	total := 0.0
+	lp, lq := math.Log(cell.Fail), math.Log1p(-cell.Fail)
+	ln := lgamma(float64(cell.History) + 1)
+	for k := 0; k <= cell.History; k++ {
+		w := math.Exp(ln - lgamma(float64(k)+1) - lgamma(float64(cell.History-k)+1) + float64(k)*lp + float64(cell.History-k)*lq)
+		if w < 1e-15 {
+			continue
+		}
+		total += w * (1 - ShortfallKnown(cell.N, plan(k), cell.Fail))
+	}
+	return total
 }

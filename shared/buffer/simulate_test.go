@@ -41,6 +41,9 @@ func TestSimulateIsReproducibleAndSane(t *testing.T) {
 	// Ours keeps the promise; the clamp at 45 images cannot (exact P = 0.7462).
 	require.GreaterOrEqual(t, a.Ours.FirstDelivery, 0.93)
 	require.InDelta(t, 0.7462, a.Earlier.FirstDelivery, 0.03)
+	// The simulation agrees with the exact rate (3000 requests: sd ≈ 0.004).
+	require.InDelta(t, a.OursExact, a.Ours.FirstDelivery, 0.02)
+	require.GreaterOrEqual(t, a.OursExact, 0.94)
 	require.Equal(t, 45.0, a.Earlier.FirstImages)
 	require.Equal(t, 36.0, a.Fixed.FirstImages)
 	require.Equal(t, 1.0, a.Ours.TopUpDelivery)

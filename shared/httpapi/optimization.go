@@ -109,6 +109,10 @@ func (s *Service) getBuffer(w http.ResponseWriter, r *http.Request, _ string) {
 		}
 	}
 	model := query.Get("model")
+	if model != "" && !providerID.MatchString(model) {
+		s.writeError(w, r, generation.FieldError("model", "must be 1-64 letters, digits, '.', '_' or '-'"))
+		return
+	}
 	p := s.planner()
 	sizing := p.Size(generation.SizeQuery{Need: count, Confidence: confidence, DefaultPercent: p.DefaultPercent,
 		Model: model, History: stats})

@@ -138,6 +138,7 @@ func TestOptimizationRejectsBadQueries(t *testing.T) {
 		{"/api/optimization/buffer/procedural?count=4&count=5", "count"},
 		{"/api/optimization/buffer/procedural?count=4&bufferPercent=5", "bufferPercent"},
 		{"/api/optimization/buffer/bad%20id?count=4", "providerId"},
+		{"/api/optimization/buffer/procedural?count=4&model=a%20b", "model"},
 		{"/api/optimization/provider/procedural?count=4", "count"},
 		{"/api/optimization/provider/%3Cscript%3E", "providerId"},
 	}

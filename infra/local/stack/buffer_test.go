@@ -1,0 +1,71 @@
+package stack_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// The planner through the real definition: a cold start plans the default
+// percent with its honest probability; after a recalibration the history
+// is trusted, "auto" plans the exact quantile and records its posterior, and
+// the optimization API says the same.
+func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cleanProvider(nil), nil)
+	ctx := context.Background()
+	posterior := func(id string) (alpha, beta float64) {
+		require.NoError(t, h.stack.Pool.QueryRow(ctx, `SELECT posterior_alpha, posterior_beta FROM generations WHERE id = $1`, id).Scan(&alpha, &beta))
+		return alpha, beta
+	}
+
+	cold, err := h.run(`{"count": 4}`)
+	require.NoError(t, err)
+	require.Equal(t, generation.StatusDelivered, cold.Status)
+	require.Equal(t, generation.BufferAuto, cold.BufferMethod)
+	require.Equal(t, 5, cold.PlannedCount, "no history: the default 20 %")
+	require.NotNil(t, cold.PredictedDeliveryProbability)
+	require.InDelta(t, 1-buffer.Shortfall(4, 5, 0.5, 0.5), *cold.PredictedDeliveryProbability, 1e-9, "the prior's honest probability")
+	a, b := posterior(cold.ID)
+	require.Equal(t, []float64{0.5, 0.5}, []float64{a, b})
+
+	warm, err := h.run(`{"count": 6}`)
+	require.NoError(t, err)
+	require.Equal(t, 8, warm.PlannedCount, "still no recalibrated history: 20 % of 6, rounded up")
+
+	stats, err := h.stack.Pipeline.Recalibrate(ctx)
+	require.NoError(t, err)
+	require.Len(t, stats, 1)
+	require.Equal(t, 13, stats[0].Passes, "every clean image passed")
+	require.Len(t, stats[0].RecommendedBuffers, len(buffer.AdviceCounts), "recalibration stored its advice")
+
+	auto, err := h.run(`{"count": 10, "targetConfidence": 0.95}`)
+	require.NoError(t, err)
+	want, prob := buffer.Count(10, 0.95, 13.5, 0.5, 0)
+	require.Equal(t, want, auto.PlannedCount)
+	require.InDelta(t, prob, *auto.PredictedDeliveryProbability, 1e-9)
+	require.GreaterOrEqual(t, *auto.PredictedDeliveryProbability, 0.95)
+	a, b = posterior(auto.ID)
+	require.Equal(t, []float64{13.5, 0.5}, []float64{a, b})
+
+	req, err := http.NewRequest(http.MethodGet, h.api.URL+"/api/optimization/buffer/procedural?count=10&confidence=0.95", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer designer")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var body struct {
+		PlannedCount int  `json:"plannedCount"`
+		IsDefault    bool `json:"isDefault"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	require.False(t, body.IsDefault)
+	require.Equal(t, want, body.PlannedCount)
+}
