@@ -217,3 +217,19 @@ func TestLearnerNeverImportsTheDefectTable(t *testing.T) {
 		require.NotContains(t, d, "shared/provider/", "the learner path imports %s", d)
 	}
 }
+
+// BenchmarkThompsonChoose is the plan stage's cost of choosing a round's
+// modifiers (100 candidates, every group, learned statistics).
+func BenchmarkThompsonChoose(b *testing.B) {
+	var stats []learning.Stat
+	for i, m := range learning.Modifiers() {
+		stats = append(stats, learning.Stat{Attribute: m, Passes: float64(10 + i), Failures: float64(40 - i)})
+	}
+	c := learning.Thompson{Stats: fakeStats{stats: stats}}
+	req := generation.ChoiceRequest{Provider: "p", Count: 100, Seed: 1, Learn: true}
+	for b.Loop() {
+		if _, err := c.Choose(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
