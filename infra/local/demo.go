@@ -48,7 +48,7 @@ func demoRequests(count int) []demoRequest {
 		{"generous buffer", with(map[string]any{"prompt": "wool overcoat, editorial", "bufferPercent": 50})},
 		{"strict, one round, thin buffer: may fall short and says why", with(map[string]any{"prompt": "silk scarf, flat lay", "bufferPercent": 5, "maxRounds": 1, "strict": true})},
 		{"JPEG model", with(map[string]any{"prompt": "leather ankle boots, catalog", "model": "procedural-jpeg"})},
-		{"learning off: no prompt modifiers", with(map[string]any{"prompt": "chunky knit sweater", "useRLHFLearning": false})},
+		{"learning off: modifiers drawn uniformly, no statistics read", with(map[string]any{"prompt": "chunky knit sweater", "useRLHFLearning": false})},
 	}
 }
 

@@ -38,10 +38,17 @@ func TestDemo(t *testing.T) {
 	report, err := os.ReadFile(filepath.Join(out, "report.html"))
 	require.NoError(t, err)
 	html := string(report)
-	require.Equal(t, 4, strings.Count(html, "<h2>"))
+	require.Equal(t, 4, strings.Count(html, "<h2>")-strings.Count(html, "<h2>Learning curve</h2>"))
 	require.Contains(t, html, "data:image/jpeg;base64,", "thumbnails are embedded: the report is self-contained")
 	if discarded > 0 {
 		require.Contains(t, html, `class="reasons"`)
 		require.Contains(t, html, `class="subscores"`)
 	}
+}
+
+func TestReportEmbedsTheLearningCurve(t *testing.T) {
+	t.Parallel()
+	got := learningCurve("../../" + learningChartPath)
+	require.True(t, strings.HasPrefix(string(got), "data:image/svg+xml;base64,"), "make bench-learning's chart is committed in docs/")
+	require.Empty(t, learningCurve("no/such/chart.svg"))
 }

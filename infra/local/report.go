@@ -57,6 +57,7 @@ func writeReport(path string, results []demoResult, wall time.Duration) error {
 	}
 	var buf bytes.Buffer
 	if err := reportTemplate.Execute(&buf, map[string]any{
+		"Learning":  learningCurve(learningChartPath),
 		"Requests":  reqs,
 		"Generated": time.Now().Format(time.RFC1123),
 		"Wall":      wall.Round(time.Millisecond).String(),
@@ -117,6 +118,20 @@ func subScores(metrics map[string]float64) string {
 	return strings.Join(parts, " · ")
 }
 
+// learningChartPath is the learning benchmark's chart (make bench-learning),
+// relative to the repository root where make demo runs.
+const learningChartPath = "docs/learning-benchmark.svg"
+
+// learningCurve embeds the learning benchmark's chart, so the report is
+// still one self-contained file; "" when the chart is not there.
+func learningCurve(path string) template.URL {
+	svg, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
+}
+
 // thumbnail returns a small JPEG data URI, or "" when the bytes don't decode
 // (the report then shows the reason instead of a picture).
 func thumbnail(data []byte) template.URL {
@@ -162,6 +177,11 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 </style></head><body>
 <h1>Designer BFF generation pipeline — demo report</h1>
 <p>{{len .Requests}} requests run end to end through the HTTP API, the real state machine definition, Postgres and the S3 API on this machine; generated {{.Generated}} in {{.Wall}}. Green: delivered, best first. Red: discarded, failed or filtered, with the validator's reasons.</p>
+{{with .Learning}}
+<h2>Learning curve</h2>
+<p>Failure rate per request over 20 sequential requests with learning on, off, and the oracle that reads the provider's defect table, per quirk seed: the chart of <code>make bench-learning</code> (<code>docs/learning-benchmark.md</code>). The requests above run at once, so they are too few and too concurrent to draw it themselves.</p>
+<img src="{{.}}" alt="learning curve" style="max-width: 100%">
+{{end}}
 {{range .Requests}}
 <h2>{{.Number}}. {{.Title}}</h2>
 <table class="summary">

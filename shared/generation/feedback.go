@@ -42,8 +42,9 @@ type FeedbackEvent struct {
 	Source       FeedbackSource `json:"feedbackSource"`
 	QualityScore *float64       `json:"qualityScore,omitempty"`
 	// Passed is the absolute outcome (filtered, errored or below the
-	// threshold is false). Nil when the event says nothing about it
-	// (a user rating). The learner's pass rates count only this.
+	// threshold is false), what the learner's pass rates count. Nil for a
+	// user rating, which counts through Positive/Negative with its own
+	// Weight instead.
 	Passed    *bool          `json:"passed,omitempty"`
 	Negative  bool           `json:"isNegative"`
 	Positive  bool           `json:"isPositive"`
