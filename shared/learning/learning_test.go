@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
 )
@@ -161,7 +162,7 @@ func TestBetaQuantileAndRank(t *testing.T) {
 		{0.05, 10, 10, 0.320087}, // by numerical integration of the density
 	}
 	for _, tt := range tests {
-		require.InDelta(t, tt.want, learning.BetaQuantile(tt.p, tt.a, tt.b), 1e-4, "%+v", tt)
+		require.InDelta(t, tt.want, buffer.Posterior{Alpha: tt.a, Beta: tt.b}.Quantile(tt.p), 1e-4, "%+v", tt)
 	}
 
 	ranked := learning.Rank([]learning.Stat{

@@ -2,8 +2,9 @@ package learning
 
 import (
 	"cmp"
-	"math"
 	"slices"
+
+	"github.com/designerbff/pipeline/shared/buffer"
 )
 
 // Posterior is an attribute's Beta posterior of the pass rate.
@@ -39,11 +40,11 @@ func Rank(stats []Stat, catalog []Group, prior, level float64) []Posterior {
 	seen := map[string]bool{}
 	out := make([]Posterior, 0, len(stats)+len(groupOf))
 	add := func(s Stat) {
-		a, b := prior+s.Passes, prior+s.Failures
-		tail := (1 - level) / 2
+		q := buffer.Posterior{Alpha: prior + s.Passes, Beta: prior + s.Failures}
+		lo, hi := q.Interval(level)
 		out = append(out, Posterior{
 			Attribute: s.Attribute, Group: groupOf[s.Attribute],
-			Mean: a / (a + b), Lower: BetaQuantile(tail, a, b), Upper: BetaQuantile(1-tail, a, b), Level: level,
+			Mean: q.Mean(), Lower: lo, Upper: hi, Level: level,
 			Passes: s.Passes, Failures: s.Failures, Samples: s.Samples,
 		})
 		seen[s.Attribute] = true
@@ -62,85 +63,4 @@ func Rank(stats []Stat, catalog []Group, prior, level float64) []Posterior {
 		return cmp.Or(cmp.Compare(y.Mean, x.Mean), cmp.Compare(y.Samples, x.Samples), cmp.Compare(x.Attribute, y.Attribute))
 	})
 	return out
-}
-
-// BetaQuantile returns x with I_x(a, b) = p, by bisection on the regularized
-// incomplete beta function (accurate to about 1e-12).
-func BetaQuantile(p, a, b float64) float64 {
-	switch {
-	case p <= 0:
-		return 0
-	case p >= 1:
-		return 1
-	}
-	lo, hi := 0.0, 1.0
-	for range 60 {
-		mid := (lo + hi) / 2
-		if RegIncBeta(mid, a, b) < p {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
-}
-
-// RegIncBeta is the regularized incomplete beta function I_x(a, b), by the
-// continued fraction (modified Lentz), using the symmetry relation where it
-// converges faster.
-func RegIncBeta(x, a, b float64) float64 {
-	switch {
-	case x <= 0:
-		return 0
-	case x >= 1:
-		return 1
-	}
-	la, _ := math.Lgamma(a)
-	lb, _ := math.Lgamma(b)
-	lab, _ := math.Lgamma(a + b)
-	front := math.Exp(lab - la - lb + a*math.Log(x) + b*math.Log1p(-x))
-	if x < (a+1)/(a+b+2) {
-		return front * betaCF(x, a, b) / a
-	}
-	return 1 - front*betaCF(1-x, b, a)/b
-}
-
-func betaCF(x, a, b float64) float64 {
-	const tiny = 1e-300
-	c, d := 1.0, 1-(a+b)*x/(a+1)
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
-	d = 1 / d
-	h := d
-	for m := 1; m <= 300; m++ {
-		fm := float64(m)
-		num := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
-		d = 1 + num*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + num/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		h *= d * c
-		num = -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
-		d = 1 + num*d
-		if math.Abs(d) < tiny {
-			d = tiny
-		}
-		c = 1 + num/c
-		if math.Abs(c) < tiny {
-			c = tiny
-		}
-		d = 1 / d
-		delta := d * c
-		h *= delta
-		if math.Abs(delta-1) < 1e-14 {
-			break
-		}
-	}
-	return h
 }
