@@ -108,15 +108,18 @@ func (s *Store) SavePlan(ctx context.Context, generationID string, plan generati
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return dbError(err, "insert candidates of generation %s round %d", generationID, plan.Round)
 		}
+		// The generation records round 1's plan: the buffer the request was
+		// sized with and its promise. A top-up's size (often a large percent
+		// of a small shortfall) shows in planned_count and rounds instead.
 		_, err := tx.Exec(ctx, `
 			UPDATE generations
 			SET status = 'generating',
-			    buffer_percent = CASE WHEN $2::int >= rounds THEN $3::numeric ELSE buffer_percent END,
-			    buffer_method = CASE WHEN $2::int >= rounds THEN NULLIF($4::text, '') ELSE buffer_method END,
-			    predicted_delivery_probability = CASE WHEN $2::int >= rounds THEN $5::float8
+			    buffer_percent = CASE WHEN $2::int = 1 THEN $3::numeric ELSE buffer_percent END,
+			    buffer_method = CASE WHEN $2::int = 1 THEN NULLIF($4::text, '') ELSE buffer_method END,
+			    predicted_delivery_probability = CASE WHEN $2::int = 1 THEN $5::float8
 			                                          ELSE predicted_delivery_probability END,
-			    posterior_alpha = CASE WHEN $2::int >= rounds THEN NULLIF($6::float8, 0) ELSE posterior_alpha END,
-			    posterior_beta = CASE WHEN $2::int >= rounds THEN NULLIF($7::float8, 0) ELSE posterior_beta END,
+			    posterior_alpha = CASE WHEN $2::int = 1 THEN NULLIF($6::float8, 0) ELSE posterior_alpha END,
+			    posterior_beta = CASE WHEN $2::int = 1 THEN NULLIF($7::float8, 0) ELSE posterior_beta END,
 			    rounds = GREATEST(rounds, $2::int),
 			    planned_count = (SELECT count(*) FROM candidates WHERE generation_id = $1::uuid)
 			WHERE id = $1::uuid`,

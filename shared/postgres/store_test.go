@@ -246,15 +246,17 @@ func TestSavePlan(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, second, 2)
 	require.Equal(t, 2, second[0].Round)
-	// A late retry of round 1 does not roll the plan fields back.
+	// The generation keeps round 1's plan (the request's buffer and its
+	// promise), also after a late retry of round 1.
 	_, err = st.SavePlan(ctx, g.ID, plan, want)
 	require.NoError(t, err)
 	loaded, err = st.Generation(ctx, g.ID)
 	require.NoError(t, err)
 	require.Equal(t, 2, loaded.Rounds)
 	require.Equal(t, 6, loaded.PlannedCount)
-	require.InDelta(t, 50, loaded.BufferPercent, 1e-9)
-	require.Nil(t, loaded.PredictedDeliveryProbability)
+	require.InDelta(t, plan.BufferPercent, loaded.BufferPercent, 1e-9)
+	require.NotNil(t, loaded.PredictedDeliveryProbability)
+	require.InDelta(t, 0.97, *loaded.PredictedDeliveryProbability, 1e-9)
 
 	all, err := st.Candidates(ctx, g.ID, validator)
 	require.NoError(t, err)
