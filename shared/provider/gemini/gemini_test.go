@@ -1,14 +1,10 @@
 package gemini_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,22 +18,10 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/gemini"
 	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+	"github.com/designerbff/pipeline/shared/provider/providertest"
 )
 
 const key = "AIza-test"
-
-func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: shade, G: uint8(x * 3), B: uint8(y * 5), A: 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 type seen struct {
 	paths []string
@@ -86,7 +70,7 @@ func reply(status int, body string) func(http.ResponseWriter, string, string, *s
 
 func imageReply(t *testing.T, snake bool) func(http.ResponseWriter, string, string, *seen) {
 	return func(w http.ResponseWriter, _, _ string, s *seen) {
-		data := base64.StdEncoding.EncodeToString(pngBytes(t, 40, 30, uint8(s.calls*50)))
+		data := base64.StdEncoding.EncodeToString(providertest.PNG(t, 40, 30, uint8(s.calls*50)))
 		inline := fmt.Sprintf(`"inlineData": {"mimeType": "image/png", "data": %q}`, data)
 		if snake {
 			inline = fmt.Sprintf(`"inline_data": {"mime_type": "image/png", "data": %q}`, data)
@@ -126,7 +110,7 @@ func inline(p map[string]any) (mime, data string) {
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
-	ref := pngBytes(t, 24, 24, 180)
+	ref := providertest.PNG(t, 24, 24, 180)
 	retryInfo := `{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "38s"}`
 	tests := []struct {
 		name      string
@@ -237,7 +221,7 @@ func TestGenerate(t *testing.T) {
 				return func(w http.ResponseWriter, m, me string, s *seen) {
 					require.Equal(t, true, s.body["parameters"].(map[string]any)["includeRaiReason"])
 					reply(200, fmt.Sprintf(`{"predictions": [{"bytesBase64Encoded": %q, "mimeType": "image/png"}, {"raiFilteredReason": "39322892: contained people"}]}`,
-						base64.StdEncoding.EncodeToString(pngBytes(t, 16, 16, 3))))(w, m, me, s)
+						base64.StdEncoding.EncodeToString(providertest.PNG(t, 16, 16, 3))))(w, m, me, s)
 				}
 			},
 			check: func(t *testing.T, s *seen, imgs []generation.Image) {

@@ -1,14 +1,10 @@
 package openai_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,23 +18,10 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/openai"
 	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+	"github.com/designerbff/pipeline/shared/provider/providertest"
 )
 
 const key = "sk-test-123"
-
-// pngBytes is a real w×h PNG.
-func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: shade, G: uint8(x), B: uint8(y), A: 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 // seen is what the fake received.
 type seen struct {
@@ -86,7 +69,7 @@ func images(t *testing.T, n int) func(http.ResponseWriter, *seen) {
 	return func(w http.ResponseWriter, _ *seen) {
 		var data []map[string]any
 		for i := range n {
-			data = append(data, map[string]any{"b64_json": base64.StdEncoding.EncodeToString(pngBytes(t, 64, 48, uint8(40*i)))})
+			data = append(data, map[string]any{"b64_json": base64.StdEncoding.EncodeToString(providertest.PNG(t, 64, 48, uint8(40*i)))})
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"created": 1764158400, "data": data, "output_format": "png", "size": "1024x1024",
@@ -95,14 +78,7 @@ func images(t *testing.T, n int) func(http.ResponseWriter, *seen) {
 }
 
 func apiError(status int, body string, headers ...string) func(http.ResponseWriter, *seen) {
-	return func(w http.ResponseWriter, _ *seen) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
+	return func(w http.ResponseWriter, _ *seen) { providertest.WriteJSON(w, status, body, headers...) }
 }
 
 func errBody(typ, code, msg string) string {
@@ -111,7 +87,7 @@ func errBody(typ, code, msg string) string {
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
-	ref := pngBytes(t, 32, 32, 200)
+	ref := providertest.PNG(t, 32, 32, 200)
 	tests := []struct {
 		name      string
 		respond   func(*testing.T) func(http.ResponseWriter, *seen)

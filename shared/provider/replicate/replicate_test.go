@@ -1,13 +1,9 @@
 package replicate_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,23 +16,11 @@ import (
 
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+	"github.com/designerbff/pipeline/shared/provider/providertest"
 	"github.com/designerbff/pipeline/shared/provider/replicate"
 )
 
 const token = "r8_test"
-
-func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: shade, G: uint8(x * 5), B: uint8(y * 9), A: 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 // fake is Replicate's API: create (official-model route), get, cancel, and
 // file downloads under /files/.
@@ -90,7 +74,7 @@ func newFake(t *testing.T, create func(*fake, http.ResponseWriter), poll func(*f
 		var shade uint8
 		_, _ = fmt.Sscanf(r.PathValue("name"), "out-%d.png", &shade)
 		w.Header().Set("Content-Type", "image/png")
-		_, _ = w.Write(pngBytes(t, 48, 32, shade))
+		_, _ = w.Write(providertest.PNG(t, 48, 32, shade))
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -126,7 +110,7 @@ func noPoll(f *fake, _ http.ResponseWriter, _ int) { f.t.Error("unexpected poll"
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
-	ref := pngBytes(t, 20, 20, 77)
+	ref := providertest.PNG(t, 20, 20, 77)
 	tests := []struct {
 		name       string
 		create     func(*fake, http.ResponseWriter)
@@ -182,7 +166,7 @@ func TestGenerate(t *testing.T) {
 					f.prediction(w, 200, "processing", "null", nil)
 					return
 				}
-				f.prediction(w, 200, "succeeded", fmt.Sprintf("%q", providerhttp.DataURI("image/png", pngBytes(f.t, 10, 12, 5))), nil)
+				f.prediction(w, 200, "succeeded", fmt.Sprintf("%q", providerhttp.DataURI("image/png", providertest.PNG(f.t, 10, 12, 5))), nil)
 			},
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
 				require.Equal(t, 3, f.polls)

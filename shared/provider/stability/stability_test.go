@@ -1,12 +1,8 @@
 package stability_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"image"
-	"image/color"
-	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,23 +15,11 @@ import (
 
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/providerhttp"
+	"github.com/designerbff/pipeline/shared/provider/providertest"
 	"github.com/designerbff/pipeline/shared/provider/stability"
 )
 
 const key = "sk-stability-test"
-
-func pngBytes(t *testing.T, w, h int, shade uint8) []byte {
-	t.Helper()
-	img := image.NewNRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			img.Set(x, y, color.NRGBA{R: shade, G: uint8(x * 7), B: uint8(y * 3), A: 255})
-		}
-	}
-	var buf bytes.Buffer
-	require.NoError(t, png.Encode(&buf, img))
-	return buf.Bytes()
-}
 
 type seen struct {
 	path, auth, accept string
@@ -80,24 +64,17 @@ func bytesReply(t *testing.T, finish string) func(http.ResponseWriter, *seen) {
 		w.Header().Set("Content-Type", "image/png")
 		w.Header().Set("finish-reason", finish)
 		w.Header().Set("seed", s.fields[len(s.fields)-1]["seed"])
-		_, _ = w.Write(pngBytes(t, 32, 24, uint8(s.calls*60)))
+		_, _ = w.Write(providertest.PNG(t, 32, 24, uint8(s.calls*60)))
 	}
 }
 
 func jsonReply(status int, body string, headers ...string) func(http.ResponseWriter, *seen) {
-	return func(w http.ResponseWriter, _ *seen) {
-		for i := 0; i+1 < len(headers); i += 2 {
-			w.Header().Set(headers[i], headers[i+1])
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, body)
-	}
+	return func(w http.ResponseWriter, _ *seen) { providertest.WriteJSON(w, status, body, headers...) }
 }
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
-	ref := pngBytes(t, 64, 64, 90)
+	ref := providertest.PNG(t, 64, 64, 90)
 	tests := []struct {
 		name      string
 		respond   func(*testing.T) func(http.ResponseWriter, *seen)
@@ -148,12 +125,12 @@ func TestGenerate(t *testing.T) {
 				require.Equal(t, "image/png", s.fileType)
 			}},
 		{name: "base64 JSON form", respond: func(t *testing.T) func(http.ResponseWriter, *seen) {
-			return jsonReply(200, `{"image": "`+base64.StdEncoding.EncodeToString(pngBytes(t, 8, 8, 1))+`", "finish_reason": "SUCCESS", "seed": 42}`)
+			return jsonReply(200, `{"image": "`+base64.StdEncoding.EncodeToString(providertest.PNG(t, 8, 8, 1))+`", "finish_reason": "SUCCESS", "seed": 42}`)
 		}, check: func(t *testing.T, _ *seen, imgs []generation.Image) { require.Equal(t, 8, imgs[0].Width) }},
 		{name: "CONTENT_FILTERED header on a 200", respond: func(t *testing.T) func(http.ResponseWriter, *seen) { return bytesReply(t, "CONTENT_FILTERED") },
 			wantKind: generation.ProviderFiltered, wantIn: "CONTENT_FILTERED"},
 		{name: "CONTENT_FILTERED in the JSON form", respond: func(t *testing.T) func(http.ResponseWriter, *seen) {
-			return jsonReply(200, `{"image": "`+base64.StdEncoding.EncodeToString(pngBytes(t, 8, 8, 1))+`", "finish_reason": "CONTENT_FILTERED", "seed": 42}`)
+			return jsonReply(200, `{"image": "`+base64.StdEncoding.EncodeToString(providertest.PNG(t, 8, 8, 1))+`", "finish_reason": "CONTENT_FILTERED", "seed": 42}`)
 		}, wantKind: generation.ProviderFiltered, wantIn: "CONTENT_FILTERED"},
 		{name: "403 content moderation", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
 			return jsonReply(403, `{"id": "a1b2", "name": "content_moderation", "errors": ["Your request was flagged by our content moderation system, as a result your request was denied and you were not charged."]}`)
