@@ -154,7 +154,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Machine, err = stepfunctions.Load(statemachine.Definition, subs, resources, machineOpts...); err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
-	s.Starter = &Starter{machine: s.Machine, queue: s.Queue, logger: s.logger, runs: map[string]*run{}}
+	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
 	return s, nil
 }
 
@@ -263,8 +263,7 @@ func (s *Stack) Close(ctx context.Context) {
 // Starter starts executions in-process, one per generation, as Step
 // Functions does for executions named after the generation.
 type Starter struct {
-	machine *stepfunctions.Machine
-	queue   *queue.Local
+	execute func(ctx context.Context, generationID string) ([]byte, error) // Stack.Execute
 	logger  *slog.Logger
 
 	mu   sync.Mutex
@@ -297,10 +296,7 @@ func (st *Starter) Start(ctx context.Context, generationID string) (string, erro
 		defer close(r.done)
 		// The execution outlives the HTTP request that started it.
 		ctx := context.WithoutCancel(ctx)
-		r.output, r.err = st.machine.Execute(ctx, generationID, stepfunctionsaws.ExecutionInput(generationID))
-		if _, err := st.queue.Drain(ctx); err != nil {
-			st.logger.Warn("drain feedback", "error", err)
-		}
+		r.output, r.err = st.execute(ctx, generationID)
 		if r.err != nil {
 			st.logger.Info("execution failed", "generation", generationID, "error", r.err)
 		}
