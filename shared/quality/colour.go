@@ -64,19 +64,47 @@ func colourThumb(img image.Image, dst []uint8) thumb {
 	return t
 }
 
-// ycbcrThumb is colourThumb's loop for a JPEG's planes, indexing them
-// directly instead of going through image.Image per sample.
+// ycbcrThumb is colourThumb's loop for a JPEG's planes. The plane offsets
+// of every sample column and row are worked out once, so the inner loop
+// only adds and converts (COffset per sample was most of its cost).
 func ycbcrThumb(m *image.YCbCr, xs, ys []int, t thumb) {
+	// Chroma coordinates: which axes the subsample ratio halves or quarters.
+	cx, cy := func(x int) int { return x }, func(y int) int { return y }
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		cx = func(x int) int { return x / 2 }
+	case image.YCbCrSubsampleRatio420:
+		cx, cy = func(x int) int { return x / 2 }, func(y int) int { return y / 2 }
+	case image.YCbCrSubsampleRatio440:
+		cy = func(y int) int { return y / 2 }
+	case image.YCbCrSubsampleRatio411:
+		cx = func(x int) int { return x / 4 }
+	case image.YCbCrSubsampleRatio410:
+		cx, cy = func(x int) int { return x / 4 }, func(y int) int { return y / 2 }
+	}
 	b := m.Rect
+	yCol, cCol := make([]int, len(xs)), make([]int, len(xs))
+	for i, sx := range xs {
+		x := b.Min.X + sx
+		yCol[i] = x - b.Min.X
+		cCol[i] = cx(x) - cx(b.Min.X)
+	}
+	yRow, cRow := make([]int, len(ys)), make([]int, len(ys))
+	for i, sy := range ys {
+		y := b.Min.Y + sy
+		yRow[i] = (y - b.Min.Y) * m.YStride
+		cRow[i] = (cy(y) - cy(b.Min.Y)) * m.CStride
+	}
 	for dy := range t.h {
 		for dx := range t.w {
 			var r, g, bl uint32
-			for _, sy := range ys[dy*thumbSamples : (dy+1)*thumbSamples] {
-				for _, sx := range xs[dx*thumbSamples : (dx+1)*thumbSamples] {
-					x, y := b.Min.X+sx, b.Min.Y+sy
-					ci := m.COffset(x, y)
-					cr, cg, cb := color.YCbCrToRGB(m.Y[m.YOffset(x, y)], m.Cb[ci], m.Cr[ci])
-					r, g, bl = r+uint32(cr), g+uint32(cg), bl+uint32(cb)
+			for k := range thumbSamples {
+				yr, crow := yRow[dy*thumbSamples+k], cRow[dy*thumbSamples+k]
+				for j := range thumbSamples {
+					yi := yr + yCol[dx*thumbSamples+j]
+					ci := crow + cCol[dx*thumbSamples+j]
+					pr, pg, pb := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+					r, g, bl = r+uint32(pr), g+uint32(pg), bl+uint32(pb)
 				}
 			}
 			const n = thumbSamples * thumbSamples

@@ -241,3 +241,55 @@ func TestCurvesAgreeWithReasons(t *testing.T) {
 		})
 	}
 }
+
+// refWorkingLuma is the obviously right working plane: every source pixel's
+// luma (a JPEG's Y sample as it is) added into its boxScaler cell, then the
+// cell's rounded mean.
+func refWorkingLuma(img image.Image) (luma []uint8, w, h int) {
+	refLuma := refLuma
+	if ycc, ok := img.(*image.YCbCr); ok {
+		refLuma = func(_ image.Image, x, y int) int { return int(ycc.Y[ycc.YOffset(x, y)]) }
+	}
+	b := img.Bounds()
+	bs := newBoxScaler(b.Dx(), b.Dy(), WorkingSide)
+	sums := make([]float64, bs.dw*bs.dh)
+	counts := make([]float64, bs.dw*bs.dh)
+	for y := range bs.sh {
+		for x := range bs.sw {
+			i := bs.row(y)*bs.dw + int(bs.xmap[x])
+			sums[i] += float64(refLuma(img, b.Min.X+x, b.Min.Y+y))
+			counts[i]++
+		}
+	}
+	luma = make([]uint8, len(sums))
+	for i := range sums {
+		luma[i] = uint8(math.Floor(sums[i]/counts[i] + 0.5))
+	}
+	return luma, bs.dw, bs.dh
+}
+
+func TestWorkingLumaMatchesBoxAverage(t *testing.T) {
+	t.Parallel()
+	photo := photoLike(1024, 700, 5)
+	gray := image.NewGray(photo.Bounds())
+	draw.Draw(gray, gray.Bounds(), photo, image.Point{}, draw.Src)
+	ycc := toYCbCr(photoLike(1040, 800, 6), image.YCbCrSubsampleRatio420)
+	tests := []struct {
+		name string
+		img  image.Image
+	}{
+		{name: "exact halving, gray", img: gray},
+		{name: "exact halving, ycbcr sub-image", img: ycc.SubImage(image.Rect(8, 2, 1032, 770))},
+		{name: "non-integer ratio, ycbcr", img: ycc},
+		{name: "exact halving, nrgba", img: photo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			want, ww, wh := refWorkingLuma(tt.img)
+			got, w, h := workingLuma(tt.img, new(scratch))
+			require.Equal(t, [2]int{ww, wh}, [2]int{w, h})
+			require.Equal(t, want, got)
+		})
+	}
+}

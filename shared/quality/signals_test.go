@@ -249,3 +249,26 @@ func TestValidateNewDefects(t *testing.T) {
 		})
 	}
 }
+
+// The JPEG fast path of the colour thumbnail must sample the same pixels as
+// the generic path, for every subsample ratio and for sub-images whose
+// origin is odd (chroma shared across the edge).
+func TestColourThumbYCbCrMatchesGeneric(t *testing.T) {
+	t.Parallel()
+	src := photoLike(301, 203, 9)
+	for _, ratio := range []image.YCbCrSubsampleRatio{
+		image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio420,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410,
+	} {
+		t.Run(ratio.String(), func(t *testing.T) {
+			t.Parallel()
+			img := toYCbCr(src, ratio).SubImage(image.Rect(3, 5, 298, 200))
+			got := colourThumb(img, nil)
+			want := colourThumb(struct{ image.Image }{img}, nil) // hides *image.YCbCr: the generic path
+			require.Equal(t, [2]int{want.w, want.h}, [2]int{got.w, got.h})
+			for i := range want.pix {
+				require.InDelta(t, int(want.pix[i]), int(got.pix[i]), 1, "byte %d", i)
+			}
+		})
+	}
+}

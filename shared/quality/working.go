@@ -18,6 +18,7 @@ type scratch struct {
 	luma []uint8  // working plane, w×h
 	sums []uint32 // one destination row of source sums
 	row  []uint8  // one source row of luma
+	row2 []uint8  // the second source row of a halving
 
 	thumb []uint8   // colour thumbnail, 3 bytes a pixel
 	noise noiseAcc  // full-size noise estimate, fed by workingLuma
@@ -41,10 +42,14 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 	b := img.Bounds()
 	bs := newBoxScaler(b.Dx(), b.Dy(), WorkingSide)
 	s.luma = grow(s.luma, bs.dw*bs.dh)
+	s.noise.reset(bs.sw)
+	if bs.sw == 2*bs.dw && bs.sh == 2*bs.dh {
+		halveLuma(img, s, bs.dw, bs.dh)
+		return s.luma, bs.dw, bs.dh
+	}
 	s.sums = grow(s.sums, bs.dw)
 	s.row = grow(s.row, bs.sw)
 	clear(s.sums)
-	s.noise.reset(bs.sw)
 	// Destination rows are filled in order, so one row of sums suffices:
 	// flush it whenever the source moves on to the next destination row.
 	// Reciprocals instead of a division per cell: the divisions were a
@@ -67,14 +72,7 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 			flush(cur)
 			cur = dy
 		}
-		row := s.row
-		if ycc, ok := img.(*image.YCbCr); ok {
-			// A JPEG's Y plane is the luma: read it in place.
-			i := ycc.YOffset(b.Min.X, b.Min.Y+y)
-			row = ycc.Y[i : i+bs.sw]
-		} else {
-			lumaRow(img, y, row)
-		}
+		row := sourceLuma(img, y, s.row)
 		s.noise.row(row)
 		if k := bs.sw / bs.dw; k == 2 && 2*bs.dw == bs.sw {
 			for dx := range s.sums {
@@ -97,4 +95,37 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 	}
 	flush(cur)
 	return s.luma, bs.dw, bs.dh
+}
+
+// halveLuma is workingLuma for a source exactly twice the working size
+// (the common 1024 → 512): each working pixel is the rounded mean of a 2×2
+// cell, read two source rows at a time, the same values as the general
+// path without its row of sums.
+func halveLuma(img image.Image, s *scratch, dw, dh int) {
+	s.row = grow(s.row, 2*dw)
+	s.row2 = grow(s.row2, 2*dw)
+	for dy := range dh {
+		top := sourceLuma(img, 2*dy, s.row)
+		bottom := sourceLuma(img, 2*dy+1, s.row2)
+		s.noise.row(top)
+		s.noise.row(bottom)
+		out := s.luma[dy*dw : (dy+1)*dw]
+		top, bottom = top[:2*len(out)], bottom[:2*len(out)]
+		for dx := range out {
+			sum := uint32(top[2*dx]) + uint32(top[2*dx+1]) + uint32(bottom[2*dx]) + uint32(bottom[2*dx+1])
+			out[dx] = uint8((sum + 2) >> 2)
+		}
+	}
+}
+
+// sourceLuma returns the luma of source row y (relative to the bounds):
+// a JPEG's Y plane row in place, any other image converted into buf.
+func sourceLuma(img image.Image, y int, buf []uint8) []uint8 {
+	if ycc, ok := img.(*image.YCbCr); ok {
+		b := ycc.Rect
+		i := ycc.YOffset(b.Min.X, b.Min.Y+y)
+		return ycc.Y[i : i+b.Dx()]
+	}
+	lumaRow(img, y, buf)
+	return buf
 }
