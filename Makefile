@@ -23,8 +23,9 @@ test: ## vet, run every test over a throwaway Postgres, check the state machine,
 # A count, not a duration: with a duration Go 1.26's fuzz coordinator can
 # report a spurious "context deadline exceeded" when the time runs out while a
 # worker is mid-call (go.dev/issue/75804, fixed in Go 1.27).
-fuzz: ## a few seconds of fuzzing on the image decoder entry point
-	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime 20000x ./shared/quality
+fuzz: ## a few seconds of fuzzing on the validator's entry point and on the JPEG decoder
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime 20000x -fuzzminimizetime 0s ./shared/quality
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20000x -fuzzminimizetime 0s ./shared/quality/internal/jpegdec
 
 check-asl: ## validate the rendered state machine definition with asl-validator (npm)
 	@mkdir -p .local
@@ -48,7 +49,7 @@ bench-quality: ## calibrate the validator (procedural + Debian photos), time it 
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends mate-backgrounds python3-opencv; }
 	@mkdir -p $(BENCH_QUALITY)
 	$(LOCAL) bench-quality prepare --dir $(BENCH_QUALITY)
-	set -o pipefail; QUALITY_BENCH_DIR=$(CURDIR)/$(BENCH_QUALITY) $(GO) test -run '^$$' -bench '1024' -benchmem -cpu 1 -count 1 ./shared/quality | tee $(BENCH_QUALITY)/bench.txt
+	set -o pipefail; QUALITY_BENCH_DIR=$(CURDIR)/$(BENCH_QUALITY) $(GO) test -run '^$$' -bench '1024' -benchmem -cpu 1 -count 5 ./shared/quality | tee $(BENCH_QUALITY)/bench.txt
 	$(LOCAL) bench-quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
 
 .PHONY: bench-learning

@@ -453,23 +453,23 @@ func benchQualityReport(ctx context.Context, dir, photos, benchFile, out, python
 		md.WriteString("None.\n")
 	}
 	md.WriteString("\n## Speed (one core)\n\n")
-	md.WriteString("`go test -run '^$' -bench 1024 -cpu 1 ./shared/quality` on 1024×1024 files made by `bench-quality prepare` (a centre crop of a photograph; WebP is the same pixels as lossless VP8L, since x/image has no encoder). CPU ms/op is the process's CPU time per operation (getrusage) on one core; the summary uses it because this machine is shared and wall time includes waiting for the core. `Metrics1024` runs every check on an already decoded JPEG with a reference palette; `Validate1024/*` is decode + every check.\n\n| benchmark | CPU ms/op | wall ms/op |\n|---|---|---|\n")
+	md.WriteString("`go test -run '^$' -bench 1024 -cpu 1 ./shared/quality` on 1024×1024 files made by `bench-quality prepare` (a centre crop of a photograph; WebP is the same pixels as lossless VP8L, since x/image has no encoder). CPU ms/op is the process's CPU time per operation (getrusage) on one core; the summary uses it because this machine is shared and wall time includes waiting for the core. `Metrics1024` runs every check on an already decoded JPEG with a reference palette; `Validate1024/*` is decode + every check; `Decode1024/jpeg` is the validator's JPEG decoder (jpegdec, baseline files) and `Decode1024/jpeg-stdlib` the standard library's image/jpeg on the same file, for comparison. Each figure is the median of the runs shown (`-count`), because this machine's speed drifts by a third between runs.\n\n| benchmark | runs | CPU ms/op | wall ms/op |\n|---|---|---|---|\n")
 	for _, t := range timings {
 		cpu := "–"
 		if t.cpuSeen {
 			cpu = fmt.Sprintf("%.2f", t.ms)
 		}
-		fmt.Fprintf(&md, "| `%s` | %s | %.2f |\n", t.name, cpu, t.wallMS)
+		fmt.Fprintf(&md, "| `%s` | %d | %s | %.2f |\n", t.name, t.runs, cpu, t.wallMS)
 	}
 	if len(timings) == 0 {
-		md.WriteString("| (no benchmark output given: pass --bench) | |\n")
+		md.WriteString("| (no benchmark output given: pass --bench) | | | |\n")
 	}
 	fmt.Fprintf(&md, "\nWhole calibration run: %d images validated (decode + metrics) in %.2f s, %.1f ms each on average, sizes 384–1024 px.\n", judged, elapsed.Seconds(), float64(elapsed.Milliseconds())/float64(judged))
 	md.WriteString("\n### Outside reference: OpenCV\n\n")
 	if cvErr != nil {
 		fmt.Fprintf(&md, "Not measured: %v.\n", cvErr)
 	} else {
-		fmt.Fprintf(&md, "OpenCV %s (Debian `python3-opencv`, `cv2.setNumThreads(1)`), same files: `cv2.imread(…, IMREAD_GRAYSCALE)` + `cv2.Laplacian(…, CV_64F).var()` — the sharpness metric alone, at full size; process CPU time per op, best of 7 runs of 10:\n\n| file | CPU ms/op |\n|---|---|\n", cv.Version)
+		fmt.Fprintf(&md, "OpenCV %s (Debian `python3-opencv`, `cv2.setNumThreads(1)`), same files: `cv2.imread(…, IMREAD_GRAYSCALE)` + `cv2.Laplacian(…, CV_64F).var()` — the sharpness metric alone, at full size; process CPU time per op, median of 7 runs of 10:\n\n| file | CPU ms/op |\n|---|---|\n", cv.Version)
 		for _, k := range []string{"jpeg", "png"} {
 			fmt.Fprintf(&md, "| %s | %.2f |\n", k, cv.MS[k])
 		}
@@ -509,6 +509,7 @@ func pct(a, b int) float64 {
 // shared machine it is what other processes do not stretch).
 type benchTiming struct {
 	name    string
+	runs    int // runs folded into the medians
 	wallMS  float64
 	ms      float64 // CPU ms/op, or wall when CPU was not reported
 	cpuSeen bool
@@ -542,7 +543,45 @@ func readBench(path string) ([]benchTiming, error) {
 			out = append(out, t)
 		}
 	}
-	return out, sc.Err()
+	return medianTimings(out), sc.Err()
+}
+
+// medianTimings folds repeated runs of a benchmark (-count k) into one
+// timing, the median of each figure, keeping the first-seen order: this
+// machine's speed drifts between runs, and a median of several is what a
+// reader can reproduce.
+func medianTimings(ts []benchTiming) []benchTiming {
+	var order []string
+	runs := map[string][]benchTiming{}
+	for _, t := range ts {
+		if _, seen := runs[t.name]; !seen {
+			order = append(order, t.name)
+		}
+		runs[t.name] = append(runs[t.name], t)
+	}
+	median := func(rs []benchTiming, f func(benchTiming) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
+	}
+	out := make([]benchTiming, 0, len(order))
+	for _, name := range order {
+		rs := runs[name]
+		out = append(out, benchTiming{
+			name:    name,
+			runs:    len(rs),
+			wallMS:  median(rs, func(t benchTiming) float64 { return t.wallMS }),
+			ms:      median(rs, func(t benchTiming) float64 { return t.ms }),
+			cpuSeen: rs[0].cpuSeen,
+		})
+	}
+	return out
 }
 
 func benchMS(ts []benchTiming, name string) float64 {
@@ -560,20 +599,20 @@ type opencvTimes struct {
 }
 
 // opencvScript times decode + Laplacian variance on the bench files with one
-// thread, best of several runs per file.
+// thread, the median of several runs per file (as the Go figures are).
 const opencvScript = `
 import cv2, json, sys, time
 cv2.setNumThreads(1)
 out = {"version": cv2.__version__, "ms": {}}
 for kind, path in (("jpeg", sys.argv[1] + "/bench1024.jpg"), ("png", sys.argv[1] + "/bench1024.png")):
-    best = float("inf")
+    runs = []
     for _ in range(7):
         t = time.process_time()
         for _ in range(10):
             g = cv2.imread(path, cv2.IMREAD_GRAYSCALE)
             cv2.Laplacian(g, cv2.CV_64F).var()
-        best = min(best, (time.process_time() - t) / 10)
-    out["ms"][kind] = best * 1000
+        runs.append((time.process_time() - t) / 10)
+    out["ms"][kind] = sorted(runs)[len(runs) // 2] * 1000
 print(json.dumps(out))
 `
 

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/image/webp"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/quality/internal/jpegdec"
 )
 
 // Decoder limits. They are checked from the header (DecodeConfig) before any
@@ -108,7 +109,7 @@ func decode(data []byte) (img image.Image, format string, err error) {
 	case FormatPNG:
 		img, err = png.Decode(bytes.NewReader(data))
 	case FormatJPEG:
-		img, err = jpeg.Decode(bytes.NewReader(data))
+		img, err = decodeJPEG(data)
 	case FormatWebP:
 		img, err = webp.Decode(bytes.NewReader(data))
 	}
@@ -119,4 +120,15 @@ func decode(data []byte) (img image.Image, format string, err error) {
 		return nil, format, generation.Errorf(generation.EINVALID, "decode %s: image has no pixels", format)
 	}
 	return img, format, nil
+}
+
+// decodeJPEG decodes baseline JPEGs, what providers and image/jpeg write,
+// with jpegdec, about twice as fast as image/jpeg and within one level of
+// it. Anything else jpegdec declines or rejects goes to image/jpeg, so the
+// set of accepted files, and the error for a broken one, stay image/jpeg's.
+func decodeJPEG(data []byte) (image.Image, error) {
+	if img, err := jpegdec.Decode(data); err == nil {
+		return img, nil
+	}
+	return jpeg.Decode(bytes.NewReader(data))
 }

@@ -1,10 +1,12 @@
 package quality
 
 import (
+	"bytes"
 	"context"
 	"image"
 	"image/color"
 	"image/draw"
+	"image/jpeg"
 	"math"
 	"os"
 	"path/filepath"
@@ -356,4 +358,13 @@ func BenchmarkDecode1024(b *testing.B) {
 			}
 		})
 	}
+	// The standard library's decoder on the same JPEG: what jpegdec saves.
+	b.Run("jpeg-stdlib", func(b *testing.B) {
+		defer reportCPU(b)()
+		for b.Loop() {
+			if _, err := jpeg.Decode(bytes.NewReader(jpg)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
