@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/buffer"
 )
 
 // A small run writes the report and the chart and ends with the summary.
@@ -31,4 +33,17 @@ func TestBenchBufferWritesTheReport(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(svg), "<svg "))
 	require.Equal(t, 24, strings.Count(string(svg), "<polyline"), "3 strategies × 4 histories × 2 rows")
+}
+
+func TestOverSlackAllowsOneImageOrTheRatio(t *testing.T) {
+	t.Parallel()
+	cell := func(oracle int, mean float64) buffer.CellResult {
+		var r buffer.CellResult
+		r.Oracle, r.Ours.FirstImages = oracle, mean
+		return r
+	}
+	require.False(t, overSlack(cell(1, 1.55), 1.03), "M* = 1: one image of slack")
+	require.True(t, overSlack(cell(1, 2.05), 1.03), "more than one image over M* = 1")
+	require.False(t, overSlack(cell(224, 230), 1.03), "within 3 % of a large M*")
+	require.True(t, overSlack(cell(224, 231), 1.03), "over 3 % and over one image")
 }

@@ -47,6 +47,8 @@ func renderBufferReport(results []buffer.CellResult, s benchSummary, t *recalibr
 	w("| ours, images ≤ 1.03 × M\\* at n = 2000 | %s: %d of %d cells above; max %.3f (%s: %.2f vs M\\* = %d) |\n",
 		verdict(s.ratio2000Misses == 0), s.ratio2000Misses, countCells(results, func(r buffer.CellResult) bool { return r.History == 2000 }),
 		ratio(s.maxRatio2000), cellName(s.maxRatio2000), s.maxRatio2000.Ours.FirstImages, s.maxRatio2000.Oracle)
+	w("| proposed instead: ours, images ≤ max(1.10 × M\\*, M\\* + 1) at n = 200, p ≤ 0.50, and ≤ max(1.03 × M\\*, M\\* + 1) at n = 2000 | %s: %d and %d cells above |\n",
+		verdict(s.slack200Misses+s.slack2000Misses == 0), s.slack200Misses, s.slack2000Misses)
 	w("| ours with top-up: 100 %% delivery where the cap does not bind | %s: lowest %.4f (%s); %d uncapped cells below 1 |\n",
 		verdict(s.topUpMisses == 0), s.minTopUp.Ours.TopUpDelivery, cellName(s.minTopUp), s.topUpMisses)
 	w("| worst first-round delivery, n ≥ 20 | ours %.4f (%s); earlier rule %.4f (%s); fixed 20 %% %.4f (%s) |\n",
@@ -73,7 +75,9 @@ func renderBufferReport(results []buffer.CellResult, s benchSummary, t *recalibr
 	}
 	w("\nThe images-ratio misses (listed above) are all cells where M\\* is small and P(X ≥ N) at M\\* exceeds c by at most 0.01. ")
 	w("A history of n outcomes cannot tell whether M\\* suffices there, so the planner, to keep the promise, adds the image that the oracle, ")
-	w("knowing p exactly, can skip; the ratio is large only because M\\* is small (one extra image on M\\* = 1 is ×2).\n\n")
+	w("knowing p exactly, can skip; the ratio is large only because M\\* is small (one extra image on M\\* = 1 is ×2). ")
+	w("For N = 1 and p = 1 − c exactly, the prescribed rule plans 2 whenever the posterior mean pass rate falls below c, about half the time for any n, ")
+	w("so no history size meets a pure ratio bound there. The *proposed instead* row allows one image of slack for small M\\*; it is not the issue's criterion.\n\n")
 
 	w("## Tables\n\n")
 	w("**exact** is ours' first-round delivery rate computed without sampling (summed over the history's binomial distribution). Per strategy: **1st** first-round delivery rate, **img/M\\*** mean first-round images over M\\*, and with top-up: **del** delivery rate, **img** mean images, **rnd** mean rounds")
