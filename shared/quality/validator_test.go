@@ -326,19 +326,27 @@ func BenchmarkValidate1024(b *testing.B) {
 	}
 }
 
-// BenchmarkMetrics1024 is every metric on an already decoded JPEG (the
-// decoder's own *image.YCbCr), with a reference palette: the validator's
-// cost beyond decoding.
+// BenchmarkMetrics1024 is every metric on an already decoded image, per
+// format (the decoder's own image type: *image.YCbCr for JPEG, *image.RGBA
+// or *image.NRGBA for PNG and WebP), with a reference palette: the
+// validator's cost beyond decoding.
 func BenchmarkMetrics1024(b *testing.B) {
-	jpg, _, _ := benchImages1024(b)
-	img, format, err := decode(jpg)
-	require.NoError(b, err)
-	v := New(0)
-	spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
-	b.ReportAllocs()
-	defer reportCPU(b)()
-	for b.Loop() {
-		v.judge(img, format, len(jpg), spec)
+	jpg, png, webp := benchImages1024(b)
+	for _, bc := range []struct {
+		name string
+		data []byte
+	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
+		b.Run(bc.name, func(b *testing.B) {
+			img, format, err := decode(bc.data)
+			require.NoError(b, err)
+			v := New(0)
+			spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
+			b.ReportAllocs()
+			defer reportCPU(b)()
+			for b.Loop() {
+				v.judge(img, format, len(bc.data), spec)
+			}
+		})
 	}
 }
 
