@@ -405,10 +405,9 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 
 	// Not set in AWS, on purpose.
 	localOnly := map[string]string{
-		"PORT":              "make serve's listen port",
-		"LOG_LEVEL":         "Lambda sets the level through LoggingConfig (AWS_LAMBDA_LOG_LEVEL)",
-		"QUIRK_SEED":        "the procedural provider's default defect table is fine in AWS",
-		"R2_USE_PATH_STYLE": "only the local S3 server on 127.0.0.1 needs path-style addressing",
+		"PORT":       "make serve's listen port",
+		"LOG_LEVEL":  "Lambda sets the level through LoggingConfig (AWS_LAMBDA_LOG_LEVEL)",
+		"QUIRK_SEED": "the procedural provider's default defect table is fine in AWS",
 	}
 	// Set on these functions only, pointing at a resource of this type.
 	perFunction := map[string]struct {

@@ -64,15 +64,16 @@ type Options struct {
 
 // Stack is a running local pipeline. Close it.
 type Stack struct {
-	Config   config.Config
-	Pool     *pgxpool.Pool
-	Store    *postgres.Store
-	S3       *s3server.Server
-	Objects  *objectstore.Store
-	Queue    *queue.Local
-	Pipeline *generation.Pipeline
-	Machine  *stepfunctions.Machine
-	Starter  *Starter
+	Config      config.Config
+	DatabaseURL string // the database the stack migrated and uses
+	Pool        *pgxpool.Pool
+	Store       *postgres.Store
+	S3          *s3server.Server
+	Objects     *objectstore.Store
+	Queue       *queue.Local
+	Pipeline    *generation.Pipeline
+	Machine     *stepfunctions.Machine
+	Starter     *Starter
 
 	pg     *pgserver.Server
 	logger *slog.Logger
@@ -96,6 +97,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		}
 		dbURL = s.pg.URL("postgres")
 	}
+	s.DatabaseURL = dbURL
 	if err := Migrate(ctx, dbURL); err != nil {
 		return nil, err
 	}

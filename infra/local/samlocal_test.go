@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/infra/sam"
+	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/wire"
+)
+
+// sam-local's env file, read the way the functions read their environment,
+// must let every printed step's function handle its sample event: the
+// fixtures are seeded and the database and object store are reachable.
+func TestSAMLocalServesTheSampleEvents(t *testing.T) {
+	t.Parallel()
+	envFile := filepath.Join(t.TempDir(), "sam-env.json")
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuilder{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"sam-local", "--env-file", envFile, "--database-url", postgrestest.NewURL(t)}, out, io.Discard)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	var params map[string]string
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(envFile)
+		if err != nil {
+			return false
+		}
+		var f struct{ Parameters map[string]string }
+		require.NoError(t, json.Unmarshal(data, &f))
+		params = f.Parameters
+		return true
+	}, time.Minute, 50*time.Millisecond)
+
+	tpl, err := sam.ReadTemplate("../../template.yaml")
+	require.NoError(t, err)
+	declared := tpl.Globals["Function"].(map[string]any)["Environment"].(map[string]any)["Variables"].(map[string]any)
+	for name := range params {
+		if name == "FEEDBACK_QUEUE_URL" {
+			continue // declared on the functions that publish
+		}
+		require.Contains(t, declared, name, "sam ignores --env-vars the template does not declare")
+	}
+
+	p, _, err := wire.Setup(t.Context(), func(k string) string { return params[k] })
+	require.NoError(t, err)
+	handlers := map[string]any{
+		"PlanFunction":        stage.Plan{Pipeline: p}.Handle,
+		"GenerateFunction":    stage.Generate{Pipeline: p}.Handle,
+		"ValidateFunction":    stage.Validate{Pipeline: p}.Handle,
+		"MarkFailedFunction":  stage.MarkFailed{Pipeline: p}.Handle,
+		"SelectFunction":      stage.Select{Pipeline: p}.Handle,
+		"DeliverFunction":     stage.Deliver{Pipeline: p}.Handle,
+		"LearnerFunction":     stage.Learner{Pipeline: p}.Handle,
+		"RecalibrateFunction": stage.Recalibrate{Pipeline: p}.Handle,
+	}
+	for _, step := range samLocalSteps {
+		h, ok := handlers[step.function]
+		require.True(t, ok, "no handler for %s", step.function)
+		event, err := os.ReadFile(filepath.Join("../../events", step.event))
+		require.NoError(t, err)
+		_, err = lambda.NewHandler(h).Invoke(t.Context(), event)
+		require.NoError(t, err, "%s on events/%s", step.function, step.event)
+	}
+	want := "sam local invoke PlanFunction --event events/plan/round1.json --env-vars " + envFile
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), want) }, 10*time.Second, 10*time.Millisecond)
+}
+
+// syncBuilder is a strings.Builder the command writes to while the test reads.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
