@@ -159,8 +159,9 @@ type Store interface {
 	MarkCandidateFailed(ctx context.Context, candidateID, reason string) error
 	// SaveSelection records a round's tally and sets the status to selecting.
 	SaveSelection(ctx context.Context, generationID string, s Selection) error
-	// SaveDelivery marks selected and discarded candidates and the final
-	// generation fields, in one transaction.
+	// SaveDelivery marks selected and discarded candidates, the final
+	// generation fields and d.Feedback (InsertFeedback's rule), in one
+	// transaction.
 	SaveDelivery(ctx context.Context, generationID string, d Delivery) error
 	// MarkGenerationFailed sets status failed with reason unless it is final.
 	MarkGenerationFailed(ctx context.Context, generationID, reason string, at time.Time) error

@@ -19,7 +19,8 @@ type Pipeline struct {
 	Chooser   ModifierChooser
 	Policy    PlanPolicy
 	MinScore  float64 // VALIDATION_MIN_SCORE
-	// FeedbackEnabled publishes feedback on delivery (RLHF_FEEDBACK_ENABLED).
+	// FeedbackEnabled stores and publishes feedback on delivery
+	// (RLHF_FEEDBACK_ENABLED).
 	FeedbackEnabled bool
 	// LearningRate discounts old attribute counts per fold (RLHF_LEARNING_RATE).
 	LearningRate float64
@@ -277,9 +278,12 @@ func (p *Pipeline) SelectRound(ctx context.Context, generationID string, round i
 }
 
 // Deliver marks the delivered and discarded candidates, finishes the
-// generation and publishes one feedback event per candidate. Re-running it
-// recomputes the same delivery (ranking is deterministic) and re-publishes
-// the same event ids, which the learner stores once.
+// generation and, with feedback enabled, stores one feedback event per
+// candidate in the same transaction and then publishes them to wake the
+// learner. Re-running it recomputes the same delivery (ranking is
+// deterministic) and re-publishes the same event ids, which are stored
+// once. Should publishing fail for good, the rows are already stored and
+// the next fold (the learner's next batch, or Recalibrate) counts them.
 func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, error) {
 	g, cands, err := p.load(ctx, generationID)
 	if err != nil {
@@ -289,7 +293,11 @@ func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, 
 		return Delivery{}, Errorf(ECONFLICT, "generation %s has failed: %s", g.ID, g.Error)
 	}
 	d := Deliver(g, cands, p.now())
-	if err := p.Store.SaveDelivery(ctx, g.ID, d); err != nil {
+	save := d
+	if !p.FeedbackEnabled {
+		save.Feedback = nil
+	}
+	if err := p.Store.SaveDelivery(ctx, g.ID, save); err != nil {
 		return Delivery{}, fmt.Errorf("deliver: %w", err)
 	}
 	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
@@ -343,7 +351,12 @@ func (p *Pipeline) Fold(ctx context.Context) (int, error) {
 }
 
 // Recalibrate recomputes every provider's statistics from absolute outcomes.
+// It first folds any feedback still unfolded: rows a delivery stored whose
+// queue message never reached the learner.
 func (p *Pipeline) Recalibrate(ctx context.Context) ([]ProviderStats, error) {
+	if _, err := p.Fold(ctx); err != nil {
+		return nil, fmt.Errorf("recalibrate: %w", err)
+	}
 	stats, err := p.Store.Recalibrate(ctx, p.now())
 	if err != nil {
 		return nil, fmt.Errorf("recalibrate: %w", err)

@@ -201,8 +201,10 @@ func (s *Store) SaveSelection(ctx context.Context, generationID string, sel gene
 // counts, cost, error = reason, completed_at), in one transaction. Saving a
 // delivery with the status the generation already has is a no-op (a retried
 // Deliver); any other final status on a final generation is ECONFLICT.
-// d.Feedback is not stored here: it travels to the learner, which stores it
-// (InsertFeedback) when feedback is enabled.
+// d.Feedback is stored in the same transaction (rlhf_feedback, once per
+// event id), so the outcomes a delivery teaches are never lost between the
+// commit and the queue: the learner's later insert of the same events is a
+// no-op, and any fold picks the rows up.
 func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generation.Delivery) error {
 	if !generation.IsUUID(generationID) {
 		return notFound("generation %s", generationID)
@@ -285,7 +287,8 @@ func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generat
 		if err != nil {
 			return dbError(err, "finish generation %s", generationID)
 		}
-		return nil
+		_, err = insertFeedback(ctx, tx, d.Feedback)
+		return err
 	})
 }
 

@@ -488,7 +488,7 @@ func TestSaveSelection(t *testing.T) {
 
 func TestSaveDelivery(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
+	st, pool := newStore(t)
 	ctx := context.Background()
 	g := newGeneration(t, st, 2, nil)
 	cands := planRound(t, st, g, 1, 4)
@@ -525,9 +525,20 @@ func TestSaveDelivery(t *testing.T) {
 	require.Empty(t, loaded.Error)
 	require.NotNil(t, loaded.CompletedAt)
 	require.Equal(t, t0, loaded.CompletedAt.UTC())
+	// The feedback is stored with the selection (R8), one row per candidate.
+	eventIDs := make([]string, len(d.Feedback))
+	for i, e := range d.Feedback {
+		eventIDs[i] = e.EventID
+	}
+	require.Len(t, eventIDs, 4)
+	storedFeedback := func() int {
+		return countRows(t, pool, `SELECT count(*) FROM rlhf_feedback WHERE event_id = ANY($1::uuid[])`, eventIDs)
+	}
+	require.Equal(t, 4, storedFeedback())
 
 	t.Run("retry is a no-op", func(t *testing.T) {
 		require.NoError(t, st.SaveDelivery(ctx, g.ID, d))
+		require.Equal(t, 4, storedFeedback())
 	})
 	t.Run("another final status conflicts", func(t *testing.T) {
 		other := d
@@ -541,7 +552,7 @@ func TestSaveDelivery(t *testing.T) {
 
 func TestSaveDeliveryIsOneTransaction(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
+	st, pool := newStore(t)
 	ctx := context.Background()
 	g := newGeneration(t, st, 1, nil)
 	c := planRound(t, st, g, 1, 1)[0]
@@ -550,13 +561,19 @@ func TestSaveDeliveryIsOneTransaction(t *testing.T) {
 	foreign := planRound(t, st, otherGen, 1, 1)[0]
 	validate(t, st, foreign, 90)
 
+	all, err := st.Candidates(ctx, g.ID, validator)
+	require.NoError(t, err)
 	d := generation.Delivery{
 		Status:      generation.StatusDelivered,
 		Selected:    []generation.Candidate{{ID: c.ID, Rank: ptr(1)}},
 		Discarded:   []generation.Candidate{{ID: foreign.ID}},
 		CompletedAt: t0,
+		Feedback:    generation.Deliver(g, all, t0).Feedback,
 	}
+	require.NotEmpty(t, d.Feedback)
 	requireCode(t, generation.EINVALID, st.SaveDelivery(ctx, g.ID, d))
+	require.Zero(t, countRows(t, pool, `SELECT count(*) FROM rlhf_feedback WHERE event_id = $1::uuid`, d.Feedback[0].EventID),
+		"the feedback was rolled back with the selection")
 	loaded, err := st.Candidate(ctx, c.ID, validator)
 	require.NoError(t, err)
 	require.Equal(t, generation.CandidateValidated, loaded.Status, "the selection was rolled back")
@@ -646,7 +663,7 @@ func TestStoreWithPreparedStatements(t *testing.T) {
 	require.NoError(t, st.SaveDelivery(ctx, g.ID, d))
 	n, err := st.InsertFeedback(ctx, d.Feedback)
 	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	require.Equal(t, 0, n, "the delivery already stored its feedback")
 	folded, err := st.FoldFeedback(ctx, 0.1)
 	require.NoError(t, err)
 	require.Equal(t, 2, folded, "the delivery event and the high-quality row")

@@ -430,3 +430,39 @@ func TestDefaultProviderDeliversWithRealDefects(t *testing.T) {
 		}
 	}
 }
+
+// lostQueue is a feedback queue that never accepts a message.
+type lostQueue struct{}
+
+func (lostQueue) Publish(context.Context, []generation.FeedbackEvent) error {
+	return errors.New("queue unreachable")
+}
+
+// R8: the feedback is written with the selection, so a queue that never
+// takes the events loses none of them; Recalibrate folds what no learner
+// batch did.
+func TestFeedbackSurvivesALostQueue(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cleanProvider(nil), nil)
+	h.stack.Pipeline.Publisher = lostQueue{}
+	g, err := h.run(`{"count": 2, "bufferPercent": 50}`)
+	require.Error(t, err, "Deliver fails while it cannot publish")
+	require.Equal(t, generation.StatusDelivered, g.Status, "the delivery stands")
+	const outcomes = `SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`
+	require.Equal(t, 3, h.count(outcomes, g.ID), "one stored event per candidate")
+	require.Equal(t, 3, h.count(outcomes+` AND processed_at IS NULL`, g.ID), "no learner batch folded them")
+
+	_, err = h.stack.Pipeline.Recalibrate(context.Background())
+	require.NoError(t, err)
+	require.Zero(t, h.count(outcomes+` AND processed_at IS NULL`, g.ID), "Recalibrate folded them")
+	require.Positive(t, h.count(`SELECT count(*) FROM attribute_stats WHERE provider = 'procedural'`))
+}
+
+func TestFeedbackOffStoresNoOutcomes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cleanProvider(nil), map[string]string{"RLHF_FEEDBACK_ENABLED": "false"})
+	g, err := h.run(`{"count": 2, "bufferPercent": 50}`)
+	require.NoError(t, err)
+	require.Equal(t, generation.StatusDelivered, g.Status)
+	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`, g.ID))
+}
