@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/sam"
 	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/shared/stage"
@@ -59,14 +60,11 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 	p, _, err := wire.Setup(t.Context(), func(k string) string { return params[k] })
 	require.NoError(t, err)
 	handlers := map[string]any{
-		"PlanFunction":        stage.Plan{Pipeline: p}.Handle,
-		"GenerateFunction":    stage.Generate{Pipeline: p}.Handle,
-		"ValidateFunction":    stage.Validate{Pipeline: p}.Handle,
-		"MarkFailedFunction":  stage.MarkFailed{Pipeline: p}.Handle,
-		"SelectFunction":      stage.Select{Pipeline: p}.Handle,
-		"DeliverFunction":     stage.Deliver{Pipeline: p}.Handle,
 		"LearnerFunction":     stage.Learner{Pipeline: p}.Handle,
 		"RecalibrateFunction": stage.Recalibrate{Pipeline: p}.Handle,
+	}
+	for name, h := range stack.StateHandlers(p) {
+		handlers[name+"Function"] = h
 	}
 	for _, step := range samLocalSteps {
 		h, ok := handlers[step.function]

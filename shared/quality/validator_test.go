@@ -304,21 +304,32 @@ func reportCPU(b *testing.B) func() {
 	}
 }
 
+// benchFile is one encoding of the 1024×1024 benchmark image.
+type benchFile struct {
+	name string
+	data []byte
+}
+
+// benchFiles1024 are the benchmark image as JPEG, PNG and WebP.
+func benchFiles1024(b *testing.B) []benchFile {
+	jpg, png, webp := benchImages1024(b)
+	return []benchFile{{"jpeg", jpg}, {"png", png}, {"webp", webp}}
+}
+
+// benchSpec is the benchmarks' request: a reference palette, so the
+// palette distance is part of the cost.
+var benchSpec = generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
+
 // BenchmarkValidate1024 is decode + every metric, per format.
 func BenchmarkValidate1024(b *testing.B) {
-	jpg, png, webp := benchImages1024(b)
-	for _, bc := range []struct {
-		name string
-		data []byte
-	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
+	for _, bc := range benchFiles1024(b) {
 		b.Run(bc.name, func(b *testing.B) {
 			v := New(0)
-			spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.data)))
 			defer reportCPU(b)()
 			for b.Loop() {
-				if _, err := v.Validate(context.Background(), bc.data, spec); err != nil {
+				if _, err := v.Validate(context.Background(), bc.data, benchSpec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -331,20 +342,15 @@ func BenchmarkValidate1024(b *testing.B) {
 // or *image.NRGBA for PNG and WebP), with a reference palette: the
 // validator's cost beyond decoding.
 func BenchmarkMetrics1024(b *testing.B) {
-	jpg, png, webp := benchImages1024(b)
-	for _, bc := range []struct {
-		name string
-		data []byte
-	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
+	for _, bc := range benchFiles1024(b) {
 		b.Run(bc.name, func(b *testing.B) {
 			img, format, err := decode(bc.data)
 			require.NoError(b, err)
 			v := New(0)
-			spec := generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
-				v.judge(img, format, len(bc.data), spec)
+				v.judge(img, format, len(bc.data), benchSpec)
 			}
 		})
 	}
@@ -352,11 +358,8 @@ func BenchmarkMetrics1024(b *testing.B) {
 
 // BenchmarkDecode1024 is decoding alone, for comparison.
 func BenchmarkDecode1024(b *testing.B) {
-	jpg, png, webp := benchImages1024(b)
-	for _, bc := range []struct {
-		name string
-		data []byte
-	}{{"jpeg", jpg}, {"png", png}, {"webp", webp}} {
+	files := benchFiles1024(b)
+	for _, bc := range files {
 		b.Run(bc.name, func(b *testing.B) {
 			defer reportCPU(b)()
 			for b.Loop() {
@@ -370,7 +373,7 @@ func BenchmarkDecode1024(b *testing.B) {
 	b.Run("jpeg-stdlib", func(b *testing.B) {
 		defer reportCPU(b)()
 		for b.Loop() {
-			if _, err := jpeg.Decode(bytes.NewReader(jpg)); err != nil {
+			if _, err := jpeg.Decode(bytes.NewReader(files[0].data)); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -160,10 +160,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	return s, nil
 }
 
-// Functions maps each Lambda ARN placeholder of the definition to the
-// in-process stage handler, wrapped in the same JSON round trip as Lambda.
-func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, map[string]stepfunctions.Invoker) {
-	handlers := map[string]any{
+// StateHandlers are the handlers of the functions the state machine calls,
+// by name: the template's logical id is the name + "Function".
+func StateHandlers(p *generation.Pipeline) map[string]any {
+	return map[string]any{
 		"Plan":       stage.Plan{Pipeline: p}.Handle,
 		"Generate":   stage.Generate{Pipeline: p}.Handle,
 		"Validate":   stage.Validate{Pipeline: p}.Handle,
@@ -171,9 +171,14 @@ func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, 
 		"Deliver":    stage.Deliver{Pipeline: p}.Handle,
 		"MarkFailed": stage.MarkFailed{Pipeline: p}.Handle,
 	}
+}
+
+// Functions maps each Lambda ARN placeholder of the definition to the
+// in-process stage handler, wrapped in the same JSON round trip as Lambda.
+func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, map[string]stepfunctions.Invoker) {
 	subs := map[string]string{}
 	resources := map[string]stepfunctions.Invoker{}
-	for name, h := range handlers {
+	for name, h := range StateHandlers(p) {
 		arn := localAccount + name
 		subs[name+"FunctionArn"] = arn
 		resources[arn] = stepfunctions.LambdaInvoker(h)

@@ -248,30 +248,11 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := fakeGoogle(t, tt.respond(t))
-			k := key
-			if tt.key == "-" {
-				k = ""
-			} else if tt.key != "" {
-				k = tt.key
-			}
-			p := gemini.New(gemini.Options{APIKey: k, BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
-			req := tt.req
-			if req.Prompt == "" {
-				req.Prompt = "a coat"
-			}
-			imgs, err := p.GenerateN(context.Background(), req, max(tt.n, 1))
-			wantCalls := max(tt.wantCalls, 1)
-			if tt.wantCalls < 0 {
-				wantCalls = 0
-			}
-			require.Equal(t, wantCalls, s.calls)
+			p := gemini.New(gemini.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
+			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls)
 			if tt.wantKind != "" {
-				pe, ok := generation.AsProviderError(err)
-				require.True(t, ok, "want a ProviderError, got %v", err)
-				require.Equal(t, tt.wantKind, pe.Kind, pe.Error())
-				require.Equal(t, "gemini", pe.Provider)
-				require.Contains(t, pe.Reason, tt.wantIn)
-				require.Equal(t, tt.wantWait, pe.RetryAfter)
+				providertest.RequireProviderError(t, err, "gemini", tt.wantKind, tt.wantIn, tt.wantWait)
 				return
 			}
 			require.NoError(t, err)

@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -167,18 +166,7 @@ func (p *Provider) request(ctx context.Context, req generation.ProviderRequest, 
 				return nil, fmt.Errorf("openai: write field %s: %w", f[0], err)
 			}
 		}
-		ct := req.ReferenceContentType
-		if ct == "" {
-			ct = "image/png"
-		}
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="image"; filename="reference.`+strings.TrimPrefix(ct, "image/")+`"`)
-		h.Set("Content-Type", ct)
-		part, err := mw.CreatePart(h)
-		if err != nil {
-			return nil, fmt.Errorf("openai: image part: %w", err)
-		}
-		if _, err := part.Write(req.Reference); err != nil {
+		if err := providerhttp.WriteImagePart(mw, "image", req.Reference, req.ReferenceContentType); err != nil {
 			return nil, fmt.Errorf("openai: image part: %w", err)
 		}
 		if err := mw.Close(); err != nil {

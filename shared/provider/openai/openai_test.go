@@ -199,33 +199,11 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := fakeOpenAI(t, tt.respond(t))
-			k := key
-			switch tt.key {
-			case "-":
-				k = ""
-			case "":
-			default:
-				k = tt.key
-			}
-			p := openai.New(openai.Options{APIKey: k, BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
-			req := tt.req
-			if req.Prompt == "" {
-				req.Prompt = "a coat"
-			}
-			n := max(tt.n, 1)
-			imgs, err := p.GenerateN(context.Background(), req, n)
-			wantCalls := 1
-			if tt.wantCalls < 0 {
-				wantCalls = 0
-			}
-			require.Equal(t, wantCalls, s.calls, "one attempt, never a loop")
+			p := openai.New(openai.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
+			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls, "one attempt, never a loop")
 			if tt.wantKind != "" {
-				pe, ok := generation.AsProviderError(err)
-				require.True(t, ok, "want a ProviderError, got %v", err)
-				require.Equal(t, tt.wantKind, pe.Kind, pe.Error())
-				require.Equal(t, "openai", pe.Provider)
-				require.Contains(t, pe.Reason, tt.wantIn)
-				require.Equal(t, tt.wantWait, pe.RetryAfter)
+				providertest.RequireProviderError(t, err, "openai", tt.wantKind, tt.wantIn, tt.wantWait)
 				return
 			}
 			require.NoError(t, err)

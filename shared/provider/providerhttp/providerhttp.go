@@ -24,7 +24,9 @@ import (
 	_ "image/png"  // sniff PNG
 	"io"
 	"math"
+	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"regexp"
 	"strconv"
 	"strings"
@@ -242,4 +244,22 @@ func AspectRatio(width, height int, allowed []string) string {
 		}
 	}
 	return best
+}
+
+// WriteImagePart adds image to a multipart form as the file field name,
+// named reference.<ext> after its content type (PNG when unknown): the
+// edit and image-to-image endpoints read the format from both.
+func WriteImagePart(mw *multipart.Writer, name string, image []byte, contentType string) error {
+	if contentType == "" {
+		contentType = "image/png"
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="`+name+`"; filename="reference.`+strings.TrimPrefix(contentType, "image/")+`"`)
+	h.Set("Content-Type", contentType)
+	part, err := mw.CreatePart(h)
+	if err != nil {
+		return err
+	}
+	_, err = part.Write(image)
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"image"
 	"image/png"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -168,5 +170,26 @@ func TestCallerBoundsOneAttempt(t *testing.T) {
 			require.Equal(t, "x", pe.Provider)
 			require.Contains(t, pe.Reason, tt.wantIn)
 		})
+	}
+}
+
+func TestWriteImagePart(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ contentType, wantType, wantName string }{
+		{"image/jpeg", "image/jpeg", "reference.jpeg"},
+		{"", "image/png", "reference.png"},
+	} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		require.NoError(t, providerhttp.WriteImagePart(mw, "image", []byte("pixels"), tt.contentType))
+		require.NoError(t, mw.Close())
+		part, err := multipart.NewReader(&body, mw.Boundary()).NextPart()
+		require.NoError(t, err)
+		require.Equal(t, "image", part.FormName())
+		require.Equal(t, tt.wantName, part.FileName())
+		require.Equal(t, tt.wantType, part.Header.Get("Content-Type"))
+		data, err := io.ReadAll(part)
+		require.NoError(t, err)
+		require.Equal(t, "pixels", string(data))
 	}
 }

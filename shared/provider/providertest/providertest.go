@@ -1,7 +1,8 @@
 // Package providertest holds what the provider adapters' tests share: real
-// image bytes to serve and a reply helper for their fake servers. Each fake
-// server itself stays in its adapter's test, because each speaks its own wire
-// format.
+// image bytes to serve, a reply helper for their fake servers, and the parts
+// of their table tests that do not depend on the wire format. Each fake
+// server itself stays in its adapter's test, because each speaks its own
+// wire format.
 package providertest
 
 import (
@@ -12,8 +13,11 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // PNG is a real, decodable w×h PNG; shade varies the red channel so that two
@@ -40,4 +44,45 @@ func WriteJSON(w http.ResponseWriter, status int, body string, headers ...string
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
+}
+
+// Key is the API key a table case runs with: the adapter test's own key,
+// the case's override, or none when the case says "-".
+func Key(testKey, caseKey string) string {
+	switch caseKey {
+	case "-":
+		return ""
+	case "":
+		return testKey
+	}
+	return caseKey
+}
+
+// Request is the case's request with the prompt every case may leave out.
+func Request(req generation.ProviderRequest) generation.ProviderRequest {
+	if req.Prompt == "" {
+		req.Prompt = "a coat"
+	}
+	return req
+}
+
+// Calls is how many upstream calls a case expects: none when it says a
+// negative number, else at least one.
+func Calls(want int) int {
+	if want < 0 {
+		return 0
+	}
+	return max(want, 1)
+}
+
+// RequireProviderError asserts that err is provider's ProviderError of kind,
+// whose reason contains reasonPart and whose wait hint is retryAfter.
+func RequireProviderError(t testing.TB, err error, provider string, kind generation.ProviderErrorKind, reasonPart string, retryAfter time.Duration) {
+	t.Helper()
+	pe, ok := generation.AsProviderError(err)
+	require.True(t, ok, "want a ProviderError, got %v", err)
+	require.Equal(t, kind, pe.Kind, pe.Error())
+	require.Equal(t, provider, pe.Provider)
+	require.Contains(t, pe.Reason, reasonPart)
+	require.Equal(t, retryAfter, pe.RetryAfter)
 }

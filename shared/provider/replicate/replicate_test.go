@@ -230,33 +230,14 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, tt.create, tt.poll)
-			k := token
-			if tt.key == "-" {
-				k = ""
-			} else if tt.key != "" {
-				k = tt.key
-			}
-			p := replicate.New(replicate.Options{APIToken: k, BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond,
+			p := replicate.New(replicate.Options{APIToken: providertest.Key(token, tt.key), BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond,
 				HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
-			req := tt.req
-			if req.Prompt == "" {
-				req.Prompt = "a coat"
-			}
-			imgs, err := p.GenerateN(context.Background(), req, max(tt.n, 1))
+			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			wantCreate := 1
-			if tt.wantCreate < 0 {
-				wantCreate = 0
-			}
-			require.Equal(t, wantCreate, f.creates, "one prediction, never a second")
+			require.Equal(t, providertest.Calls(tt.wantCreate), f.creates, "one prediction, never a second")
 			if tt.wantKind != "" {
-				pe, ok := generation.AsProviderError(err)
-				require.True(t, ok, "want a ProviderError, got %v", err)
-				require.Equal(t, tt.wantKind, pe.Kind, pe.Error())
-				require.Equal(t, "replicate", pe.Provider)
-				require.Contains(t, pe.Reason, tt.wantIn)
-				require.Equal(t, tt.wantWait, pe.RetryAfter)
+				providertest.RequireProviderError(t, err, "replicate", tt.wantKind, tt.wantIn, tt.wantWait)
 				if strings.HasPrefix(tt.name, "timeout") {
 					require.Equal(t, 1, f.cancels, "a prediction nobody waits for is cancelled")
 				}

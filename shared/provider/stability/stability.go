@@ -21,7 +21,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -154,18 +153,7 @@ func (p *Provider) request(ctx context.Context, req generation.ProviderRequest, 
 		}
 	}
 	if len(req.Reference) > 0 {
-		ct := req.ReferenceContentType
-		if ct == "" {
-			ct = "image/png"
-		}
-		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", `form-data; name="image"; filename="reference.`+strings.TrimPrefix(ct, "image/")+`"`)
-		h.Set("Content-Type", ct)
-		part, err := mw.CreatePart(h)
-		if err != nil {
-			return nil, fmt.Errorf("stability: image part: %w", err)
-		}
-		if _, err := part.Write(req.Reference); err != nil {
+		if err := providerhttp.WriteImagePart(mw, "image", req.Reference, req.ReferenceContentType); err != nil {
 			return nil, fmt.Errorf("stability: image part: %w", err)
 		}
 	}
