@@ -23,9 +23,8 @@ test: ## vet, run every test over a throwaway Postgres, check the state machine,
 # A count, not a duration: with a duration Go 1.26's fuzz coordinator can
 # report a spurious "context deadline exceeded" when the time runs out while a
 # worker is mid-call (go.dev/issue/75804, fixed in Go 1.27).
-fuzz: ## a few seconds of fuzzing on the validator's entry point and on the JPEG decoder
+fuzz: ## a few seconds of fuzzing on the validator's entry point
 	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime 20000x -fuzzminimizetime 0s ./shared/quality
-	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 20000x -fuzzminimizetime 0s ./shared/quality/internal/jpegdec
 
 check-asl: ## validate the rendered state machine definition with asl-validator (npm)
 	@mkdir -p .local

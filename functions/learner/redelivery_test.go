@@ -11,11 +11,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/infra/sam"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/queue"
 	"github.com/designerbff/pipeline/shared/stage"
 )
 
@@ -115,7 +115,7 @@ func TestPoisonMessageReachesTheDLQAndRedeliveryChangesNothing(t *testing.T) {
 		}
 		return resp, err
 	}
-	q := queue.NewLocal(handler, queue.LocalOptions{MaxReceiveCount: maxReceives, BatchSize: batchSize})
+	q := sqslocal.New(handler, sqslocal.Options{MaxReceiveCount: maxReceives, BatchSize: batchSize})
 	evs := outcomeEvents(12, "poison-test")
 	require.NoError(t, q.Publish(ctx, evs[:6]))
 	mu.Lock()
@@ -191,7 +191,7 @@ func TestLearnerDyingMidBatchLosesNothing(t *testing.T) {
 			p := *s.Pipeline
 			p.LearningRate = 0 // no discount: the totals do not depend on how folds are grouped
 			p.Store = dyingStore{Store: s.Store, at: point, mu: &sync.Mutex{}, died: &died}
-			q := queue.NewLocal(stage.Learner{Pipeline: &p, Logger: quiet}.Handle, queue.LocalOptions{BatchSize: 10})
+			q := sqslocal.New(stage.Learner{Pipeline: &p, Logger: quiet}.Handle, sqslocal.Options{BatchSize: 10})
 			evs := outcomeEvents(25, "dying-"+point)
 			require.NoError(t, q.Publish(ctx, evs))
 			stats, err := q.Drain(ctx)

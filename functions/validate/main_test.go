@@ -8,13 +8,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/shared/stage"
 )
 
-func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 func TestSampleEvents(t *testing.T) {
 	t.Parallel()

@@ -20,8 +20,8 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/infra/local/stepfunctions"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
@@ -123,15 +123,15 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	)
 	var started, done atomic.Int64
 	var barMu sync.Mutex
-	events := func(e stepfunctions.Event) {
+	events := func(e sfnlocal.Event) {
 		barMu.Lock()
 		defer barMu.Unlock()
 		switch e.Kind {
-		case stepfunctions.IterationStarted:
+		case sfnlocal.IterationStarted:
 			if n := started.Add(1); n > int64(bar.GetMax()) {
 				bar.ChangeMax(int(n))
 			}
-		case stepfunctions.IterationSucceeded, stepfunctions.IterationFailed:
+		case sfnlocal.IterationSucceeded, sfnlocal.IterationFailed:
 			done.Add(1)
 			_ = bar.Add(1)
 		}

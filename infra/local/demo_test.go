@@ -10,14 +10,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 )
 
 // TestDemo runs a small demo end to end: every request delivers N or says
 // why, and the report shows delivered and discarded images with reasons
 // and sub-scores.
 func TestDemo(t *testing.T) {
-	t.Setenv("DATABASE_URL", postgrestest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	results, err := runDemo(context.Background(), demoOptions{Requests: 4, Count: 4, OutDir: out}, &stdout, &stderr)

@@ -11,14 +11,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/postgres"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 )
 
 func TestExportTraining(t *testing.T) {
 	t.Parallel()
-	pool := postgrestest.NewDB(t)
+	pool := pgtest.NewDB(t)
 	store := postgres.NewStore(pool)
 	ctx := t.Context()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)

@@ -16,9 +16,9 @@ import (
 	"syscall"
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/sam"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/statemachine"
 )
 
@@ -110,7 +110,7 @@ func withPostgres(ctx context.Context, args []string, _, stderr io.Writer) error
 	if len(args) == 0 {
 		return errors.New("with-postgres: no command")
 	}
-	if os.Getenv(postgrestest.EnvURL) == "" {
+	if os.Getenv(pgtest.EnvURL) == "" {
 		srv, err := pgserver.Start(ctx, pgserver.Options{})
 		if err != nil {
 			return fmt.Errorf("with-postgres: %w", err)
@@ -120,7 +120,7 @@ func withPostgres(ctx context.Context, args []string, _, stderr io.Writer) error
 				fmt.Fprintln(stderr, "with-postgres: stop:", err)
 			}
 		}()
-		os.Setenv(postgrestest.EnvURL, srv.URL("postgres"))
+		os.Setenv(pgtest.EnvURL, srv.URL("postgres"))
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

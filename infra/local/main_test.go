@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

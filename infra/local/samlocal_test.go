@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/sam"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/shared/stage"
 	"github.com/designerbff/pipeline/shared/wire"
 )
@@ -31,7 +31,7 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 	out := &syncBuilder{}
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"sam-local", "--env-file", envFile, "--database-url", postgrestest.NewURL(t)}, out, io.Discard)
+		done <- run(ctx, []string{"sam-local", "--env-file", envFile, "--database-url", pgtest.NewURL(t)}, out, io.Discard)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 

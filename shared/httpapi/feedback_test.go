@@ -11,10 +11,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
 	"github.com/designerbff/pipeline/shared/learning"
-	"github.com/designerbff/pipeline/shared/queue"
 	"github.com/designerbff/pipeline/shared/stage"
 )
 
@@ -26,11 +26,11 @@ func (failingPublisher) Publish(context.Context, []generation.FeedbackEvent) err
 }
 
 // withLearner gives the service the local queue feeding the real learner
-// handler over the env's database, and returns the queue.
-func withLearner(q **queue.Local) func(*httpapi.Service) {
+// handler over the env's database, and returns the sqslocal.
+func withLearner(q **sqslocal.Queue) func(*httpapi.Service) {
 	return func(s *httpapi.Service) {
 		p := &generation.Pipeline{Store: s.Store, LearningRate: 0.1}
-		*q = queue.NewLocal(stage.Learner{Pipeline: p}.Handle, queue.LocalOptions{})
+		*q = sqslocal.New(stage.Learner{Pipeline: p}.Handle, sqslocal.Options{})
 		s.Publisher = *q
 	}
 }
@@ -41,7 +41,7 @@ func feedbackPath(id, image string) string {
 
 func TestPostFeedbackReachesTheLearner(t *testing.T) {
 	t.Parallel()
-	var q *queue.Local
+	var q *sqslocal.Queue
 	e := newEnv(t, withLearner(&q))
 	id, _, order := e.deliveredGeneration(t, "alice")
 	ctx := t.Context()
@@ -95,7 +95,7 @@ func TestPostFeedbackReachesTheLearner(t *testing.T) {
 
 func TestPostFeedbackRejects(t *testing.T) {
 	t.Parallel()
-	var q *queue.Local
+	var q *sqslocal.Queue
 	e := newEnv(t, withLearner(&q))
 	id, _, order := e.deliveredGeneration(t, "alice")
 	good := `{"rating": 4}`

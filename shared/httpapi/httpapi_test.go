@@ -26,15 +26,15 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/s3local"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/objectstore"
-	"github.com/designerbff/pipeline/shared/objectstore/s3server"
 	"github.com/designerbff/pipeline/shared/postgres"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
+	"github.com/designerbff/pipeline/shared/r2"
 )
 
-func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 const validatorVersion = "test-v1"
 
@@ -69,18 +69,18 @@ type env struct {
 	svc     *httpapi.Service
 	pool    *pgxpool.Pool
 	store   generation.Store
-	objects *objectstore.Store
+	objects *r2.Store
 	starter *recordingStarter
 	handler http.Handler
 }
 
 func newEnv(t *testing.T, configure ...func(*httpapi.Service)) *env {
 	t.Helper()
-	pool := postgrestest.NewDB(t)
-	srv, err := s3server.Start()
+	pool := pgtest.NewDB(t)
+	srv, err := s3local.Start()
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, srv.Close()) })
-	objects, err := objectstore.New(objectstore.Config{
+	objects, err := r2.New(r2.Config{
 		Endpoint:        srv.URL(),
 		Bucket:          "images",
 		AccessKeyID:     "local",

@@ -209,7 +209,7 @@ func TestRatingEvent(t *testing.T) {
 // table decides the defects).
 func TestLearnerNeverImportsTheDefectTable(t *testing.T) {
 	t.Parallel()
-	pkgs := []string{"./", "../stage", "../postgres", "../generation", "../queue"}
+	pkgs := []string{"./", "../stage", "../postgres", "../generation", "../sqs"}
 	out, err := exec.Command("go", append([]string{"list", "-deps"}, pkgs...)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	deps := strings.Fields(string(out))

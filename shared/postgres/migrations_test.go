@@ -10,16 +10,16 @@ import (
 	"github.com/jackc/tern/v2/migrate"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/migrations"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 )
 
 // emptyDatabase creates a database with no schema and connects to it.
 func emptyDatabase(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, os.Getenv(postgrestest.EnvURL))
+	admin, err := pgx.Connect(ctx, os.Getenv(pgtest.EnvURL))
 	require.NoError(t, err)
 	defer admin.Close(ctx)
 	name := "empty_" + generation.NewID()[:8]
@@ -31,7 +31,7 @@ func emptyDatabase(t *testing.T) *pgx.Conn {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		_ = conn.Close(ctx)
-		admin, err := pgx.Connect(ctx, os.Getenv(postgrestest.EnvURL))
+		admin, err := pgx.Connect(ctx, os.Getenv(pgtest.EnvURL))
 		if err == nil {
 			_, _ = admin.Exec(ctx, "DROP DATABASE IF EXISTS "+name)
 			_ = admin.Close(ctx)

@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/postgres"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 )
 
 func TestCreateGenerationRoundTrip(t *testing.T) {
@@ -641,7 +641,7 @@ func TestMarkGenerationFailed(t *testing.T) {
 func TestStoreWithPreparedStatements(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(postgrestest.NewURL(t))
+	cfg, err := pgxpool.ParseConfig(pgtest.NewURL(t))
 	require.NoError(t, err)
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -17,12 +17,14 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q2.2.1: JPEGs are decoded by image/jpeg (the hand-written baseline
+// decoder is gone; pixels may differ by one level).
 // q2.2.0: the noise estimate reads one band of rows in four, not two;
 // baseline JPEGs are decoded by jpegdec (within one level of image/jpeg).
 // q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q2.2.0"
+const version = "q2.2.1"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/designerbff/pipeline/infra/local/stepfunctions"
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -37,9 +37,9 @@ func TestErrorNames(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			handler := func(context.Context, CandidateInput) (GenerateOutput, error) { return GenerateOutput{}, named(tt.err) }
-			_, err := stepfunctions.LambdaInvoker(handler)(context.Background(), []byte(`{}`))
+			_, err := sfnlocal.LambdaInvoker(handler)(context.Background(), []byte(`{}`))
 			require.Error(t, err)
-			require.Equal(t, tt.name, stepfunctions.ErrorName(err))
+			require.Equal(t, tt.name, sfnlocal.ErrorName(err))
 			require.Contains(t, err.Error(), tt.cause, "the cause keeps the message")
 		})
 	}

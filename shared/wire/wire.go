@@ -9,8 +9,8 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -18,12 +18,12 @@ import (
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
-	"github.com/designerbff/pipeline/shared/objectstore"
 	"github.com/designerbff/pipeline/shared/postgres"
 	"github.com/designerbff/pipeline/shared/quality"
 	"github.com/designerbff/pipeline/shared/quality/visionjudge"
-	"github.com/designerbff/pipeline/shared/queue"
-	"github.com/designerbff/pipeline/shared/stepfunctions"
+	"github.com/designerbff/pipeline/shared/r2"
+	"github.com/designerbff/pipeline/shared/sfn"
+	"github.com/designerbff/pipeline/shared/sqs"
 )
 
 // Pool opens a pgx pool sized for Lambda: one invocation at a time per
@@ -55,7 +55,7 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	objects, err := objectstore.New(objectstore.Config{
+	objects, err := r2.New(r2.Config{
 		Endpoint:        cfg.ObjectEndpoint,
 		Bucket:          cfg.ObjectBucket,
 		AccessKeyID:     cfg.ObjectAccessKey,
@@ -80,7 +80,7 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 		Now:             time.Now,
 	}
 	if cfg.FeedbackQueueURL != "" {
-		p.Publisher = queue.NewSQSPublisher(sqs.NewFromConfig(awsCfg), cfg.FeedbackQueueURL)
+		p.Publisher = sqs.NewPublisher(awssqs.NewFromConfig(awsCfg), cfg.FeedbackQueueURL)
 	}
 	return p, nil
 }
@@ -104,7 +104,7 @@ func Planner(cfg config.Config) *buffer.Planner {
 }
 
 // Starter is the Step Functions client that starts generations.
-func Starter(ctx context.Context, cfg config.Config) (*stepfunctions.Starter, error) {
+func Starter(ctx context.Context, cfg config.Config) (*sfn.Starter, error) {
 	if cfg.StateMachineARN == "" {
 		return nil, fmt.Errorf("STATE_MACHINE_ARN is not set")
 	}
@@ -112,7 +112,7 @@ func Starter(ctx context.Context, cfg config.Config) (*stepfunctions.Starter, er
 	if err != nil {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
-	return &stepfunctions.Starter{Client: sfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN}, nil
+	return &sfn.Starter{Client: awssfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN}, nil
 }
 
 // Setup is what every pipeline function does at init: read the environment,

@@ -16,11 +16,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/infra/local/stepfunctions"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/shared/provider/catalog"
 	"github.com/designerbff/pipeline/shared/provider/openai"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
@@ -153,7 +153,7 @@ func TestHostedProviderFiltersAndThrottles(t *testing.T) {
 	require.NoError(t, err)
 	h := &harness{t: t}
 	s, err := stack.Start(context.Background(), stack.Options{
-		DatabaseURL: postgrestest.NewURL(t),
+		DatabaseURL: pgtest.NewURL(t),
 		Config:      cfg,
 		Providers: map[string]generation.Provider{
 			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL}),
@@ -165,7 +165,7 @@ func TestHostedProviderFiltersAndThrottles(t *testing.T) {
 			h.sleeps = append(h.sleeps, d)
 			return nil
 		},
-		Events: func(e stepfunctions.Event) {
+		Events: func(e sfnlocal.Event) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.events = append(h.events, e)

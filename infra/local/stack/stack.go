@@ -19,18 +19,18 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
-	"github.com/designerbff/pipeline/infra/local/stepfunctions"
+	"github.com/designerbff/pipeline/infra/local/s3local"
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
+	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/migrations"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/objectstore"
-	"github.com/designerbff/pipeline/shared/objectstore/s3server"
 	"github.com/designerbff/pipeline/shared/postgres"
 	"github.com/designerbff/pipeline/shared/quality"
-	"github.com/designerbff/pipeline/shared/queue"
+	"github.com/designerbff/pipeline/shared/r2"
+	"github.com/designerbff/pipeline/shared/sfn"
 	"github.com/designerbff/pipeline/shared/stage"
-	stepfunctionsaws "github.com/designerbff/pipeline/shared/stepfunctions"
 	"github.com/designerbff/pipeline/shared/wire"
 	"github.com/designerbff/pipeline/statemachine"
 )
@@ -57,7 +57,7 @@ type Options struct {
 	// Sleep replaces the interpreter's waits between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Events receives the interpreter's progress events.
-	Events func(stepfunctions.Event)
+	Events func(sfnlocal.Event)
 	// Logger receives the handlers' logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -68,11 +68,11 @@ type Stack struct {
 	DatabaseURL string // the database the stack migrated and uses
 	Pool        *pgxpool.Pool
 	Store       *postgres.Store
-	S3          *s3server.Server
-	Objects     *objectstore.Store
-	Queue       *queue.Local
+	S3          *s3local.Server
+	Objects     *r2.Store
+	Queue       *sqslocal.Queue
 	Pipeline    *generation.Pipeline
-	Machine     *stepfunctions.Machine
+	Machine     *sfnlocal.Machine
 	Starter     *Starter
 
 	pg     *pgserver.Server
@@ -106,10 +106,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.Store = postgres.NewStore(s.Pool)
 
-	if s.S3, err = s3server.Start(); err != nil {
+	if s.S3, err = s3local.Start(); err != nil {
 		return nil, fmt.Errorf("start S3 server: %w", err)
 	}
-	s.Objects, err = objectstore.New(objectstore.Config{
+	s.Objects, err = r2.New(r2.Config{
 		Endpoint: s.S3.URL(), Region: "auto", Bucket: bucket,
 		AccessKeyID: "local", SecretAccessKey: "local", UsePathStyle: true,
 		PresignExpiry: opts.Config.PresignExpiry,
@@ -137,23 +137,23 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		LearningRate:    opts.Config.LearningRate,
 		Now:             time.Now,
 	}
-	s.Queue = queue.NewLocal(stage.Learner{Pipeline: s.Pipeline, Logger: s.logger}.Handle, queue.LocalOptions{Logger: s.logger})
+	s.Queue = sqslocal.New(stage.Learner{Pipeline: s.Pipeline, Logger: s.logger}.Handle, sqslocal.Options{Logger: s.logger})
 	s.Pipeline.Publisher = s.Queue
 
 	concurrency := opts.MapConcurrency
 	if concurrency <= 0 {
 		concurrency = 8
 	}
-	machineOpts := []stepfunctions.Option{}
+	machineOpts := []sfnlocal.Option{}
 	if opts.Sleep != nil {
-		machineOpts = append(machineOpts, stepfunctions.WithSleep(opts.Sleep))
+		machineOpts = append(machineOpts, sfnlocal.WithSleep(opts.Sleep))
 	}
 	if opts.Events != nil {
-		machineOpts = append(machineOpts, stepfunctions.WithEvents(opts.Events))
+		machineOpts = append(machineOpts, sfnlocal.WithEvents(opts.Events))
 	}
 	subs, resources := Functions(s.Pipeline, s.logger)
 	subs["MapMaxConcurrency"] = strconv.Itoa(concurrency)
-	if s.Machine, err = stepfunctions.Load(statemachine.Definition, subs, resources, machineOpts...); err != nil {
+	if s.Machine, err = sfnlocal.Load(statemachine.Definition, subs, resources, machineOpts...); err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
 	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
@@ -175,13 +175,13 @@ func StateHandlers(p *generation.Pipeline) map[string]any {
 
 // Functions maps each Lambda ARN placeholder of the definition to the
 // in-process stage handler, wrapped in the same JSON round trip as Lambda.
-func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, map[string]stepfunctions.Invoker) {
+func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, map[string]sfnlocal.Invoker) {
 	subs := map[string]string{}
-	resources := map[string]stepfunctions.Invoker{}
+	resources := map[string]sfnlocal.Invoker{}
 	for name, h := range StateHandlers(p) {
 		arn := localAccount + name
 		subs[name+"FunctionArn"] = arn
-		resources[arn] = stepfunctions.LambdaInvoker(h)
+		resources[arn] = sfnlocal.LambdaInvoker(h)
 	}
 	return subs, resources
 }
@@ -242,7 +242,7 @@ func (s *Stack) API(localAuth bool) *httpapi.Service {
 // Execute runs one execution of the real definition for a generation to its
 // end, then lets the learner drain the feedback it published.
 func (s *Stack) Execute(ctx context.Context, generationID string) ([]byte, error) {
-	out, err := s.Machine.Execute(ctx, generationID, stepfunctionsaws.ExecutionInput(generationID))
+	out, err := s.Machine.Execute(ctx, generationID, sfn.ExecutionInput(generationID))
 	if _, derr := s.Queue.Drain(ctx); derr != nil && err == nil {
 		err = derr
 	}
@@ -289,7 +289,7 @@ var _ generation.Starter = (*Starter)(nil)
 // Start begins the execution in the background; a second Start for the same
 // generation returns the first one's ARN.
 func (st *Starter) Start(ctx context.Context, generationID string) (string, error) {
-	arn := stepfunctionsaws.ExecutionARN(stateMachineARN, generationID)
+	arn := sfn.ExecutionARN(stateMachineARN, generationID)
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if _, ok := st.runs[generationID]; ok {
@@ -312,7 +312,7 @@ func (st *Starter) Start(ctx context.Context, generationID string) (string, erro
 }
 
 // Wait blocks until the generation's execution ends and returns its output
-// (an *stepfunctions.ExecutionError when the execution failed).
+// (an *sfnlocal.ExecutionError when the execution failed).
 func (st *Starter) Wait(ctx context.Context, generationID string) ([]byte, error) {
 	st.mu.Lock()
 	r, ok := st.runs[generationID]
@@ -333,7 +333,7 @@ func (st *Starter) wait() { st.wg.Wait() }
 // drainingPublisher hands user ratings to the learner at once, as the SQS
 // event source would soon after the send; otherwise they would wait for the
 // next execution's drain.
-type drainingPublisher struct{ q *queue.Local }
+type drainingPublisher struct{ q *sqslocal.Queue }
 
 func (d drainingPublisher) Publish(ctx context.Context, evs []generation.FeedbackEvent) error {
 	if err := d.q.Publish(ctx, evs); err != nil {

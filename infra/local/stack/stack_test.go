@@ -20,15 +20,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/infra/local/stepfunctions"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
 )
 
-func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // scripted wraps the real procedural provider and lets a test decide, per
 // call, to answer differently: the behaviours of hosted providers (throttling,
@@ -87,7 +87,7 @@ type harness struct {
 	api    *httptest.Server
 	mu     sync.Mutex
 	sleeps []time.Duration
-	events []stepfunctions.Event
+	events []sfnlocal.Event
 }
 
 func newHarness(t *testing.T, provider generation.Provider, env map[string]string) *harness {
@@ -96,7 +96,7 @@ func newHarness(t *testing.T, provider generation.Provider, env map[string]strin
 	require.NoError(t, err)
 	h := &harness{t: t}
 	opts := stack.Options{
-		DatabaseURL:    postgrestest.NewURL(t),
+		DatabaseURL:    pgtest.NewURL(t),
 		Config:         cfg,
 		MapConcurrency: 4,
 		Sleep: func(_ context.Context, d time.Duration) error {
@@ -105,7 +105,7 @@ func newHarness(t *testing.T, provider generation.Provider, env map[string]strin
 			h.sleeps = append(h.sleeps, d)
 			return nil
 		},
-		Events: func(e stepfunctions.Event) {
+		Events: func(e sfnlocal.Event) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.events = append(h.events, e)
@@ -191,7 +191,7 @@ func (h *harness) retries(errorName string) int {
 	defer h.mu.Unlock()
 	n := 0
 	for _, e := range h.events {
-		if e.Kind == stepfunctions.StateRetrying && e.Error == errorName {
+		if e.Kind == sfnlocal.StateRetrying && e.Error == errorName {
 			n++
 		}
 	}
@@ -351,7 +351,7 @@ func TestInvalidGenerationFailsWithAReasonAndWritesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, cleanProvider(nil), nil)
 	g, err := h.run(`{"count": 2, "provider": "imaginary"}`)
-	var execErr *stepfunctions.ExecutionError
+	var execErr *sfnlocal.ExecutionError
 	require.ErrorAs(t, err, &execErr)
 	require.Equal(t, "GenerationFailed", execErr.Name)
 	require.Equal(t, generation.StatusFailed, g.Status)
@@ -375,7 +375,7 @@ func TestRunningAnExecutionTwiceDuplicatesNothing(t *testing.T) {
 	calls := provider.Total()
 
 	_, err = h.stack.Execute(context.Background(), g.ID)
-	var execErr *stepfunctions.ExecutionError
+	var execErr *sfnlocal.ExecutionError
 	require.ErrorAs(t, err, &execErr, "a finished generation is not planned again")
 	again, err := h.stack.Store.Generation(context.Background(), g.ID)
 	require.NoError(t, err)

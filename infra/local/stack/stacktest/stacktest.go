@@ -1,5 +1,5 @@
 // Package stacktest starts a local stack for a test over a fresh migrated
-// database (see postgrestest).
+// database (see pgtest).
 package stacktest
 
 import (
@@ -10,9 +10,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
-	"github.com/designerbff/pipeline/shared/postgres/postgrestest"
 )
 
 // New starts a stack with the default configuration and the event fixtures
@@ -21,7 +21,7 @@ func New(t testing.TB) *stack.Stack {
 	t.Helper()
 	cfg, err := config.Load(func(string) string { return "" })
 	require.NoError(t, err)
-	s, err := stack.Start(context.Background(), stack.Options{DatabaseURL: postgrestest.NewURL(t), Config: cfg})
+	s, err := stack.Start(context.Background(), stack.Options{DatabaseURL: pgtest.NewURL(t), Config: cfg})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close(context.Background()) })
 	require.NoError(t, s.SeedEventFixtures(context.Background()))

@@ -1,0 +1,188 @@
+package sqs
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// API is the part of the SQS client the publisher uses.
+type API interface {
+	SendMessageBatch(ctx context.Context, in *awssqs.SendMessageBatchInput, optFns ...func(*awssqs.Options)) (*awssqs.SendMessageBatchOutput, error)
+}
+
+// Publisher publishes feedback events to an SQS queue, one JSON event per
+// message, in SendMessageBatch calls of at most 10 entries and 256 KiB.
+//
+// Delivery is at least once: an event may be sent again after a partial
+// failure, and the learner stores each EventID once.
+type Publisher struct {
+	client   API
+	queueURL string
+
+	// MaxRetries bounds how often entries that SQS reports as failed through
+	// no fault of ours (SenderFault false) are sent again. Default 3.
+	MaxRetries int
+	// Backoff is the wait before retry n (1-based). Default 100ms·2^(n-1);
+	// tests set it to return 0.
+	Backoff func(retry int) time.Duration
+}
+
+var _ generation.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher to the queue at queueURL.
+func NewPublisher(client API, queueURL string) *Publisher {
+	return &Publisher{
+		client:     client,
+		queueURL:   queueURL,
+		MaxRetries: 3,
+		Backoff:    func(retry int) time.Duration { return 100 * time.Millisecond << (retry - 1) },
+	}
+}
+
+// Publish sends events. Every batch is attempted; if entries still fail (a
+// sender fault, or retries exhausted) the error names their event ids. An
+// event too large for SQS is ETOOLARGE and nothing is sent.
+func (p *Publisher) Publish(ctx context.Context, evs []generation.FeedbackEvent) error {
+	msgs, err := EncodeAll(evs)
+	if err != nil {
+		return fmt.Errorf("publish feedback: %w", err)
+	}
+	var failed []string
+	for _, batch := range batches(msgs) {
+		f, err := p.sendBatch(ctx, batch)
+		if err != nil {
+			return fmt.Errorf("publish feedback: %w", err)
+		}
+		failed = append(failed, f...)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("publish feedback: %d of %d events not sent: %s", len(failed), len(evs), strings.Join(failed, "; "))
+	}
+	return nil
+}
+
+// batches splits msgs in order into groups within SQS's batch limits.
+func batches(msgs []Message) [][]Message {
+	var out [][]Message
+	var cur []Message
+	size := 0
+	for _, m := range msgs {
+		if len(cur) == maxBatchEntries || (len(cur) > 0 && size+m.Size > maxBatchBytes) {
+			out = append(out, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, m)
+		size += m.Size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// sendBatch sends one batch, resending the entries SQS failed on its side.
+// It returns a description of each entry that could not be sent.
+func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, error) {
+	// Entry ids are positions in the batch: event ids could repeat within a
+	// batch, which SQS rejects (BatchEntryIdsNotDistinct).
+	pending := make(map[string]Message, len(batch))
+	for i, m := range batch {
+		pending[strconv.Itoa(i)] = m
+	}
+	var failed []string
+	for attempt := 0; ; attempt++ {
+		out, err := p.client.SendMessageBatch(ctx, p.input(pending))
+		if err != nil {
+			return nil, fmt.Errorf("send message batch (events %s): %w", eventIDs(pending), err)
+		}
+		retry := map[string]Message{}
+		for _, f := range out.Failed {
+			id := aws.ToString(f.Id)
+			m, ok := pending[id]
+			if !ok {
+				return nil, fmt.Errorf("send message batch: SQS reported unknown entry %q failed", id)
+			}
+			if f.SenderFault || attempt >= p.MaxRetries {
+				failed = append(failed, describeFailure(m.EventID, f))
+				continue
+			}
+			retry[id] = m
+		}
+		if len(retry) == 0 {
+			return failed, nil
+		}
+		if err := wait(ctx, p.backoff(attempt+1)); err != nil {
+			return nil, fmt.Errorf("retry events %s: %w", eventIDs(retry), err)
+		}
+		pending = retry
+	}
+}
+
+func (p *Publisher) input(pending map[string]Message) *awssqs.SendMessageBatchInput {
+	in := &awssqs.SendMessageBatchInput{QueueUrl: aws.String(p.queueURL)}
+	for i := range maxBatchEntries {
+		id := strconv.Itoa(i)
+		m, ok := pending[id]
+		if !ok {
+			continue
+		}
+		attrs := make(map[string]types.MessageAttributeValue, len(m.Attrs))
+		for name, value := range m.Attrs {
+			attrs[name] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
+		}
+		in.Entries = append(in.Entries, types.SendMessageBatchRequestEntry{
+			Id:                aws.String(id),
+			MessageBody:       aws.String(m.Body),
+			MessageAttributes: attrs,
+		})
+	}
+	return in
+}
+
+func (p *Publisher) backoff(retry int) time.Duration {
+	if p.Backoff == nil {
+		return 0
+	}
+	return p.Backoff(retry)
+}
+
+func wait(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func describeFailure(eventID string, f types.BatchResultErrorEntry) string {
+	who := "SQS"
+	if f.SenderFault {
+		who = "sender"
+	}
+	return fmt.Sprintf("%s (%s fault, %s: %s)", eventID, who, aws.ToString(f.Code), aws.ToString(f.Message))
+}
+
+func eventIDs(pending map[string]Message) string {
+	ids := make([]string, 0, len(pending))
+	for i := range maxBatchEntries {
+		if m, ok := pending[strconv.Itoa(i)]; ok {
+			ids = append(ids, m.EventID)
+		}
+	}
+	return strings.Join(ids, ", ")
+}
