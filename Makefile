@@ -59,9 +59,19 @@ bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (~5 min); 
 bench-buffer: ## buffer strategies over N × p × history × c (20,000 requests a cell) + Recalibrate on 1M verdicts (~3 min); writes docs/buffer-benchmark.md and .svg
 	$(LOCAL) bench-buffer --requests 20000 --recalibrate-rows 1000000
 
-lint: ## gofmt, vet and go.mod tidiness
+# Linters run at pinned versions through the module proxy; nothing to install.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+DEADCODE := golang.org/x/tools/cmd/deadcode@v0.52.0
+# Test helpers are reachable only from tests, which deadcode does not follow.
+TEST_HELPERS := infra/local/pgtest/|infra/local/stack/stacktest/|shared/provider/providertest/
+
+lint: ## gofmt, vet, staticcheck, no dead code outside test helpers, go.mod tidiness
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+	@out="$$($(GO) run $(DEADCODE) ./...)" || exit 1; \
+	  dead="$$(grep -Ev '^($(TEST_HELPERS))' <<<"$$out")"; \
+	  test -z "$$dead" || { echo "dead code:"; echo "$$dead"; exit 1; }
 	$(GO) mod tidy -diff
 
 build: $(addprefix bin/,$(FUNCTIONS)) ## build every function's bootstrap for arm64 into bin/

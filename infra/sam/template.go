@@ -281,16 +281,6 @@ func DummyFunctionARN(logicalID string) string {
 
 var placeholder = regexp.MustCompile(`\$\{([^{}]*)\}`)
 
-// Placeholders lists the distinct ${Name} placeholders of a definition, sorted.
-func Placeholders(definition []byte) []string {
-	var names []string
-	for _, m := range placeholder.FindAllSubmatch(definition, -1) {
-		names = append(names, string(m[1]))
-	}
-	slices.Sort(names)
-	return slices.Compact(names)
-}
-
 // RenderDefinition replaces every ${Name} placeholder textually, as Step
 // Functions applies DefinitionSubstitutions (so a placeholder may stand in a
 // number position), and checks that the result is JSON. A placeholder

@@ -152,7 +152,7 @@ func taskResources(t *testing.T, definition []byte) map[string]string {
 // bare one becomes 1.
 func stubSubstitutions(definition []byte) map[string]string {
 	subs := map[string]string{}
-	for _, name := range Placeholders(definition) {
+	for _, name := range placeholders(definition) {
 		if bytes.Contains(definition, []byte(`"${`+name+`}"`)) {
 			subs[name] = "${" + name + "}"
 		} else {
@@ -198,7 +198,7 @@ func TestParseTemplateShortTags(t *testing.T) {
 func TestDefinitionSubstitutionsMatchPlaceholders(t *testing.T) {
 	t.Parallel()
 	tpl := testTemplate(t)
-	placeholders := Placeholders(readDefinition(t))
+	placeholders := placeholders(readDefinition(t))
 	require.NotEmpty(t, placeholders)
 	subs := slices.Sorted(maps.Keys(substitutions(t, tpl)))
 
@@ -800,4 +800,14 @@ func TestDummySubstitutions(t *testing.T) {
 			require.Equal(t, tt.want, got)
 		})
 	}
+}
+
+// placeholders lists the distinct ${Name} placeholders of a definition, sorted.
+func placeholders(definition []byte) []string {
+	var names []string
+	for _, m := range placeholder.FindAllSubmatch(definition, -1) {
+		names = append(names, string(m[1]))
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }

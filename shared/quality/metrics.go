@@ -173,16 +173,6 @@ func (a *noiseAcc) sigma() float64 {
 	return math.Sqrt(math.Pi/2) * float64(a.sum) / (6 * float64(a.w-2) * float64(a.outputs))
 }
 
-// immerkaerSigma is noiseAcc over a whole plane.
-func immerkaerSigma(luma []uint8, w, h int) float64 {
-	var a noiseAcc
-	a.reset(w)
-	for y := range h {
-		a.row(luma[y*w : (y+1)*w])
-	}
-	return a.sigma()
-}
-
 // blockiness is the Wang–Sheikh–Bovik ratio of a full-resolution luma plane
 // (a JPEG's Y plane, where the 8×8 grid is): B, the mean absolute
 // difference across block boundaries, over A, the mean within blocks,

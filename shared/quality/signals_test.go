@@ -272,3 +272,14 @@ func TestColourThumbYCbCrMatchesGeneric(t *testing.T) {
 		})
 	}
 }
+
+// immerkaerSigma is noiseAcc over a whole plane (the validator feeds it
+// sampled bands of rows; the tests measure whole synthetic planes).
+func immerkaerSigma(luma []uint8, w, h int) float64 {
+	var a noiseAcc
+	a.reset(w)
+	for y := range h {
+		a.row(luma[y*w : (y+1)*w])
+	}
+	return a.sigma()
+}

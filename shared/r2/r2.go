@@ -79,32 +79,11 @@ func New(cfg Config, optFns ...func(*s3.Options)) (*Store, error) {
 	return newStore(s3.New(opts, optFns...), cfg), nil
 }
 
-// NewFromAWSConfig builds a Store from a loaded AWS configuration (in Lambda:
-// credentials from the environment). Static keys in cfg, when set, replace
-// those credentials, since an R2 token is not an AWS identity.
-func NewFromAWSConfig(awsCfg aws.Config, cfg Config) *Store {
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		if cfg.Region != "" || o.Region == "" {
-			o.Region = regionOrAuto(cfg.Region)
-		}
-		if cfg.Endpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.Endpoint)
-		}
-		if cfg.AccessKeyID != "" {
-			o.Credentials = credentials.NewStaticCredentialsProvider(cfg.AccessKeyID, cfg.SecretAccessKey, "")
-		}
-		o.UsePathStyle = cfg.UsePathStyle
-		setChecksums(o)
-	})
-	return newStore(client, cfg)
-}
-
 // setChecksums turns off the checksums the SDK adds by default since S3
 // v1.73.0. R2 rejects or loops on them, and the local server stores their
-// aws-chunked framing as content. A loaded aws.Config carries WhenSupported
-// (the default config.LoadDefaultConfig resolves); bare s3.Options leave it
-// unset, which happens to behave like WhenRequired today. Name the constant
-// on both paths rather than rely on either.
+// aws-chunked framing as content. Bare s3.Options leave it unset, which
+// happens to behave like WhenRequired today; name the constant rather than
+// rely on that.
 func setChecksums(o *s3.Options) {
 	o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
 	o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired

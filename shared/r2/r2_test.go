@@ -80,28 +80,6 @@ func TestNew(t *testing.T) {
 	}
 }
 
-func TestNewFromAWSConfig(t *testing.T) {
-	t.Parallel()
-	// What config.LoadDefaultConfig yields: the checksum-everything default.
-	awsCfg := aws.Config{
-		Region:                     "us-east-1",
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
-	}
-	store := r2.NewFromAWSConfig(awsCfg, r2.Config{
-		Endpoint: "https://account.r2.cloudflarestorage.com", Region: "auto", Bucket: "images",
-		AccessKeyID: "r2-key", SecretAccessKey: "r2-secret",
-	})
-	opts := store.Client().Options()
-	require.Equal(t, "auto", opts.Region)
-	require.Equal(t, "https://account.r2.cloudflarestorage.com", aws.ToString(opts.BaseEndpoint))
-	require.Equal(t, aws.RequestChecksumCalculationWhenRequired, opts.RequestChecksumCalculation)
-	require.Equal(t, aws.ResponseChecksumValidationWhenRequired, opts.ResponseChecksumValidation)
-	creds, err := opts.Credentials.Retrieve(t.Context())
-	require.NoError(t, err)
-	require.Equal(t, "r2-key", creds.AccessKeyID)
-}
-
 func TestStore_PutGet(t *testing.T) {
 	t.Parallel()
 	store := newStore(t)
@@ -262,13 +240,6 @@ func TestChecksumSetting(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, reader.EnsureBucket(t.Context()))
 
-	// What config.LoadDefaultConfig yields, as in Lambda.
-	loadedDefault := aws.Config{
-		Region:                     "us-east-1",
-		HTTPClient:                 tlsServer.Client(),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
-	}
 	tests := []struct {
 		name      string
 		writer    func(t *testing.T) *r2.Store
@@ -278,9 +249,6 @@ func TestChecksumSetting(t *testing.T) {
 			store, err := r2.New(localConfig(tlsServer.URL), useTLS)
 			require.NoError(t, err)
 			return store
-		}},
-		{name: "NewFromAWSConfig", wantExact: true, writer: func(*testing.T) *r2.Store {
-			return r2.NewFromAWSConfig(loadedDefault, localConfig(tlsServer.URL))
 		}},
 		{name: "SDKDefaultWhenSupported", wantExact: false, writer: func(t *testing.T) *r2.Store {
 			store, err := r2.New(localConfig(tlsServer.URL), useTLS, func(o *s3.Options) {

@@ -117,9 +117,6 @@ func (s *Server) URL(dbname string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, dbname)
 }
 
-// Port is the TCP port the server listens on (127.0.0.1).
-func (s *Server) Port() int { return s.port }
-
 // CreateDatabase creates an empty database.
 func (s *Server) CreateDatabase(ctx context.Context, name string) error {
 	conn, err := pgx.Connect(ctx, s.URL("postgres"))

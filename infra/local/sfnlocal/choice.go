@@ -38,7 +38,7 @@ type choiceRule struct {
 
 func parseChoices(st *state, raws []json.RawMessage) error {
 	if len(raws) == 0 {
-		return fmt.Errorf("Choices must be a non-empty array")
+		return fmt.Errorf("field Choices must be a non-empty array")
 	}
 	for i, raw := range raws {
 		r, err := parseChoiceRule(raw, fmt.Sprintf("Choices[%d]", i), true)

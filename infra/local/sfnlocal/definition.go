@@ -270,7 +270,7 @@ func (l *loader) parseState(qualified, short string, raw json.RawMessage) (*stat
 	}
 	allowed, ok := allowedFields[head.Type]
 	if !ok {
-		return nil, fmt.Errorf("Type %q is not supported (supported: Task, Map, Choice, Pass, Succeed, Fail)", head.Type)
+		return nil, fmt.Errorf("state type %q is not supported (supported: Task, Map, Choice, Pass, Succeed, Fail)", head.Type)
 	}
 	var rs rawState
 	if _, err := strict(raw, head.Type+" state", allowed, &rs); err != nil {
@@ -318,7 +318,7 @@ func (l *loader) parseState(qualified, short string, raw json.RawMessage) (*stat
 	switch rs.Type {
 	case typeTask:
 		if st.invoke = l.resources[rs.Resource]; st.invoke == nil {
-			return nil, fmt.Errorf("Resource %q has no Invoker", rs.Resource)
+			return nil, fmt.Errorf("task resource %q has no Invoker", rs.Resource)
 		}
 		if rs.TimeoutSeconds != nil {
 			if *rs.TimeoutSeconds < 1 {

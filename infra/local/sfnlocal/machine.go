@@ -150,19 +150,6 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 	return func(c *config) { c.sleep = sleep }
 }
 
-// WithDeadline replaces context.WithTimeout for TimeoutSeconds (Task and
-// execution). Tests pass a function returning an already expired context to
-// exercise States.Timeout without waiting.
-func WithDeadline(deadline func(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc)) Option {
-	return func(c *config) { c.deadline = deadline }
-}
-
-// WithJitter sets the random source for JitterStrategy FULL: a function
-// returning a value in [0, 1) that scales the computed delay.
-func WithJitter(jitter func() float64) Option {
-	return func(c *config) { c.jitter = jitter }
-}
-
 // WithEvents registers a callback for progress events. Calls are serialized,
 // even from concurrent Map iterations, so the callback needs no locking.
 func WithEvents(fn func(Event)) Option {

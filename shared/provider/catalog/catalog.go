@@ -9,7 +9,6 @@
 package catalog
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -143,13 +142,4 @@ func RetirementOf(provider, model string) (Retirement, bool) {
 func Retired(provider, model string, at time.Time) bool {
 	r, ok := RetirementOf(provider, model)
 	return ok && !at.Before(r.ShutDown)
-}
-
-// Models returns the price table ordered by provider and price.
-func Models() []Model {
-	out := slices.Clone(models)
-	slices.SortFunc(out, func(a, b Model) int {
-		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ImageUSD, b.ImageUSD), cmp.Compare(a.Model, b.Model))
-	})
-	return out
 }
