@@ -12,7 +12,6 @@ import (
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/wire"
 )
 
@@ -55,8 +54,8 @@ func service(p *generation.Pipeline, cfg config.Config, starter generation.Start
 }
 
 // learningReader is the store's statistics reader, when it has one.
-func learningReader(store generation.Store) learning.StatsReader {
-	r, _ := store.(learning.StatsReader)
+func learningReader(store generation.Store) generation.AttributeStatsReader {
+	r, _ := store.(generation.AttributeStatsReader)
 	return r
 }
 

@@ -159,7 +159,7 @@ func TestPostFeedbackQueueDown(t *testing.T) {
 
 func TestGetLearning(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(s *httpapi.Service) { s.Learning = s.Store.(learning.StatsReader) })
+	e := newEnv(t, func(s *httpapi.Service) { s.Learning = s.Store.(generation.AttributeStatsReader) })
 	ctx := t.Context()
 	gen := generation.NewID()
 	var events []generation.FeedbackEvent

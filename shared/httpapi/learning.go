@@ -25,8 +25,8 @@ type learningBody struct {
 	Prior         string               `json:"prior"`
 	// NegativeTerms are the terms learned from recent failure reasons;
 	// they go into the negative prompt of providers that accept one.
-	NegativeTerms  []string               `json:"negativeTerms"`
-	FailureReasons []learning.ReasonCount `json:"failureReasons"`
+	NegativeTerms  []string                 `json:"negativeTerms"`
+	FailureReasons []generation.ReasonCount `json:"failureReasons"`
 }
 
 // getLearning serves GET /v1/learning/{provider}: what the learner knows
@@ -53,7 +53,7 @@ func (s *Service) getLearning(w http.ResponseWriter, r *http.Request, _ string) 
 		return
 	}
 	if reasons == nil {
-		reasons = []learning.ReasonCount{}
+		reasons = []generation.ReasonCount{}
 	}
 	writeJSON(w, http.StatusOK, learningBody{
 		Provider:       provider,

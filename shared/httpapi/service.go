@@ -15,7 +15,6 @@ import (
 
 	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/learning"
 )
 
 // Defaults of the optional Service fields.
@@ -40,7 +39,7 @@ type Service struct {
 	// are 503).
 	Publisher generation.Publisher
 	// Learning reads the learner's statistics for GET /v1/learning (nil: 503).
-	Learning learning.StatsReader
+	Learning generation.AttributeStatsReader
 	// LocalAuth makes `Authorization: Bearer <user-id>` the identity in
 	// Handler. Local only: NEVER set it in AWS. HandleAPIGateway ignores it
 	// and reads the JWT authorizer's claims only.

@@ -88,7 +88,7 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 // Chooser is the prompt-modifier chooser: Thompson sampling over the
 // learner's statistics in stats, with learned negative terms for the
 // providers that take a negative prompt in its own field.
-func Chooser(stats learning.StatsReader) learning.Thompson {
+func Chooser(stats generation.AttributeStatsReader) learning.Thompson {
 	return learning.Thompson{Stats: stats, NegativePromptProviders: learning.DefaultNegativePromptProviders}
 }
 
