@@ -202,6 +202,13 @@ type ProviderChooser interface {
 	Choose(ctx context.Context) (provider, model string, err error)
 }
 
+// ModifierChooser picks prompt modifiers for each candidate of a round, so
+// that outcomes can be attributed to modifiers (shared/learning). It may
+// read the learner's statistics, hence ctx and the error.
+type ModifierChooser interface {
+	Choose(ctx context.Context, req ChoiceRequest) (ModifierChoice, error)
+}
+
 // AttributeStatsReader reads what the learner has folded: per-(provider,
 // prompt modifier) statistics and recent failure reasons. shared/postgres
 // implements it over attribute_stats and rlhf_feedback; shared/learning
