@@ -9,17 +9,18 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/learning"
+	"github.com/designerbff/pipeline/shared/postgres"
 	"github.com/designerbff/pipeline/shared/wire"
 )
 
 func main() {
 	slog.SetDefault(lambdacontext.NewLogger())
 	ctx := context.Background()
-	p, cfg, err := wire.Setup(ctx, os.Getenv)
+	p, store, cfg, err := wire.SetupWithStore(ctx, os.Getenv)
 	if err != nil {
 		slog.Error("init", "error", err)
 		os.Exit(1)
@@ -29,35 +30,33 @@ func main() {
 		slog.Error("init", "error", err)
 		os.Exit(1)
 	}
-	lambda.Start(service(p, cfg, starter).HandleAPIGateway)
+	lambda.Start(service(p, store, cfg, starter).HandleAPIGateway)
 }
 
-// service is the API over a pipeline's store and object store. LocalAuth
-// stays off: in AWS the JWT authorizer's sub claim is the only identity.
-func service(p *generation.Pipeline, cfg config.Config, starter generation.Starter) *httpapi.Service {
+// service is the API over a pipeline's store and object store; store's
+// statistics readers are passed explicitly. LocalAuth stays off: in AWS the
+// JWT authorizer's sub claim is the only identity.
+func service(p *generation.Pipeline, store *postgres.Store, cfg config.Config, starter generation.Starter) *httpapi.Service {
 	return &httpapi.Service{
-		Store:            p.Store,
-		Objects:          p.Objects,
-		Starter:          starter,
-		Publisher:        ratingPublisher(p, cfg),
-		Learning:         learningReader(p.Store),
-		Providers:        wire.AutoChooser(cfg, p.Store), // settings.provider "auto"
-		Defaults:         generation.Defaults{TargetConfidence: cfg.BufferTargetConfidence, Provider: cfg.Provider},
-		ValidatorVersion: p.Validator.Version(),
-		PresignExpiry:    cfg.PresignExpiry,
-		Planner:          wire.Planner(cfg),
+		App: &app.Service{
+			Store:            p.Store,
+			Objects:          p.Objects,
+			Starter:          starter,
+			Defaults:         generation.Defaults{TargetConfidence: cfg.BufferTargetConfidence, Provider: cfg.Provider},
+			ValidatorVersion: p.Validator.Version(),
+			PresignExpiry:    cfg.PresignExpiry,
+			Planner:          wire.Planner(cfg),
+			ProviderChooser:  wire.AutoChooser(cfg, store), // settings.provider "auto"
+			Ratings:          ratingPublisher(p, cfg),
+			LearnerStats:     store,
+			Logger:           slog.Default(),
+		},
 		// A synchronous Lambda invocation carries at most 6 MB, and API
 		// Gateway base64-encodes binary bodies (4/3 larger): 4 MiB of upload
 		// is what fits.
 		MaxBodyBytes: 4 << 20,
 		Logger:       slog.Default(),
 	}
-}
-
-// learningReader is the store's statistics reader, when it has one.
-func learningReader(store generation.Store) learning.StatsReader {
-	r, _ := store.(learning.StatsReader)
-	return r
 }
 
 // ratingPublisher is where user ratings go: the feedback queue, unless

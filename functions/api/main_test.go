@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 func TestSampleEvents(t *testing.T) {
 	t.Parallel()
 	s := stacktest.New(t)
-	svc := service(s.Pipeline, s.Config, s.Starter)
+	svc := service(s.Pipeline, s.Store, s.Config, s.Starter)
 	require.False(t, svc.LocalAuth, "in AWS only the JWT authorizer names the user")
 
 	tests := []struct {

@@ -173,13 +173,6 @@ type ModifierChoice struct {
 	NegativeTerms []string
 }
 
-// ModifierChooser picks prompt modifiers for each candidate of a round, so
-// that outcomes can be attributed to modifiers (shared/learning). It may
-// read the learner's statistics, hence ctx and the error.
-type ModifierChooser interface {
-	Choose(ctx context.Context, req ChoiceRequest) (ModifierChoice, error)
-}
-
 // NewCandidates builds the planned candidates of a round: the base prompt with
 // each candidate's modifiers, the request's negative prompt with the learned
 // negative terms, and a seed derived from (generation, round, index), so

@@ -186,8 +186,57 @@ type Store interface {
 
 // ProviderStatsReader reads the stored per-(provider, model) statistics that
 // Recalibrate last computed, for choosing a provider ("auto").
+// shared/postgres implements it.
 type ProviderStatsReader interface {
 	StoredProviderStats(ctx context.Context) ([]ProviderStats, error)
+}
+
+// AutoProvider is the settings.provider value that a ProviderChooser
+// resolves when the generation is created.
+const AutoProvider = "auto"
+
+// ProviderChooser resolves settings.provider "auto" to the enabled provider
+// and model with the lowest expected cost per delivered image
+// (shared/provider/catalog implements it).
+type ProviderChooser interface {
+	Choose(ctx context.Context) (provider, model string, err error)
+}
+
+// ModifierChooser picks prompt modifiers for each candidate of a round, so
+// that outcomes can be attributed to modifiers (shared/learning). It may
+// read the learner's statistics, hence ctx and the error.
+type ModifierChooser interface {
+	Choose(ctx context.Context, req ChoiceRequest) (ModifierChoice, error)
+}
+
+// AttributeStatsReader reads what the learner has folded: per-(provider,
+// prompt modifier) statistics and recent failure reasons. shared/postgres
+// implements it over attribute_stats and rlhf_feedback; shared/learning
+// chooses modifiers from it.
+type AttributeStatsReader interface {
+	// AttributeStats returns the provider's attribute statistics (none for
+	// a provider without feedback).
+	AttributeStats(ctx context.Context, provider string) ([]AttributeStat, error)
+	// FailureReasons returns the weight of the provider's recent failures
+	// per reason code, largest first.
+	FailureReasons(ctx context.Context, provider string) ([]ReasonCount, error)
+}
+
+// AttributeStat is one attribute's (prompt modifier's) outcome counts for a
+// provider, as the learner folds them: Passes and Failures are discounted
+// sums of outcome weights (see shared/postgres FoldFeedback), Samples the
+// undiscounted number of outcomes folded in.
+type AttributeStat struct {
+	Attribute string
+	Passes    float64
+	Failures  float64
+	Samples   int64
+}
+
+// ReasonCount is how much weight of recent failures carried one reason code.
+type ReasonCount struct {
+	Reason string  `json:"reason"`
+	Weight float64 `json:"weight"`
 }
 
 // ProviderStats are a provider's (and model's) absolute outcomes.

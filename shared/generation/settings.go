@@ -3,9 +3,7 @@ package generation
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strings"
 )
@@ -106,19 +104,23 @@ type Defaults struct {
 	Provider         string  // PROVIDER
 }
 
+// settingsJSON decodes a settings object; its messages are the API's.
+var settingsJSON = StrictJSON{
+	Field:           "settings",
+	NotObject:       "must be a JSON object",
+	Malformed:       "is not valid JSON",
+	MalformedDetail: true,
+	Unknown:         "is not a known setting",
+}
+
 // ParseSettings decodes a settings JSON object strictly: unknown fields, wrong
 // types and out-of-range values are EINVALID errors naming the field. An empty
 // input means "all defaults" except count, which is required.
 func ParseSettings(data []byte, d Defaults) (Settings, error) {
 	var raw rawSettings
 	if len(bytes.TrimSpace(data)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&raw); err != nil {
-			return Settings{}, settingsDecodeError(err)
-		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return Settings{}, FieldError("settings", "must be a single JSON object")
+		if err := settingsJSON.Decode(data, &raw); err != nil {
+			return Settings{}, err
 		}
 	}
 	s, err := raw.resolve(d)
@@ -138,25 +140,6 @@ func (s Settings) checkText() error {
 		}
 	}
 	return nil
-}
-
-func settingsDecodeError(err error) error {
-	var e *Error
-	if errors.As(err, &e) {
-		return e
-	}
-	var typeErr *json.UnmarshalTypeError
-	if errors.As(err, &typeErr) {
-		if typeErr.Field == "" {
-			return FieldError("settings", "must be a JSON object")
-		}
-		return FieldError(typeErr.Field, "must be a %s", typeErr.Type.String())
-	}
-	msg := err.Error()
-	if field, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return FieldError(strings.Trim(field, `"`), "is not a known setting")
-	}
-	return FieldError("settings", "is not valid JSON: %s", msg)
 }
 
 func (r rawSettings) resolve(d Defaults) (Settings, error) {

@@ -8,8 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/httpapi"
-	"github.com/designerbff/pipeline/shared/postgres"
 	"github.com/designerbff/pipeline/shared/provider/catalog"
 )
 
@@ -18,10 +16,10 @@ import (
 func TestCreateAutoProvider(t *testing.T) {
 	t.Parallel()
 	img := pngImage(t, 40, 40, 9)
-	withChooser := func(e *httpapi.Service) {
-		e.Providers = catalog.Chooser{
+	withChooser := func(e *env) {
+		e.app.ProviderChooser = catalog.Chooser{
 			Options: catalog.OptionsFor([]string{"openai", "stability"}, nil, time.Now()),
-			Stats:   e.Store.(*postgres.Store),
+			Stats:   e.pg,
 		}
 	}
 	type stat struct {
@@ -50,7 +48,7 @@ func TestCreateAutoProvider(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			var configure []func(*httpapi.Service)
+			var configure []func(*env)
 			if tt.chooser {
 				configure = append(configure, withChooser)
 			}

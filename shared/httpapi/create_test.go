@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/httpapi"
 )
 
 func TestCreate(t *testing.T) {
@@ -137,7 +136,7 @@ func TestCreateStartFails(t *testing.T) {
 func TestCreateRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	const maxBody = 64 << 10
-	e := newEnv(t, func(s *httpapi.Service) { s.MaxBodyBytes = maxBody })
+	e := newEnv(t, func(e *env) { e.svc.MaxBodyBytes = maxBody })
 	img := pngImage(t, 32, 32, 99)
 	form := func(imgData []byte, settings string) func(t *testing.T) request {
 		return func(t *testing.T) request {
@@ -267,7 +266,7 @@ func TestCreateRequiresIdentity(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(s *httpapi.Service) { s.LocalAuth = tt.localAuth })
+			e := newEnv(t, func(e *env) { e.svc.LocalAuth = tt.localAuth })
 			req := request{
 				method: http.MethodPost, path: "/v1/generations", contentType: "application/json",
 				body: jsonBody(t, img, map[string]any{"count": 1}),

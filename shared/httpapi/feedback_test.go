@@ -13,7 +13,6 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/httpapi"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/stage"
 )
@@ -27,11 +26,11 @@ func (failingPublisher) Publish(context.Context, []generation.FeedbackEvent) err
 
 // withLearner gives the service the local queue feeding the real learner
 // handler over the env's database, and returns the sqslocal.
-func withLearner(q **sqslocal.Queue) func(*httpapi.Service) {
-	return func(s *httpapi.Service) {
-		p := &generation.Pipeline{Store: s.Store, LearningRate: 0.1}
+func withLearner(q **sqslocal.Queue) func(*env) {
+	return func(e *env) {
+		p := &generation.Pipeline{Store: e.pg, LearningRate: 0.1}
 		*q = sqslocal.New(stage.Learner{Pipeline: p}.Handle, sqslocal.Options{})
-		s.Publisher = *q
+		e.app.Ratings = *q
 	}
 }
 
@@ -148,7 +147,7 @@ func TestPostFeedbackQueueDown(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(s *httpapi.Service) { s.Publisher = tt.publisher })
+			e := newEnv(t, func(e *env) { e.app.Ratings = tt.publisher })
 			id, _, order := e.deliveredGeneration(t, "alice")
 			rec := e.do(t, request{method: http.MethodPost, path: feedbackPath(id, order[0]), user: "alice",
 				contentType: "application/json", body: []byte(`{"rating": 5}`)})
@@ -159,7 +158,7 @@ func TestPostFeedbackQueueDown(t *testing.T) {
 
 func TestGetLearning(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, func(s *httpapi.Service) { s.Learning = s.Store.(learning.StatsReader) })
+	e := newEnv(t, func(e *env) { e.app.LearnerStats = e.pg })
 	ctx := t.Context()
 	gen := generation.NewID()
 	var events []generation.FeedbackEvent

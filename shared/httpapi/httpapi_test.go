@@ -28,6 +28,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/s3local"
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
 	"github.com/designerbff/pipeline/shared/postgres"
@@ -67,6 +68,8 @@ func (s *recordingStarter) started() []string {
 // env is a Service over a fresh migrated database and a fresh S3 server.
 type env struct {
 	svc     *httpapi.Service
+	app     *app.Service
+	pg      *postgres.Store
 	pool    *pgxpool.Pool
 	store   generation.Store
 	objects *r2.Store
@@ -74,7 +77,7 @@ type env struct {
 	handler http.Handler
 }
 
-func newEnv(t *testing.T, configure ...func(*httpapi.Service)) *env {
+func newEnv(t *testing.T, configure ...func(*env)) *env {
 	t.Helper()
 	pool := pgtest.NewDB(t)
 	srv, err := s3local.Start()
@@ -90,19 +93,24 @@ func newEnv(t *testing.T, configure ...func(*httpapi.Service)) *env {
 	require.NoError(t, err)
 	require.NoError(t, objects.EnsureBucket(t.Context()))
 
-	e := &env{pool: pool, store: postgres.NewStore(pool), objects: objects, starter: &recordingStarter{}}
-	e.svc = &httpapi.Service{
-		Store:            e.store,
+	pg := postgres.NewStore(pool)
+	e := &env{pool: pool, pg: pg, store: pg, objects: objects, starter: &recordingStarter{}}
+	e.app = &app.Service{
+		Store:            pg,
 		Objects:          objects,
 		Starter:          e.starter,
 		Defaults:         generation.Defaults{TargetConfidence: 0.9, Provider: "procedural"},
 		ValidatorVersion: validatorVersion,
-		LocalAuth:        true,
 		Logger:           slog.New(slog.DiscardHandler),
 		Now:              func() time.Time { return testNow },
 	}
+	e.svc = &httpapi.Service{
+		App:       e.app,
+		LocalAuth: true,
+		Logger:    slog.New(slog.DiscardHandler),
+	}
 	for _, f := range configure {
-		f(e.svc)
+		f(e)
 	}
 	e.handler = e.svc.Handler()
 	return e

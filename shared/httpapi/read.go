@@ -1,10 +1,7 @@
 package httpapi
 
 import (
-	"cmp"
-	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -55,26 +52,12 @@ type discardedBody struct {
 // getGeneration serves GET /v1/generations/{id}. A generation that does not
 // exist and one of another user get the same 404.
 func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user string) {
-	id := r.PathValue("id")
-	notFound := generation.Errorf(generation.ENOTFOUND, "generation not found")
-	if !generation.IsUUID(id) {
-		s.writeError(w, r, notFound)
-		return
-	}
-	g, err := s.Store.Generation(r.Context(), id)
-	if generation.ErrorCode(err) == generation.ENOTFOUND || (err == nil && g.UserID != user) {
-		s.writeError(w, r, notFound)
-		return
-	}
+	rep, err := s.App.Generation(r.Context(), user, r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, fmt.Errorf("load generation %s: %w", id, err))
+		s.writeError(w, r, err)
 		return
 	}
-	cands, err := s.Store.Candidates(r.Context(), id, s.ValidatorVersion)
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("load candidates of %s: %w", id, err))
-		return
-	}
+	g := rep.Generation
 	body := generationBody{
 		ID:               g.ID,
 		Status:           g.Status,
@@ -91,67 +74,16 @@ func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user str
 		Error:            g.Error,
 		CreatedAt:        g.CreatedAt,
 		CompletedAt:      g.CompletedAt,
-		Images:           []imageBody{},
-		Discarded:        []discardedBody{},
-		DiscardReasons:   map[string]int{},
+		Images:           make([]imageBody, 0, len(rep.Images)),
+		Discarded:        make([]discardedBody, 0, len(rep.Discarded)),
+		DiscardReasons:   rep.DiscardReasons,
 		Links:            links{Self: selfLink(g.ID)},
 	}
-	for _, c := range cands {
-		switch c.Status {
-		case generation.CandidateSelected:
-			img, err := s.image(r, c)
-			if err != nil {
-				s.writeError(w, r, err)
-				return
-			}
-			body.Images = append(body.Images, img)
-		case generation.CandidateDiscarded, generation.CandidateFailed, generation.CandidateFiltered:
-			d := discarded(c)
-			for _, reason := range d.Reasons {
-				body.DiscardReasons[reason]++
-			}
-			body.Discarded = append(body.Discarded, d)
-		}
+	for _, img := range rep.Images {
+		body.Images = append(body.Images, imageBody(img))
 	}
-	slices.SortStableFunc(body.Images, func(a, b imageBody) int { return cmp.Compare(a.Rank, b.Rank) })
+	for _, d := range rep.Discarded {
+		body.Discarded = append(body.Discarded, discardedBody(d))
+	}
 	writeJSON(w, http.StatusOK, body)
-}
-
-// image presigns a delivered candidate's object for this response only.
-func (s *Service) image(r *http.Request, c generation.Candidate) (imageBody, error) {
-	url, err := s.Objects.PresignGet(r.Context(), c.ObjectKey, s.presignExpiry())
-	if err != nil {
-		return imageBody{}, fmt.Errorf("presign candidate %s: %w", c.ID, err)
-	}
-	img := imageBody{ID: c.ID, Width: c.Width, Height: c.Height, URL: url}
-	if c.Rank != nil {
-		img.Rank = *c.Rank
-	}
-	if c.Verdict != nil {
-		score := c.Verdict.Score
-		img.Score = &score
-		img.Flagged = c.Verdict.Flagged
-	}
-	return img, nil
-}
-
-// discarded explains why a candidate was not delivered.
-func discarded(c generation.Candidate) discardedBody {
-	d := discardedBody{ID: c.ID, Status: c.Status}
-	if c.Verdict != nil {
-		score := c.Verdict.Score
-		d.Score = &score
-	}
-	switch {
-	case c.Status == generation.CandidateDiscarded && c.Verdict != nil && len(c.Verdict.Reasons) > 0:
-		d.Reasons = c.Verdict.Reasons
-	case c.Status == generation.CandidateDiscarded && c.Verdict != nil && c.Verdict.Passed:
-		// It passed but more than enough others passed, with better scores.
-		d.Reasons = []string{"surplus"}
-	case c.FailureReason != "":
-		d.Reasons = []string{c.FailureReason}
-	default:
-		d.Reasons = []string{string(c.Status)}
-	}
-	return d
 }

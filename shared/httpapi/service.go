@@ -10,45 +10,30 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 	"unicode/utf8"
 
-	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/learning"
 )
 
-// Defaults of the optional Service fields.
-const (
-	DefaultPresignExpiry = time.Hour
-	DefaultMaxBodyBytes  = 10 << 20 // API Gateway's own payload limit
-)
+// DefaultMaxBodyBytes is the default bound of a request body: API Gateway's
+// own payload limit.
+const DefaultMaxBodyBytes = 10 << 20
 
-// Service is the API: it validates requests, records generations and starts
-// their workflow, and reports them back to their owner.
+// Service is the API's transport: each route decodes its request, calls one
+// operation of App and encodes the answer or the coded error.
 type Service struct {
-	Store            generation.Store
-	Objects          generation.ObjectStore
-	Starter          generation.Starter
-	Defaults         generation.Defaults
-	ValidatorVersion string        // verdicts are read for this version
-	PresignExpiry    time.Duration // default 1h
-	MaxBodyBytes     int64         // default 10 MiB (API Gateway's own limit)
-	// Providers resolves settings.provider "auto" (nil: "auto" is a 400).
-	Providers ProviderChooser
-	// Publisher sends user ratings to the learner's queue (nil: ratings
-	// are 503).
-	Publisher generation.Publisher
-	// Learning reads the learner's statistics for GET /v1/learning (nil: 503).
-	Learning learning.StatsReader
+	// App runs the operations (required).
+	App *app.Service
+	// MaxBodyBytes bounds a create request's body (default 10 MiB).
+	MaxBodyBytes int64
 	// LocalAuth makes `Authorization: Bearer <user-id>` the identity in
 	// Handler. Local only: NEVER set it in AWS. HandleAPIGateway ignores it
 	// and reads the JWT authorizer's claims only.
 	LocalAuth bool
-	// Planner answers /api/optimization; nil: BUFFER_* defaults.
-	Planner *buffer.Planner
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Logger receives internal errors, which callers see as "internal
+	// error" (default slog.Default()).
+	Logger *slog.Logger
 
 	once sync.Once
 	mux  http.Handler
@@ -173,20 +158,6 @@ func (s *Service) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
-}
-
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
-
-func (s *Service) presignExpiry() time.Duration {
-	if s.PresignExpiry > 0 {
-		return s.PresignExpiry
-	}
-	return DefaultPresignExpiry
 }
 
 func (s *Service) maxBodyBytes() int64 {

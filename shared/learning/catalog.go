@@ -2,7 +2,7 @@
 // attribute groups, by Thompson sampling over the learner's discounted
 // per-(provider, attribute) Beta statistics, and derives negative-prompt
 // terms from failure reasons. It is pure: statistics come through the
-// StatsReader interface, and it never sees a provider's internals.
+// generation.AttributeStatsReader port, and it never sees a provider's internals.
 package learning
 
 import (

@@ -18,20 +18,20 @@ import (
 
 // fakeStats is an in-memory StatsReader; fail makes every read fail.
 type fakeStats struct {
-	stats   []learning.Stat
-	reasons []learning.ReasonCount
+	stats   []generation.AttributeStat
+	reasons []generation.ReasonCount
 	fail    error
 	reads   *int
 }
 
-func (f fakeStats) AttributeStats(context.Context, string) ([]learning.Stat, error) {
+func (f fakeStats) AttributeStats(context.Context, string) ([]generation.AttributeStat, error) {
 	if f.reads != nil {
 		*f.reads++
 	}
 	return f.stats, f.fail
 }
 
-func (f fakeStats) FailureReasons(context.Context, string) ([]learning.ReasonCount, error) {
+func (f fakeStats) FailureReasons(context.Context, string) ([]generation.ReasonCount, error) {
 	return f.reasons, f.fail
 }
 
@@ -57,7 +57,7 @@ func share(t *testing.T, c generation.ModifierChooser, req generation.ChoiceRequ
 
 func TestThompsonChoose(t *testing.T) {
 	t.Parallel()
-	learned := []learning.Stat{
+	learned := []generation.AttributeStat{
 		{Attribute: "good light", Passes: 90, Failures: 10},
 		{Attribute: "bad light", Passes: 30, Failures: 70},
 		{Attribute: "plain light", Passes: 80, Failures: 20},
@@ -115,7 +115,7 @@ func TestThompsonIsDeterministicAndSpreadsCandidates(t *testing.T) {
 
 func TestThompsonNegativeTermsAndErrors(t *testing.T) {
 	t.Parallel()
-	reasons := []learning.ReasonCount{{Reason: "blurry", Weight: 12}, {Reason: "wrong_size", Weight: 9}, {Reason: "noisy", Weight: 1}}
+	reasons := []generation.ReasonCount{{Reason: "blurry", Weight: 12}, {Reason: "wrong_size", Weight: 9}, {Reason: "noisy", Weight: 1}}
 	c := learning.Thompson{Stats: fakeStats{reasons: reasons}, NegativePromptProviders: map[string]bool{"stability": true}}
 	with, err := c.Choose(context.Background(), generation.ChoiceRequest{Provider: "stability", Count: 1, Seed: 1, Learn: true})
 	require.NoError(t, err)
@@ -136,14 +136,14 @@ func TestNegativeTerms(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		reasons []learning.ReasonCount
+		reasons []generation.ReasonCount
 		max     int
 		want    []string
 	}{
 		{"none", nil, 3, []string{}},
-		{"ranked and capped", []learning.ReasonCount{{"underexposed", 20}, {"blurry: radius 5", 30}, {"noisy", 10}, {"blank", 8}}, 2, []string{"blurry", "underexposed"}},
-		{"a small share is noise", []learning.ReasonCount{{"blurry", 100}, {"noisy", 5}}, 3, []string{"blurry"}},
-		{"unmapped reasons count in the total only", []learning.ReasonCount{{"filtered: nsfw", 50}, {"overexposed", 4}}, 3, []string{}},
+		{"ranked and capped", []generation.ReasonCount{{Reason: "underexposed", Weight: 20}, {Reason: "blurry: radius 5", Weight: 30}, {Reason: "noisy", Weight: 10}, {Reason: "blank", Weight: 8}}, 2, []string{"blurry", "underexposed"}},
+		{"a small share is noise", []generation.ReasonCount{{Reason: "blurry", Weight: 100}, {Reason: "noisy", Weight: 5}}, 3, []string{"blurry"}},
+		{"unmapped reasons count in the total only", []generation.ReasonCount{{Reason: "filtered: nsfw", Weight: 50}, {Reason: "overexposed", Weight: 4}}, 3, []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +165,7 @@ func TestBetaQuantileAndRank(t *testing.T) {
 		require.InDelta(t, tt.want, buffer.Posterior{Alpha: tt.a, Beta: tt.b}.Quantile(tt.p), 1e-4, "%+v", tt)
 	}
 
-	ranked := learning.Rank([]learning.Stat{
+	ranked := learning.Rank([]generation.AttributeStat{
 		{Attribute: "bad light", Passes: 3, Failures: 7, Samples: 10},
 		{Attribute: "good light", Passes: 9, Failures: 1, Samples: 10},
 	}, twoGroups, 1, 0.9)
@@ -222,9 +222,9 @@ func TestLearnerNeverImportsTheDefectTable(t *testing.T) {
 // BenchmarkThompsonChoose is the plan stage's cost of choosing a round's
 // modifiers (100 candidates, every group, learned statistics).
 func BenchmarkThompsonChoose(b *testing.B) {
-	var stats []learning.Stat
+	var stats []generation.AttributeStat
 	for i, m := range learning.Modifiers() {
-		stats = append(stats, learning.Stat{Attribute: m, Passes: float64(10 + i), Failures: float64(40 - i)})
+		stats = append(stats, generation.AttributeStat{Attribute: m, Passes: float64(10 + i), Failures: float64(40 - i)})
 	}
 	c := learning.Thompson{Stats: fakeStats{stats: stats}}
 	req := generation.ChoiceRequest{Provider: "p", Count: 100, Seed: 1, Learn: true}

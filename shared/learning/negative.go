@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // negativeTermFor maps a validator reason code to the negative-prompt term
@@ -32,7 +34,7 @@ const (
 // NegativeTerms turns recent failure reasons into at most max negative-prompt
 // terms, the most frequent first. A reason's code is its text before the
 // first ':' ("filtered: …" is "filtered").
-func NegativeTerms(reasons []ReasonCount, max int) []string {
+func NegativeTerms(reasons []generation.ReasonCount, max int) []string {
 	weights := map[string]float64{}
 	var total float64
 	for _, r := range reasons {

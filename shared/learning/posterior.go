@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"github.com/designerbff/pipeline/shared/buffer"
+
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // Posterior is an attribute's Beta posterior of the pass rate.
@@ -24,7 +26,7 @@ type Posterior struct {
 // catalog modifier without statistics (prior only), ordered by posterior mean,
 // best first (ties: more samples first, then by name). level is the
 // credible interval's mass, e.g. 0.9; prior as in Thompson (0: default).
-func Rank(stats []Stat, catalog []Group, prior, level float64) []Posterior {
+func Rank(stats []generation.AttributeStat, catalog []Group, prior, level float64) []Posterior {
 	if prior <= 0 {
 		prior = DefaultPrior
 	}
@@ -39,7 +41,7 @@ func Rank(stats []Stat, catalog []Group, prior, level float64) []Posterior {
 	}
 	seen := map[string]bool{}
 	out := make([]Posterior, 0, len(stats)+len(groupOf))
-	add := func(s Stat) {
+	add := func(s generation.AttributeStat) {
 		q := buffer.Posterior{Alpha: prior + s.Passes, Beta: prior + s.Failures}
 		lo, hi := q.Interval(level)
 		out = append(out, Posterior{
@@ -55,7 +57,7 @@ func Rank(stats []Stat, catalog []Group, prior, level float64) []Posterior {
 	for _, g := range catalog {
 		for _, m := range g.Modifiers {
 			if !seen[m] {
-				add(Stat{Attribute: m})
+				add(generation.AttributeStat{Attribute: m})
 			}
 		}
 	}

@@ -9,34 +9,6 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
-// Stat is one attribute's (prompt modifier's) outcome counts for a provider,
-// as the learner folds them: Passes and Failures are discounted sums of
-// outcome weights (see shared/postgres FoldFeedback), Samples the
-// undiscounted number of outcomes folded in.
-type Stat struct {
-	Attribute string
-	Passes    float64
-	Failures  float64
-	Samples   int64
-}
-
-// ReasonCount is how much weight of recent failures carried one reason code.
-type ReasonCount struct {
-	Reason string  `json:"reason"`
-	Weight float64 `json:"weight"`
-}
-
-// StatsReader reads what the learner has folded. shared/postgres implements
-// it over attribute_stats and rlhf_feedback.
-type StatsReader interface {
-	// AttributeStats returns the provider's attribute statistics (none for
-	// a provider without feedback).
-	AttributeStats(ctx context.Context, provider string) ([]Stat, error)
-	// FailureReasons returns the weight of the provider's recent failures
-	// per reason code, largest first.
-	FailureReasons(ctx context.Context, provider string) ([]ReasonCount, error)
-}
-
 // Defaults of Thompson's zero fields.
 const (
 	// DefaultExplore is the exploration floor: the share of modifier picks
@@ -65,7 +37,7 @@ var DefaultNegativePromptProviders = map[string]bool{"stability": true}
 // the modifiers of its own candidate. With req.Learn false it draws
 // uniformly and reads nothing.
 type Thompson struct {
-	Stats StatsReader
+	Stats generation.AttributeStatsReader
 	// PerCandidate is how many groups a candidate draws a modifier from;
 	// 0 means every group of the catalog.
 	PerCandidate int
@@ -106,7 +78,7 @@ func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (gen
 	if err != nil {
 		return generation.ModifierChoice{}, fmt.Errorf("read attribute statistics of %s: %w", req.Provider, err)
 	}
-	byName := make(map[string]Stat, len(stats))
+	byName := make(map[string]generation.AttributeStat, len(stats))
 	for _, s := range stats {
 		byName[s.Attribute] = s
 	}
@@ -131,7 +103,7 @@ func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (gen
 
 // pick draws one modifier of g: uniformly with the exploration floor's
 // probability, otherwise the largest Beta draw.
-func (t Thompson) pick(g Group, stats map[string]Stat, rng *rand.Rand) string {
+func (t Thompson) pick(g Group, stats map[string]generation.AttributeStat, rng *rand.Rand) string {
 	if rng.Float64() < t.explore() {
 		return g.Modifiers[rng.IntN(len(g.Modifiers))]
 	}

@@ -5,11 +5,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/designerbff/pipeline/shared/learning"
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // The Store is what the learning chooser and the learning API read.
-var _ learning.StatsReader = (*Store)(nil)
+var _ generation.AttributeStatsReader = (*Store)(nil)
 
 // failureReasonWindow bounds the failures whose reasons teach negative
 // terms: the provider's most recent ones, so a cured defect fades out.
@@ -17,7 +17,7 @@ const failureReasonWindow = 500
 
 // AttributeStats returns the provider's folded attribute statistics, by
 // attribute.
-func (s *Store) AttributeStats(ctx context.Context, provider string) ([]learning.Stat, error) {
+func (s *Store) AttributeStats(ctx context.Context, provider string) ([]generation.AttributeStat, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT attribute, passes, failures, samples
 		FROM attribute_stats
@@ -26,8 +26,8 @@ func (s *Store) AttributeStats(ctx context.Context, provider string) ([]learning
 	if err != nil {
 		return nil, dbError(err, "read attribute statistics of %s", provider)
 	}
-	stats, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (learning.Stat, error) {
-		var st learning.Stat
+	stats, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (generation.AttributeStat, error) {
+		var st generation.AttributeStat
 		err := row.Scan(&st.Attribute, &st.Passes, &st.Failures, &st.Samples)
 		return st, err
 	})
@@ -41,7 +41,7 @@ func (s *Store) AttributeStats(ctx context.Context, provider string) ([]learning
 // outcomes, and negative user ratings with their weight), the weight per
 // reason code (the text before a reason's first ':'), largest first.
 // Surplus discards are not failures and do not count.
-func (s *Store) FailureReasons(ctx context.Context, provider string) ([]learning.ReasonCount, error) {
+func (s *Store) FailureReasons(ctx context.Context, provider string) ([]generation.ReasonCount, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH recent AS (
 			SELECT id, reasons,
@@ -63,8 +63,8 @@ func (s *Store) FailureReasons(ctx context.Context, provider string) ([]learning
 	if err != nil {
 		return nil, dbError(err, "read failure reasons of %s", provider)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (learning.ReasonCount, error) {
-		var rc learning.ReasonCount
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (generation.ReasonCount, error) {
+		var rc generation.ReasonCount
 		err := row.Scan(&rc.Reason, &rc.Weight)
 		return rc, err
 	})

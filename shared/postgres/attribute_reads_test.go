@@ -43,7 +43,7 @@ func TestAttributeStatsAndFailureReasons(t *testing.T) {
 
 	stats, err := st.AttributeStats(ctx, c.Provider)
 	require.NoError(t, err)
-	require.Equal(t, []learning.Stat{
+	require.Equal(t, []generation.AttributeStat{
 		{Attribute: "calm", Passes: 2, Failures: 1 + 2, Samples: 4}, // the 1-star rating counts 2 failures
 		{Attribute: "night scene", Passes: 0, Failures: 2, Samples: 2},
 	}, stats)
@@ -53,7 +53,7 @@ func TestAttributeStatsAndFailureReasons(t *testing.T) {
 
 	reasons, err := st.FailureReasons(ctx, c.Provider)
 	require.NoError(t, err)
-	require.Equal(t, []learning.ReasonCount{
+	require.Equal(t, []generation.ReasonCount{
 		{Reason: "blurry", Weight: 2},       // the rating's weight
 		{Reason: "underexposed", Weight: 2}, // once per failure, whatever its wording
 		{Reason: "low_score", Weight: 1},

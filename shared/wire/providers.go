@@ -58,13 +58,8 @@ func ProvidersWith(cfg config.Config, getenv func(string) string) map[string]gen
 }
 
 // AutoChooser resolves settings.provider "auto" among the enabled providers
-// from the provider statistics the store holds.
-// A store that cannot read them (or nil) means no history: the Beta(1,1)
-// prior for every provider, so the cheapest wins.
-func AutoChooser(cfg config.Config, store generation.Store) catalog.Chooser {
-	c := catalog.Chooser{Options: catalog.OptionsFor(cfg.Providers, cfg.Models, time.Now())}
-	if stats, ok := store.(generation.ProviderStatsReader); ok {
-		c.Stats = stats
-	}
-	return c
+// from the provider statistics stats reads. A nil stats means no history:
+// the prior for every provider, so the cheapest wins.
+func AutoChooser(cfg config.Config, stats generation.ProviderStatsReader) catalog.Chooser {
+	return catalog.Chooser{Options: catalog.OptionsFor(cfg.Providers, cfg.Models, time.Now()), Stats: stats}
 }

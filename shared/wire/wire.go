@@ -88,7 +88,7 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 // Chooser is the prompt-modifier chooser: Thompson sampling over the
 // learner's statistics in stats, with learned negative terms for the
 // providers that take a negative prompt in its own field.
-func Chooser(stats learning.StatsReader) learning.Thompson {
+func Chooser(stats generation.AttributeStatsReader) learning.Thompson {
 	return learning.Thompson{Stats: stats, NegativePromptProviders: learning.DefaultNegativePromptProviders}
 }
 
@@ -118,25 +118,33 @@ func Starter(ctx context.Context, cfg config.Config) (*sfn.Starter, error) {
 // Setup is what every pipeline function does at init: read the environment,
 // log in Lambda's JSON format, open the pool and build the pipeline.
 func Setup(ctx context.Context, getenv func(string) string) (*generation.Pipeline, config.Config, error) {
+	p, _, cfg, err := SetupWithStore(ctx, getenv)
+	return p, cfg, err
+}
+
+// SetupWithStore is Setup that also returns the Postgres store over the
+// pipeline's pool, for the read capabilities (provider and attribute
+// statistics) that the API is given explicitly.
+func SetupWithStore(ctx context.Context, getenv func(string) string) (*generation.Pipeline, *postgres.Store, config.Config, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return nil, cfg, err
+		return nil, nil, cfg, err
 	}
 	pool, err := Pool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, cfg, err
+		return nil, nil, cfg, err
 	}
 	p, err := Pipeline(ctx, cfg, pool)
 	if err != nil {
 		pool.Close()
-		return nil, cfg, err
+		return nil, nil, cfg, err
 	}
 	// The vision judge (off unless VALIDATION_VISION_PROVIDER is set) wraps
 	// the built-in validator. Every function needs its version, because
 	// verdicts are read by version; only the validate function holds its key.
 	if p.Validator, err = visionjudge.FromEnv(quality.New(cfg.ValidationMinScore), getenv, nil); err != nil {
 		pool.Close()
-		return nil, cfg, err
+		return nil, nil, cfg, err
 	}
-	return p, cfg, nil
+	return p, postgres.NewStore(pool), cfg, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/migrations"
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
@@ -224,18 +225,21 @@ func Migrate(ctx context.Context, url string) error {
 // localAuth makes `Authorization: Bearer <user-id>` the identity.
 func (s *Stack) API(localAuth bool) *httpapi.Service {
 	return &httpapi.Service{
-		Store:            s.Store,
-		Objects:          s.Objects,
-		Starter:          s.Starter,
-		Publisher:        drainingPublisher{s.Queue},
-		Learning:         s.Store,
-		Providers:        wire.AutoChooser(s.Config, s.Store), // settings.provider "auto"
-		Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
-		ValidatorVersion: s.Pipeline.Validator.Version(),
-		PresignExpiry:    s.Config.PresignExpiry,
-		LocalAuth:        localAuth,
-		Planner:          wire.Planner(s.Config),
-		Logger:           s.logger,
+		App: &app.Service{
+			Store:            s.Store,
+			Objects:          s.Objects,
+			Starter:          s.Starter,
+			Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
+			ValidatorVersion: s.Pipeline.Validator.Version(),
+			PresignExpiry:    s.Config.PresignExpiry,
+			Planner:          wire.Planner(s.Config),
+			ProviderChooser:  wire.AutoChooser(s.Config, s.Store), // settings.provider "auto"
+			Ratings:          drainingPublisher{s.Queue},
+			LearnerStats:     s.Store,
+			Logger:           s.logger,
+		},
+		LocalAuth: localAuth,
+		Logger:    s.logger,
 	}
 }
 

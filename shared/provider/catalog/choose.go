@@ -50,6 +50,8 @@ func Rank(options []Option, stats []generation.ProviderStats) []Choice {
 	return out
 }
 
+var _ generation.ProviderChooser = Chooser{}
+
 // Chooser resolves settings.provider "auto" from the enabled providers'
 // default models and the stored statistics.
 type Chooser struct {

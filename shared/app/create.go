@@ -1,0 +1,258 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/quality"
+)
+
+// MaxIdempotencyKeyLength bounds an idempotency key.
+const MaxIdempotencyKeyLength = 200
+
+// idempotencyKeyField names the key in errors: the API's header.
+const idempotencyKeyField = "Idempotency-Key"
+
+// submitTimeout bounds the writes of one creation. They run detached from
+// the caller's context: once the first write happened, a client that hangs
+// up must not leave a recorded generation whose workflow never starts.
+const submitTimeout = 30 * time.Second
+
+// startFailedReason is stored on a generation whose workflow did not start;
+// users see it, so it never carries the underlying error.
+const startFailedReason = "the generation workflow could not be started"
+
+// CreateRequest is a request for a generation, as a transport decoded it.
+type CreateRequest struct {
+	User string
+	// IdempotencyKey (optional) makes a retried request return the same
+	// generation: its id derives from (User, IdempotencyKey).
+	IdempotencyKey string
+	// Image is the reference image's bytes (PNG, JPEG or WebP).
+	Image []byte
+	// Settings is the settings JSON object (empty: every default, which
+	// fails on the required count).
+	Settings []byte
+}
+
+// IdempotencyKey checks an idempotency key (surrounding space trimmed): at
+// most MaxIdempotencyKeyLength printable ASCII characters; "" is no key.
+// Transports may call it before reading a body; Create checks it again.
+func IdempotencyKey(key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if len(key) > MaxIdempotencyKeyLength {
+		return "", generation.FieldError(idempotencyKeyField, "must be at most %d characters", MaxIdempotencyKeyLength)
+	}
+	for i := range len(key) {
+		// Printable ASCII only: the key is stored as text and echoed in logs.
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return "", generation.FieldError(idempotencyKeyField, "must be printable ASCII")
+		}
+	}
+	return key, nil
+}
+
+// submission is a fully validated create request.
+type submission struct {
+	user        string
+	key         string
+	image       []byte
+	contentType string
+	features    generation.ReferenceFeatures
+	settings    generation.Settings
+}
+
+// Create validates the image and settings, then stores the reference image,
+// records the generation and starts its workflow. Nothing is written for a
+// rejected request. With an idempotency key a retry returns the generation
+// the first attempt recorded (starting its workflow if that attempt did
+// not). A workflow that cannot start marks the generation failed and is
+// EUNAVAILABLE. The writes run detached from ctx's cancellation (bounded by
+// 30 s), so a caller that hangs up cannot strand a recorded generation.
+func (s *Service) Create(ctx context.Context, req CreateRequest) (generation.Generation, error) {
+	sub, err := s.validate(ctx, req)
+	if err != nil {
+		return generation.Generation{}, err
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), submitTimeout)
+	defer cancel()
+	return s.submit(ctx, sub)
+}
+
+// validate checks everything before anything is written.
+func (s *Service) validate(ctx context.Context, req CreateRequest) (submission, error) {
+	key, err := IdempotencyKey(req.IdempotencyKey)
+	if err != nil {
+		return submission{}, err
+	}
+	if req.User == "" {
+		return submission{}, generation.Errorf(generation.EUNAUTHORIZED, "authentication required")
+	}
+	if len(req.Image) == 0 {
+		return submission{}, generation.FieldError("image", "is required")
+	}
+	features, contentType, err := quality.Inspect(req.Image)
+	if err != nil {
+		return submission{}, s.imageError(ctx, err)
+	}
+	if _, err := referenceExt(contentType); err != nil {
+		return submission{}, err
+	}
+	parsed, err := generation.ParseSettings(req.Settings, s.Defaults)
+	if err != nil {
+		return submission{}, err
+	}
+	return submission{
+		user:        req.User,
+		key:         key,
+		image:       req.Image,
+		contentType: contentType,
+		features:    features,
+		settings:    parsed,
+	}, nil
+}
+
+// imageError names the image field on quality's coded errors. An uncoded
+// error still comes from the user's bytes, so it is EINVALID, not internal.
+func (s *Service) imageError(ctx context.Context, err error) error {
+	var e *generation.Error
+	if !errors.As(err, &e) {
+		s.logger().WarnContext(ctx, "reference image rejected with an uncoded error", "error", err)
+		return generation.FieldError("image", "could not be read as an image")
+	}
+	coded := *e
+	if coded.Field == "" {
+		coded.Field = "image"
+	}
+	return &coded
+}
+
+// referenceExt is the object key extension of an accepted image type.
+func referenceExt(contentType string) (string, error) {
+	switch contentType {
+	case "image/png":
+		return "png", nil
+	case "image/jpeg":
+		return "jpg", nil
+	case "image/webp":
+		return "webp", nil
+	}
+	return "", &generation.Error{Code: generation.EUNSUPPORTED, Field: "image", Message: "must be PNG, JPEG or WebP"}
+}
+
+// submit records the generation and starts its workflow. With an
+// idempotency key the id is derived from (user, key), so a retry finds the
+// first attempt's generation and neither uploads nor starts again.
+func (s *Service) submit(ctx context.Context, sub submission) (generation.Generation, error) {
+	id := generation.NewID()
+	if sub.key != "" {
+		id = generation.EventID("generation", sub.user, sub.key)
+		existing, err := s.Store.Generation(ctx, id)
+		switch {
+		case err == nil:
+			return s.resume(ctx, sub.user, existing)
+		case generation.ErrorCode(err) != generation.ENOTFOUND:
+			return generation.Generation{}, fmt.Errorf("look up generation %s: %w", id, err)
+		}
+	}
+	ext, err := referenceExt(sub.contentType)
+	if err != nil {
+		return generation.Generation{}, err
+	}
+	provider, model, err := s.resolveProvider(ctx, sub.settings)
+	if err != nil {
+		return generation.Generation{}, err
+	}
+	refKey := generation.ReferenceKey(id, ext)
+	if err := s.Objects.Put(ctx, refKey, sub.image, sub.contentType, map[string]string{"generation-id": id}); err != nil {
+		return generation.Generation{}, fmt.Errorf("store reference %s: %w", refKey, err)
+	}
+	g := generation.Generation{
+		ID:                   id,
+		UserID:               sub.user,
+		Status:               generation.StatusPlanning,
+		RequestedCount:       sub.settings.Count,
+		Settings:             sub.settings,
+		Provider:             provider,
+		Model:                model,
+		BasePrompt:           sub.settings.Prompt,
+		ReferenceKey:         refKey,
+		ReferenceContentType: sub.contentType,
+		ReferenceFeatures:    sub.features,
+		BufferMethod:         generation.BufferAuto,
+		TargetConfidence:     sub.settings.TargetConfidence,
+		IdempotencyKey:       sub.key,
+		CreatedAt:            s.now(),
+	}
+	if !sub.settings.BufferPercent.Auto {
+		g.BufferMethod = generation.BufferFixed
+		g.BufferPercent = sub.settings.BufferPercent.Percent
+	}
+	stored, created, err := s.Store.CreateGeneration(ctx, g)
+	if err != nil {
+		return generation.Generation{}, fmt.Errorf("create generation %s: %w", id, err)
+	}
+	if !created {
+		// A concurrent retry with the same key won the insert.
+		return s.resume(ctx, sub.user, stored)
+	}
+	return s.start(ctx, stored)
+}
+
+// resolveProvider fixes the generation's provider and model at creation:
+// "auto" is chosen once, so every round and every statistic of the
+// generation is attributed to one provider.
+func (s *Service) resolveProvider(ctx context.Context, set generation.Settings) (provider, model string, err error) {
+	if set.Provider != generation.AutoProvider {
+		return set.Provider, set.Model, nil
+	}
+	if set.Model != "" {
+		return "", "", generation.FieldError("model", "cannot be set with provider %q: a model belongs to one provider", generation.AutoProvider)
+	}
+	if s.ProviderChooser == nil {
+		return "", "", generation.FieldError("provider", "%q is not available on this deployment", generation.AutoProvider)
+	}
+	if provider, model, err = s.ProviderChooser.Choose(ctx); err != nil {
+		s.logger().ErrorContext(ctx, "choose provider", "error", err)
+		return "", "", generation.Errorf(generation.EUNAVAILABLE, "no provider could be chosen for %q; try again later or name one", generation.AutoProvider)
+	}
+	return provider, model, nil
+}
+
+// resume answers a retry with the generation the first attempt recorded. It
+// starts the workflow only if that attempt stopped before starting it (the
+// Starter starts once per generation, so a race is harmless).
+func (s *Service) resume(ctx context.Context, user string, g generation.Generation) (generation.Generation, error) {
+	if g.UserID != user {
+		// Only a hash collision gets here; never reveal the other generation.
+		return generation.Generation{}, generation.Errorf(generation.ECONFLICT, "Idempotency-Key cannot be used")
+	}
+	if g.ExecutionARN != "" || g.Status.Final() {
+		return g, nil
+	}
+	return s.start(ctx, g)
+}
+
+// start starts the workflow. If it cannot start, the generation is marked
+// failed (nothing would ever run it) and the caller gets EUNAVAILABLE.
+func (s *Service) start(ctx context.Context, g generation.Generation) (generation.Generation, error) {
+	arn, err := s.Starter.Start(ctx, g.ID)
+	if err != nil {
+		s.logger().ErrorContext(ctx, "start generation workflow", "generation", g.ID, "error", err)
+		if mErr := s.Store.MarkGenerationFailed(ctx, g.ID, startFailedReason, s.now()); mErr != nil {
+			s.logger().ErrorContext(ctx, "mark generation failed", "generation", g.ID, "error", mErr)
+		}
+		return generation.Generation{}, generation.Errorf(generation.EUNAVAILABLE, "%s; try again later", startFailedReason)
+	}
+	if err := s.Store.SetExecution(ctx, g.ID, arn); err != nil {
+		// The workflow runs regardless; the ARN is bookkeeping, so the
+		// caller still gets the generation.
+		s.logger().ErrorContext(ctx, "record execution", "generation", g.ID, "execution", arn, "error", err)
+	}
+	g.ExecutionARN = arn
+	return g, nil
+}

@@ -1,0 +1,75 @@
+// Package app is the application layer: the operations the API offers (create
+// a generation, read it, rate an image, report on buffers, providers and
+// learning), over the ports of shared/generation. It sits next to the stage
+// operations (generation.Pipeline) and speaks the same coded errors
+// (generation.Error); shared/httpapi only decodes a request, calls one
+// operation and encodes its answer. It imports the domain and the pure
+// libraries (shared/buffer, shared/learning, shared/quality), never an
+// adapter.
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// DefaultPresignExpiry is the lifetime of presigned image URLs when
+// Service.PresignExpiry is zero.
+const DefaultPresignExpiry = time.Hour
+
+// Service runs the API's operations. Store, Objects and Starter are
+// required; every other dependency is optional and its zero value is
+// documented on the field.
+type Service struct {
+	Store   generation.Store
+	Objects generation.ObjectStore
+	Starter generation.Starter
+	// Defaults are what settings fall back on (BUFFER_TARGET_CONFIDENCE,
+	// PROVIDER).
+	Defaults generation.Defaults
+	// ValidatorVersion is the version whose verdicts are read.
+	ValidatorVersion string
+	// PresignExpiry is the lifetime of presigned image URLs (0: 1h).
+	PresignExpiry time.Duration
+	// Planner answers the buffer advice and provider report (nil: a planner
+	// with BUFFER_MIN_SAMPLES' default, Defaults.TargetConfidence and a 20 %
+	// default buffer).
+	Planner *buffer.Planner
+	// ProviderChooser resolves settings.provider "auto" (nil: "auto" is an
+	// EINVALID error naming provider).
+	ProviderChooser generation.ProviderChooser
+	// Ratings sends user ratings to the learner's queue (nil: Rate is
+	// EUNAVAILABLE, "feedback is not enabled").
+	Ratings generation.Publisher
+	// LearnerStats reads the learner's statistics for Learning (nil:
+	// EUNAVAILABLE).
+	LearnerStats generation.AttributeStatsReader
+	// Logger receives what a caller is not told (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (s *Service) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Service) presignExpiry() time.Duration {
+	if s.PresignExpiry > 0 {
+		return s.PresignExpiry
+	}
+	return DefaultPresignExpiry
+}
