@@ -138,7 +138,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	}
 
 	fmt.Fprintf(stdout, "Starting the local stack (Postgres, S3 server, queue, state machine)…\n")
-	s, err := stack.Start(ctx, stack.Options{DatabaseURL: cfg.DatabaseURL, Config: cfg, Events: events, Logger: logger(io.Discard, "error")})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Events: events, Logger: logger(io.Discard, "error")})
 	if err != nil {
 		return nil, err
 	}

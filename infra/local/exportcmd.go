@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/designerbff/pipeline/shared/wire"
+	"github.com/designerbff/pipeline/shared/system"
 )
 
 func init() {
@@ -71,7 +71,7 @@ func exportTrainingCommand(ctx context.Context, args []string, stdout, stderr io
 	if dbURL == "" {
 		return fmt.Errorf("DATABASE_URL is not set")
 	}
-	pool, err := wire.Pool(ctx, dbURL)
+	pool, err := system.OpenPool(ctx, dbURL, 1) // one query at a time
 	if err != nil {
 		return err
 	}

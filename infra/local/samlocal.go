@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
@@ -69,19 +70,21 @@ var samLocalSteps = []struct{ function, event string }{
 }
 
 // samEnv is the environment every function gets: this stack's database and
-// object store, and no feedback queue (Deliver then records the selection
+// object store, its provider, and no feedback queue (Deliver then records the selection
 // without publishing; the learner's own event carries its messages). sam
 // applies a variable only where the template declares it, and these
 // replace the template's deploy-time secrets and resource references.
 func samEnv(s *stack.Stack) map[string]string {
 	return map[string]string{
 		"DATABASE_URL":         s.DatabaseURL,
-		"R2_ENDPOINT":          s.S3.URL(),
-		"R2_BUCKET":            s.Objects.Bucket(),
-		"R2_ACCESS_KEY_ID":     "local",
-		"R2_SECRET_ACCESS_KEY": "local",
-		"R2_USE_PATH_STYLE":    "true",
+		"R2_ENDPOINT":          s.Config.ObjectEndpoint,
+		"R2_BUCKET":            s.Config.ObjectBucket,
+		"R2_ACCESS_KEY_ID":     s.Config.ObjectAccessKey,
+		"R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey,
+		"R2_USE_PATH_STYLE":    strconv.FormatBool(s.Config.ObjectPathStyle),
 		"FEEDBACK_QUEUE_URL":   "",
+		// A deployed function refuses to start without naming its provider.
+		"PROVIDER": s.Config.Provider,
 	}
 }
 

@@ -15,10 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
-	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/sam"
-	"github.com/designerbff/pipeline/shared/stage"
-	"github.com/designerbff/pipeline/shared/wire"
+	"github.com/designerbff/pipeline/shared/system"
 )
 
 // sam-local's env file, read the way the functions read their environment,
@@ -57,18 +55,18 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 		require.Contains(t, declared, name, "sam ignores --env-vars the template does not declare")
 	}
 
-	p, _, err := wire.Setup(t.Context(), func(k string) string { return params[k] })
+	sys, err := system.FromEnv(t.Context(), func(k string) string { return params[k] })
 	require.NoError(t, err)
-	handlers := map[string]any{
-		"LearnerFunction":     stage.Learner{Pipeline: p}.Handle,
-		"RecalibrateFunction": stage.Recalibrate{Pipeline: p}.Handle,
-	}
-	for name, h := range stack.StateHandlers(p) {
-		handlers[name+"Function"] = h
+	t.Cleanup(sys.Close)
+	handlers := map[string]system.Function{}
+	for _, f := range system.Functions {
+		handlers[f.LogicalID] = f
 	}
 	for _, step := range samLocalSteps {
-		h, ok := handlers[step.function]
-		require.True(t, ok, "no handler for %s", step.function)
+		f, ok := handlers[step.function]
+		require.True(t, ok, "no function %s", step.function)
+		h, err := f.Handler(sys)
+		require.NoError(t, err)
 		event, err := os.ReadFile(filepath.Join("../../events", step.event))
 		require.NoError(t, err)
 		_, err = lambda.NewHandler(h).Invoke(t.Context(), event)

@@ -22,7 +22,7 @@ func serveCommand(ctx context.Context, _ []string, stdout, stderr io.Writer) err
 		return err
 	}
 	log := logger(stderr, cfg.LogLevel)
-	s, err := stack.Start(ctx, stack.Options{DatabaseURL: cfg.DatabaseURL, Config: cfg, Logger: log})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Logger: log, FeedbackPoll: 200 * time.Millisecond})
 	if err != nil {
 		return err
 	}

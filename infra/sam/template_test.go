@@ -30,6 +30,7 @@ import (
 
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/system"
 )
 
 // root is the repository root, seen from this package.
@@ -43,18 +44,15 @@ var (
 )
 
 // functionFolders maps each function's logical id to its folder under
-// functions/ (and events/). A new function needs a row here.
-var functionFolders = map[string]string{
-	"ApiFunction":         "api",
-	"PlanFunction":        "plan",
-	"GenerateFunction":    "generate",
-	"ValidateFunction":    "validate",
-	"SelectFunction":      "select",
-	"DeliverFunction":     "deliver",
-	"MarkFailedFunction":  "markfailed",
-	"LearnerFunction":     "learner",
-	"RecalibrateFunction": "recalibrate",
-}
+// functions/ (and events/), from the registry the mains use: a new function
+// needs a row in system.Functions.
+var functionFolders = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range system.Functions {
+		m[f.LogicalID] = f.Name
+	}
+	return m
+}()
 
 var loadTemplate = sync.OnceValues(func() (Template, error) { return ReadTemplate(templatePath) })
 
@@ -406,7 +404,6 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 	// Not set in AWS, on purpose.
 	localOnly := map[string]string{
 		"PORT":       "make serve's listen port",
-		"LOG_LEVEL":  "Lambda sets the level through LoggingConfig (AWS_LAMBDA_LOG_LEVEL)",
 		"QUIRK_SEED": "the procedural provider's default defect table is fine in AWS",
 	}
 	// Set on these functions only, pointing at a resource of this type.
@@ -810,4 +807,29 @@ func placeholders(definition []byte) []string {
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
+}
+
+// LOG_LEVEL and Lambda's own filter come from one parameter, so the level an
+// operator picks is the one the code logs at.
+func TestLogLevelIsOneParameter(t *testing.T) {
+	t.Parallel()
+	tpl := testTemplate(t)
+	logLevel, ok := Ref(envVars(tpl.Globals["Function"])["LOG_LEVEL"])
+	require.True(t, ok, "LOG_LEVEL must be a !Ref in Globals")
+	filter, ok := Ref(dig(tpl.Globals, "Function", "LoggingConfig", "ApplicationLogLevel"))
+	require.True(t, ok, "ApplicationLogLevel must be a !Ref")
+	require.Equal(t, logLevel, filter)
+	require.Equal(t, "JSON", dig(tpl.Globals, "Function", "LoggingConfig", "LogFormat"), "system.LambdaLogger writes JSON")
+}
+
+// A deployment names its provider: the Provider parameter has no default,
+// so procedural (the local default) is never deployed by omission.
+func TestProviderHasNoDefault(t *testing.T) {
+	t.Parallel()
+	tpl := testTemplate(t)
+	require.Equal(t, map[string]any{"Ref": "Provider"}, envVars(tpl.Globals["Function"])["PROVIDER"])
+	param, ok := tpl.Parameters["Provider"]
+	require.True(t, ok, "template.yaml needs a Provider parameter")
+	_, hasDefault := param["Default"]
+	require.False(t, hasDefault, "the Provider parameter must have no default")
 }

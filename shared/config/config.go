@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,7 @@ type Config struct {
 	// Providers are the enabled providers (PROVIDERS, default procedural):
 	// the ones requests may name and "auto" chooses from. PROVIDER is always
 	// one of them. API keys are not read here: only the generate function
-	// gets them (see wire.Providers).
+	// gets them (see system.Providers).
 	Providers []string
 	// Models are the hosted providers' models by provider (OPENAI_MODEL,
 	// GEMINI_MODEL, STABILITY_MODEL, REPLICATE_MODEL); empty means the
@@ -57,7 +58,7 @@ func Load(getenv func(string) string) (Config, error) {
 		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
 		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
 		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),
-		ValidationFlagMargin:   r.float("VALIDATION_AUTO_FLAG_THRESHOLD", 5, 0, 100),
+		ValidationFlagMargin:   r.flagMargin("VALIDATION_AUTO_FLAG_THRESHOLD", 5),
 		FeedbackEnabled:        r.bool("RLHF_FEEDBACK_ENABLED", true),
 		LearningRate:           r.float("RLHF_LEARNING_RATE", 0.1, 0, 1),
 		Provider:               strings.ToLower(r.str("PROVIDER", "procedural")),
@@ -72,7 +73,7 @@ func Load(getenv func(string) string) (Config, error) {
 		FeedbackQueueURL:       r.str("FEEDBACK_QUEUE_URL", ""),
 		StateMachineARN:        r.str("STATE_MACHINE_ARN", ""),
 		Port:                   r.int("PORT", 3000, 1, 65535),
-		LogLevel:               r.str("LOG_LEVEL", "info"),
+		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
 	}
 	c.Models = map[string]string{
 		"openai":    r.str("OPENAI_MODEL", ""),
@@ -96,20 +97,6 @@ func withProvider(enabled []string, provider string) []string {
 		return enabled
 	}
 	return append(enabled, provider)
-}
-
-// Require returns an error listing the named variables that are empty.
-func Require(getenv func(string) string, names ...string) error {
-	var missing []string
-	for _, n := range names {
-		if strings.TrimSpace(getenv(n)) == "" {
-			missing = append(missing, n)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("missing required environment: %s", strings.Join(missing, ", "))
-	}
-	return nil
 }
 
 type reader struct {
@@ -192,6 +179,33 @@ func (r *reader) providers(name, def string) []string {
 		}
 	}
 	return out
+}
+
+// flagMargin reads the band of points above VALIDATION_MIN_SCORE in which a
+// passing image is flagged. The earlier JavaScript system documented
+// VALIDATION_AUTO_FLAG_THRESHOLD=-0.5 on an outlier score in [-1, 1]; that
+// scale has no counterpart in ours, so a negative value is refused with what
+// the variable means here rather than guessed at.
+func (r *reader) flagMargin(name string, def float64) float64 {
+	if v, ok := r.raw(name); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f < 0 {
+			r.problems = append(r.problems, fmt.Sprintf("%s=%q: a band of points (0 to 100) above VALIDATION_MIN_SCORE on the 0–100 validator score "+
+				"within which a passing image is flagged, not the earlier system's outlier score in [-1, 1] (e.g. %v)", name, v, def))
+			return def
+		}
+	}
+	return r.float(name, def, 0, 100)
+}
+
+// logLevel reads a slog level name (debug, info, warn, error; any case).
+func (r *reader) logLevel(name, def string) string {
+	v := r.str(name, def)
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be debug, info, warn or error", name, v))
+		return def
+	}
+	return v
 }
 
 func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {

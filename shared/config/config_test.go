@@ -33,18 +33,25 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 		"RLHF_FEEDBACK_ENABLED":  "maybe",
 		"PRESIGN_EXPIRY":         "30d",
 		"PORT":                   "x",
+		"LOG_LEVEL":              "loud",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT"} {
+	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT", "LOG_LEVEL"} {
 		require.Contains(t, err.Error(), name)
 	}
 	require.NotContains(t, err.Error(), "DEFAULT_BUFFER_PERCENT", "0 is a valid buffer, never coerced")
 	require.Equal(t, 0.0, c.DefaultBufferPercent)
 }
 
-func TestRequire(t *testing.T) {
+// The earlier system's VALIDATION_AUTO_FLAG_THRESHOLD=-0.5 was an outlier
+// score in [-1, 1]; ours is a band of points, and the error says so.
+func TestFlagThresholdIsABandOfPoints(t *testing.T) {
 	t.Parallel()
-	err := config.Require(env(map[string]string{"A": "1"}), "A", "B", "C")
-	require.EqualError(t, err, "missing required environment: B, C")
-	require.NoError(t, config.Require(env(map[string]string{"A": "1"}), "A"))
+	c, err := config.Load(env(map[string]string{"VALIDATION_AUTO_FLAG_THRESHOLD": "8"}))
+	require.NoError(t, err)
+	require.Equal(t, 8.0, c.ValidationFlagMargin)
+
+	_, err = config.Load(env(map[string]string{"VALIDATION_AUTO_FLAG_THRESHOLD": "-0.5"}))
+	require.ErrorContains(t, err, `VALIDATION_AUTO_FLAG_THRESHOLD="-0.5": a band of points (0 to 100) above VALIDATION_MIN_SCORE`)
+	require.ErrorContains(t, err, "not the earlier system's outlier score in [-1, 1]")
 }

@@ -64,7 +64,7 @@ func TestLoadRejects(t *testing.T) {
 		{name: "Distributed Map", def: one(`{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED"},"StartAt":"I","States":{"I":{"Type":"Succeed"}}},"Next":"Done"}`), wantErr: `Mode "DISTRIBUTED" is not supported`},
 		{name: "Map ItemReader", def: inlineMap(`"ItemReader":{},`, `{"Type":"Succeed"}`), wantErr: `field "ItemReader"`},
 		{name: "Map without ItemProcessor", def: one(`{"Type":"Map","Next":"Done"}`), wantErr: "ItemProcessor is required"},
-		{name: "error inside ItemProcessor names the nested state", def: inlineMap(``, `{"Type":"Wait","Seconds":1,"End":true}`), wantErr: `state "S/I": Type "Wait"`},
+		{name: "error inside ItemProcessor names the nested state", def: inlineMap(``, `{"Type":"Wait","Seconds":1,"End":true}`), wantErr: `state "S/I": state type "Wait"`},
 		{name: "inner Next may not leave the ItemProcessor", def: inlineMap(``, `{"Type":"Pass","Next":"Done"}`), wantErr: `state "S/I": Next "Done" is not a state`},
 		{name: "Choice with End", def: one(`{"Type":"Choice","Choices":[{"Variable":"$.a","IsPresent":true,"Next":"Done"}],"End":true}`), wantErr: `Choice state: field "End"`},
 		{name: "Choice StringMatches", def: one(`{"Type":"Choice","Choices":[{"Variable":"$.a","StringMatches":"x*","Next":"Done"}]}`), wantErr: `field "StringMatches" is not supported`},

@@ -1,9 +1,11 @@
-// Package stack runs the whole pipeline on one machine: a throwaway Postgres
-// (or DATABASE_URL), an in-process S3 server reached through the real
-// objectstore client, the local feedback queue feeding the learner handler,
-// and the real state machine definition executed by the local interpreter,
-// each Task resolved to the in-process stage handler through a JSON round
-// trip, as Lambda would.
+// Package stack runs the whole pipeline on one machine, built by the same
+// composition root as the Lambda functions (shared/system). It supplies only
+// the local parts: a throwaway Postgres unless DATABASE_URL is set, an
+// in-process S3 server unless R2_ENDPOINT is set, the local feedback queue
+// feeding the learner handler unless FEEDBACK_QUEUE_URL is set, and the real
+// state machine definition executed by the local interpreter, each Task
+// resolved to the function's handler through a JSON round trip, as Lambda
+// would.
 package stack
 
 import (
@@ -15,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
@@ -23,16 +25,13 @@ import (
 	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/sqslocal"
 	"github.com/designerbff/pipeline/migrations"
-	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
 	"github.com/designerbff/pipeline/shared/postgres"
-	"github.com/designerbff/pipeline/shared/quality"
 	"github.com/designerbff/pipeline/shared/r2"
 	"github.com/designerbff/pipeline/shared/sfn"
-	"github.com/designerbff/pipeline/shared/stage"
-	"github.com/designerbff/pipeline/shared/wire"
+	"github.com/designerbff/pipeline/shared/system"
 	"github.com/designerbff/pipeline/statemachine"
 )
 
@@ -41,20 +40,32 @@ import (
 const (
 	localAccount    = "arn:aws:lambda:local:000000000000:function:"
 	stateMachineARN = "arn:aws:states:local:000000000000:stateMachine:generation"
-	bucket          = "designer-bff-local"
 )
+
+// LocalPoolSize is the Postgres pool of the local stack: one process runs
+// every stage of the Map's concurrent iterations (a Lambda environment runs
+// one invocation, system.LambdaPoolSize).
+const LocalPoolSize = 16
 
 // Options configure a stack. Zero values take the defaults.
 type Options struct {
-	// DatabaseURL is a database to migrate and use; empty starts a
-	// throwaway cluster that Close removes.
-	DatabaseURL string
 	// Config is the environment the functions would see (config.Load).
+	// Empty DATABASE_URL starts a throwaway cluster that Close removes;
+	// empty R2_ENDPOINT starts the in-process S3 server; empty
+	// FEEDBACK_QUEUE_URL feeds the local queue to the learner handler.
 	Config config.Config
+	// DatabaseURL, when set, replaces Config.DatabaseURL (a test's own
+	// database).
+	DatabaseURL string
 	// Providers replaces the configured providers (tests wrap them).
 	Providers map[string]generation.Provider
 	// MapConcurrency is the Map state's MaxConcurrency (default 8).
 	MapConcurrency int
+	// FeedbackPoll, when positive, drains the local queue at this interval
+	// in the background, as the SQS event source polls (`make serve`: a
+	// rating reaches the learner at once). Zero: the queue drains after
+	// each execution only, so tests can count what is queued.
+	FeedbackPoll time.Duration
 	// Sleep replaces the interpreter's waits between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Events receives the interpreter's progress events.
@@ -65,24 +76,28 @@ type Options struct {
 
 // Stack is a running local pipeline. Close it.
 type Stack struct {
-	Config      config.Config
-	DatabaseURL string // the database the stack migrated and uses
+	Config      config.Config // as the system sees it: the local database and object store filled in
+	DatabaseURL string        // the database the stack migrated and uses
+	System      *system.System
 	Pool        *pgxpool.Pool
 	Store       *postgres.Store
-	S3          *s3local.Server
+	S3          *s3local.Server // nil when R2_ENDPOINT names an external object store
 	Objects     *r2.Store
-	Queue       *sqslocal.Queue
+	Queue       *sqslocal.Queue // nil when FEEDBACK_QUEUE_URL names a real queue
 	Pipeline    *generation.Pipeline
 	Machine     *sfnlocal.Machine
 	Starter     *Starter
 
-	pg     *pgserver.Server
-	logger *slog.Logger
+	pg         *pgserver.Server
+	logger     *slog.Logger
+	stopPoll   context.CancelFunc
+	pollerDone chan struct{}
 }
 
 // Start brings the stack up.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
-	s := &Stack{Config: opts.Config, logger: opts.Logger}
+	cfg := opts.Config
+	s := &Stack{logger: opts.Logger}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -91,55 +106,47 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close(context.WithoutCancel(ctx))
 		}
 	}()
-	dbURL := opts.DatabaseURL
-	if dbURL == "" {
+	if opts.DatabaseURL != "" {
+		cfg.DatabaseURL = opts.DatabaseURL
+	}
+	if cfg.DatabaseURL == "" {
 		if s.pg, err = pgserver.Start(ctx, pgserver.Options{}); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
-		dbURL = s.pg.URL("postgres")
+		cfg.DatabaseURL = s.pg.URL("postgres")
 	}
-	s.DatabaseURL = dbURL
-	if err := Migrate(ctx, dbURL); err != nil {
+	s.DatabaseURL = cfg.DatabaseURL
+	if err := Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
-	if s.Pool, err = openPool(ctx, dbURL); err != nil {
-		return nil, err
-	}
-	s.Store = postgres.NewStore(s.Pool)
-
-	if s.S3, err = s3local.Start(); err != nil {
-		return nil, fmt.Errorf("start S3 server: %w", err)
-	}
-	s.Objects, err = r2.New(r2.Config{
-		Endpoint: s.S3.URL(), Region: "auto", Bucket: bucket,
-		AccessKeyID: "local", SecretAccessKey: "local", UsePathStyle: true,
-		PresignExpiry: opts.Config.PresignExpiry,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Objects.EnsureBucket(ctx); err != nil {
-		return nil, err
+	if cfg.ObjectEndpoint == "" {
+		if s.S3, err = s3local.Start(); err != nil {
+			return nil, fmt.Errorf("start S3 server: %w", err)
+		}
+		cfg.ObjectEndpoint, cfg.ObjectAccessKey, cfg.ObjectSecretKey, cfg.ObjectPathStyle = s.S3.URL(), "local", "local", true
 	}
 
-	providers := opts.Providers
-	if providers == nil {
-		providers = wire.Providers(opts.Config)
+	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
+	deps := system.Deps{Starter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
+	if cfg.FeedbackQueueURL == "" {
+		// The learner is built with the system below; the queue calls it
+		// only when drained.
+		s.Queue = sqslocal.New(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+			return s.System.Learner().Handle(ctx, ev)
+		}, sqslocal.Options{Logger: s.logger})
+		deps.Publisher = s.Queue
+	} else if deps.Publisher, err = system.SQSPublisher(ctx, cfg.FeedbackQueueURL); err != nil {
+		return nil, err
 	}
-	s.Pipeline = &generation.Pipeline{
-		Store:           s.Store,
-		Objects:         s.Objects,
-		Providers:       providers,
-		Validator:       quality.New(opts.Config.ValidationMinScore),
-		Chooser:         wire.Chooser(s.Store),
-		Policy:          generation.PlanPolicy{DefaultBufferPercent: opts.Config.DefaultBufferPercent, Planner: wire.Planner(opts.Config)},
-		MinScore:        opts.Config.ValidationMinScore,
-		FeedbackEnabled: opts.Config.FeedbackEnabled,
-		LearningRate:    opts.Config.LearningRate,
-		Now:             time.Now,
+	if s.System, err = system.New(ctx, cfg, deps); err != nil {
+		return nil, err
 	}
-	s.Queue = sqslocal.New(stage.Learner{Pipeline: s.Pipeline, Logger: s.logger}.Handle, sqslocal.Options{Logger: s.logger})
-	s.Pipeline.Publisher = s.Queue
+	s.Config, s.Pool, s.Store, s.Objects, s.Pipeline = cfg, s.System.Pool, s.System.Store, s.System.Objects, s.System.Pipeline
+	if s.S3 != nil {
+		if err := s.Objects.EnsureBucket(ctx); err != nil { // the local server starts empty
+			return nil, err
+		}
+	}
 
 	concurrency := opts.MapConcurrency
 	if concurrency <= 0 {
@@ -152,60 +159,65 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.Events != nil {
 		machineOpts = append(machineOpts, sfnlocal.WithEvents(opts.Events))
 	}
-	subs, resources := Functions(s.Pipeline, s.logger)
+	subs, resources, err := Functions(s.System)
+	if err != nil {
+		return nil, err
+	}
 	subs["MapMaxConcurrency"] = strconv.Itoa(concurrency)
 	if s.Machine, err = sfnlocal.Load(statemachine.Definition, subs, resources, machineOpts...); err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
-	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
+	if opts.FeedbackPoll > 0 && s.Queue != nil {
+		s.pollFeedback(opts.FeedbackPoll)
+	}
 	return s, nil
 }
 
-// StateHandlers are the handlers of the functions the state machine calls,
-// by name: the template's logical id is the name + "Function".
-func StateHandlers(p *generation.Pipeline) map[string]any {
-	return map[string]any{
-		"Plan":       stage.Plan{Pipeline: p}.Handle,
-		"Generate":   stage.Generate{Pipeline: p}.Handle,
-		"Validate":   stage.Validate{Pipeline: p}.Handle,
-		"Select":     stage.Select{Pipeline: p}.Handle,
-		"Deliver":    stage.Deliver{Pipeline: p}.Handle,
-		"MarkFailed": stage.MarkFailed{Pipeline: p}.Handle,
-	}
-}
-
-// Functions maps each Lambda ARN placeholder of the definition to the
-// in-process stage handler, wrapped in the same JSON round trip as Lambda.
-func Functions(p *generation.Pipeline, logger *slog.Logger) (map[string]string, map[string]sfnlocal.Invoker) {
+// Functions maps each function's ARN placeholder of the definition
+// (<LogicalID>Arn) to its handler from system.Functions, wrapped in the same
+// JSON round trip as Lambda.
+func Functions(sys *system.System) (map[string]string, map[string]sfnlocal.Invoker, error) {
 	subs := map[string]string{}
 	resources := map[string]sfnlocal.Invoker{}
-	for name, h := range StateHandlers(p) {
-		arn := localAccount + name
-		subs[name+"FunctionArn"] = arn
+	for _, f := range system.Functions {
+		if f.Name == "api" {
+			continue // the state machine never calls the API
+		}
+		h, err := f.Handler(sys)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", f.Name, err)
+		}
+		arn := localAccount + f.LogicalID
+		subs[f.LogicalID+"Arn"] = arn
 		resources[arn] = sfnlocal.LambdaInvoker(h)
 	}
-	return subs, resources
+	return subs, resources, nil
 }
 
-// openPool is wire.Pool's configuration with room for every stage of the
-// Map's concurrent iterations, which share one process here.
-func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w", err)
-	}
-	cfg.MaxConns = 16
-	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
-	}
-	return pool, nil
+// pollFeedback drains the local queue every interval until Close.
+func (s *Stack) pollFeedback(interval time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopPoll, s.pollerDone = cancel, make(chan struct{})
+	go func() {
+		defer close(s.pollerDone)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := s.Queue.Drain(ctx); err != nil && ctx.Err() == nil {
+					s.logger.Warn("drain feedback", "error", err)
+				}
+			}
+		}
+	}()
 }
 
 // Migrate applies the embedded migrations to the database at url.
 func Migrate(ctx context.Context, url string) error {
-	pool, err := wire.Pool(ctx, url)
+	pool, err := system.OpenPool(ctx, url, 1) // one connection runs the migrations
 	if err != nil {
 		return err
 	}
@@ -224,29 +236,16 @@ func Migrate(ctx context.Context, url string) error {
 // API is the HTTP API over the stack, starting executions in-process.
 // localAuth makes `Authorization: Bearer <user-id>` the identity.
 func (s *Stack) API(localAuth bool) *httpapi.Service {
-	return &httpapi.Service{
-		App: &app.Service{
-			Store:            s.Store,
-			Objects:          s.Objects,
-			Starter:          s.Starter,
-			Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
-			ValidatorVersion: s.Pipeline.Validator.Version(),
-			PresignExpiry:    s.Config.PresignExpiry,
-			Planner:          wire.Planner(s.Config),
-			ProviderChooser:  wire.AutoChooser(s.Config, s.Store), // settings.provider "auto"
-			Ratings:          drainingPublisher{s.Queue},
-			LearnerStats:     s.Store,
-			Logger:           s.logger,
-		},
-		LocalAuth: localAuth,
-		Logger:    s.logger,
-	}
+	return s.System.API(system.APIOptions{LocalAuth: localAuth})
 }
 
 // Execute runs one execution of the real definition for a generation to its
 // end, then lets the learner drain the feedback it published.
 func (s *Stack) Execute(ctx context.Context, generationID string) ([]byte, error) {
 	out, err := s.Machine.Execute(ctx, generationID, sfn.ExecutionInput(generationID))
+	if s.Queue == nil {
+		return out, err // a real queue's learner runs elsewhere
+	}
 	if _, derr := s.Queue.Drain(ctx); derr != nil && err == nil {
 		err = derr
 	}
@@ -255,11 +254,15 @@ func (s *Stack) Execute(ctx context.Context, generationID string) ([]byte, error
 
 // Close stops everything Start started.
 func (s *Stack) Close(ctx context.Context) {
+	if s.stopPoll != nil {
+		s.stopPoll()
+		<-s.pollerDone
+	}
 	if s.Starter != nil {
 		s.Starter.wait()
 	}
-	if s.Pool != nil {
-		s.Pool.Close()
+	if s.System != nil {
+		s.System.Close()
 	}
 	if s.S3 != nil {
 		_ = s.S3.Close()
@@ -333,18 +336,3 @@ func (st *Starter) Wait(ctx context.Context, generationID string) ([]byte, error
 }
 
 func (st *Starter) wait() { st.wg.Wait() }
-
-// drainingPublisher hands user ratings to the learner at once, as the SQS
-// event source would soon after the send; otherwise they would wait for the
-// next execution's drain.
-type drainingPublisher struct{ q *sqslocal.Queue }
-
-func (d drainingPublisher) Publish(ctx context.Context, evs []generation.FeedbackEvent) error {
-	if err := d.q.Publish(ctx, evs); err != nil {
-		return err
-	}
-	if _, err := d.q.Drain(ctx); err != nil {
-		return fmt.Errorf("drain feedback: %w", err)
-	}
-	return nil
-}

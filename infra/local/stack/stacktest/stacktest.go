@@ -5,6 +5,7 @@ package stacktest
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -28,13 +29,28 @@ func New(t testing.TB) *stack.Stack {
 	return s
 }
 
-// Event reads events/<function>/<name>.json from the repository root, given
-// the test's working directory functions/<function>.
+// Event reads events/<function>/<name>.json from the repository root.
 func Event(t testing.TB, function, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile("../../events/" + function + "/" + name + ".json")
+	data, err := os.ReadFile(filepath.Join(Root(t), "events", function, name+".json"))
 	require.NoError(t, err)
 	return data
+}
+
+// Root is the repository root: the nearest folder above the test's working
+// directory holding go.mod.
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	require.NoError(t, err)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		require.NotEqual(t, dir, parent, "no go.mod above the working directory")
+		dir = parent
+	}
 }
 
 // Invoke runs a Lambda handler on a payload through aws-lambda-go's own JSON

@@ -1,51 +1,26 @@
-package main
+package functions_test
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/generation"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-func failedIDs(t *testing.T, out []byte) []string {
-	var resp events.SQSEventResponse
-	require.NoError(t, json.Unmarshal(out, &resp))
-	ids := []string{}
-	for _, f := range resp.BatchItemFailures {
-		ids = append(ids, f.ItemIdentifier)
-	}
-	return ids
-}
-
-func TestSampleEvents(t *testing.T) {
-	t.Parallel()
-	s := stacktest.New(t)
-	out, err := stacktest.Invoke(t, handler(s.Pipeline), stacktest.Event(t, "learner", "batch"))
-	require.NoError(t, err)
-	require.Equal(t, []string{"238b5fc7-327e-4609-b85a-bed52afdafc9"}, failedIDs(t, out), "only the malformed message is reported")
-
-	out, err = stacktest.Invoke(t, handler(s.Pipeline), stacktest.Event(t, "learner", "poison"))
-	require.NoError(t, err)
-	require.Equal(t, []string{"eb6b4ad5-8840-4243-9953-35abfb6cd5e2"}, failedIDs(t, out))
-}
 
 // A batch of 10: 8 distinct valid events, one duplicate of them and one
 // malformed body → 8 new rows and exactly one reported failure.
 func TestBatchWithMalformedAndDuplicate(t *testing.T) {
 	t.Parallel()
 	s := stacktest.New(t)
+	learner := s.System.Learner().Handle
 	ctx := context.Background()
 	passed, failed := true, false
 	var records []events.SQSMessage
@@ -68,7 +43,7 @@ func TestBatchWithMalformedAndDuplicate(t *testing.T) {
 	payload, err := json.Marshal(events.SQSEvent{Records: records})
 	require.NoError(t, err)
 
-	out, err := stacktest.Invoke(t, handler(s.Pipeline), payload)
+	out, err := stacktest.Invoke(t, learner, payload)
 	require.NoError(t, err)
 	require.Equal(t, []string{malformed.MessageId}, failedIDs(t, out))
 
@@ -82,7 +57,7 @@ func TestBatchWithMalformedAndDuplicate(t *testing.T) {
 	require.Equal(t, 3.0, failures, "events 0,3,6 failed")
 
 	// Redelivery of the whole batch changes nothing but reports the malformed one again.
-	out, err = stacktest.Invoke(t, handler(s.Pipeline), payload)
+	out, err = stacktest.Invoke(t, learner, payload)
 	require.NoError(t, err)
 	require.Equal(t, []string{malformed.MessageId}, failedIDs(t, out))
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM rlhf_feedback`).Scan(&rows))

@@ -1,9 +1,10 @@
-package main
+package functions_test
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ import (
 // deployed one.
 func feedbackQueueSettings(t *testing.T) (maxReceives, batchSize int) {
 	t.Helper()
-	tpl, err := sam.ReadTemplate("../../template.yaml")
+	tpl, err := sam.ReadTemplate(filepath.Join(stacktest.Root(t), "template.yaml"))
 	require.NoError(t, err)
 	redrive, ok := tpl.Resources["FeedbackQueue"].Properties["RedrivePolicy"].(map[string]any)
 	require.True(t, ok, "FeedbackQueue has a RedrivePolicy")

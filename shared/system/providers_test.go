@@ -1,4 +1,4 @@
-package wire_test
+package system_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/wire"
+	"github.com/designerbff/pipeline/shared/system"
 )
 
 func TestProvidersWith(t *testing.T) {
@@ -33,7 +33,7 @@ func TestProvidersWith(t *testing.T) {
 			t.Parallel()
 			cfg, err := config.Load(func(k string) string { return tt.env[k] })
 			require.NoError(t, err)
-			got := wire.ProvidersWith(cfg, func(string) string { return "" })
+			got := system.Providers(cfg, func(string) string { return "" })
 			models := map[string]string{}
 			for name, p := range got {
 				require.Equal(t, name, p.Name())
@@ -52,7 +52,7 @@ func TestProviderWithoutKeyIsAnAuthOutcome(t *testing.T) {
 		return map[string]string{"PROVIDER": "openai", "PROVIDERS": "openai,gemini,stability,replicate"}[k]
 	})
 	require.NoError(t, err)
-	providers := wire.ProvidersWith(cfg, func(string) string { return "" })
+	providers := system.Providers(cfg, func(string) string { return "" })
 	names := slices.Sorted(maps.Keys(providers))
 	require.Equal(t, []string{"gemini", "openai", "replicate", "stability"}, names)
 	want := map[string]string{"openai": "OPENAI_API_KEY", "gemini": "GEMINI_API_KEY", "stability": "STABILITY_API_KEY", "replicate": "REPLICATE_API_TOKEN"}
@@ -71,7 +71,7 @@ func TestAutoChooserUsesEnabledProviders(t *testing.T) {
 		return map[string]string{"PROVIDERS": "openai,stability", "PROVIDER": "auto"}[k]
 	})
 	require.NoError(t, err)
-	p, m, err := wire.AutoChooser(cfg, nil).Choose(context.Background())
+	p, m, err := system.AutoChooser(cfg, nil).Choose(context.Background())
 	require.NoError(t, err)
 	require.Equal(t, "stability", p, "cheapest expected cost without history")
 	require.Equal(t, "sd3.5-large", m)

@@ -1,8 +1,7 @@
-package wire
+package system
 
 import (
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/designerbff/pipeline/shared/config"
@@ -15,13 +14,8 @@ import (
 	"github.com/designerbff/pipeline/shared/provider/stability"
 )
 
-// Providers returns the enabled providers (cfg.Providers) by name, with the
-// API keys from the process environment.
-func Providers(cfg config.Config) map[string]generation.Provider {
-	return ProvidersWith(cfg, os.Getenv)
-}
-
-// ProvidersWith builds the enabled providers with the API keys read through
+// Providers builds the enabled providers (cfg.Providers) by name, with the
+// API keys read through
 // getenv (OPENAI_API_KEY, GEMINI_API_KEY, STABILITY_API_KEY,
 // REPLICATE_API_TOKEN). The keys are not part of config.Config on purpose:
 // in AWS only the generate function holds them (template.yaml), while every
@@ -29,7 +23,7 @@ func Providers(cfg config.Config) map[string]generation.Provider {
 // adapter without its key answers every call with an auth outcome, so a
 // missing key fails the candidates with a reason instead of the deploy.
 // A configured model that the catalog knows to be shut down is logged.
-func ProvidersWith(cfg config.Config, getenv func(string) string) map[string]generation.Provider {
+func Providers(cfg config.Config, getenv func(string) string) map[string]generation.Provider {
 	out := map[string]generation.Provider{}
 	for _, name := range cfg.Providers {
 		var p generation.Provider

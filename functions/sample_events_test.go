@@ -1,0 +1,276 @@
+package functions_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/system"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// fixture is one function's handler, as the registry builds it, over a local
+// stack with the events' fixtures seeded.
+type fixture struct {
+	t       *testing.T
+	stack   *stack.Stack
+	fn      string
+	handler any
+	used    map[string]bool // the events/<fn>/*.json the check invoked
+}
+
+// event invokes the handler on events/<fn>/<name>.json.
+func (f *fixture) event(name string) ([]byte, error) {
+	f.used[name] = true
+	return f.invoke(stacktest.Event(f.t, f.fn, name))
+}
+
+// invoke runs the handler on any payload, through Lambda's JSON round trip.
+func (f *fixture) invoke(payload []byte) ([]byte, error) {
+	return stacktest.Invoke(f.t, f.handler, payload)
+}
+
+// generateAndValidate runs every candidate of the fixture generation through
+// the pipeline, so that a later stage has verdicts to work on.
+func (f *fixture) generateAndValidate(ids ...string) {
+	ctx := context.Background()
+	for _, id := range ids {
+		_, err := f.stack.Pipeline.Generate(ctx, id)
+		require.NoError(f.t, err)
+		_, err = f.stack.Pipeline.Validate(ctx, id)
+		require.NoError(f.t, err)
+	}
+}
+
+func decode[T any](t *testing.T, out []byte) T {
+	t.Helper()
+	var v T
+	require.NoError(t, json.Unmarshal(out, &v))
+	return v
+}
+
+// sampleEventChecks hold, per function of system.Functions, what its handler
+// must do on each of its sample events.
+var sampleEventChecks = map[string]func(f *fixture){
+	"api": func(f *fixture) {
+		t, s := f.t, f.stack
+		var created []string
+		for _, tt := range []struct {
+			event  string
+			status int
+		}{
+			{"create-json", 202},
+			{"create-json", 202}, // the Idempotency-Key makes a retry the same generation
+			{"create-multipart", 202},
+			{"get", 200},
+		} {
+			out, err := f.event(tt.event)
+			require.NoError(t, err, tt.event)
+			resp := decode[events.APIGatewayV2HTTPResponse](t, out)
+			require.Equal(t, tt.status, resp.StatusCode, "%s: %s", tt.event, resp.Body)
+			require.Contains(t, resp.Headers["Content-Type"], "application/json")
+			body := decode[struct{ ID string }](t, []byte(resp.Body))
+			if tt.event == "get" {
+				require.Equal(t, stack.FixtureGenerationID, body.ID)
+			} else {
+				created = append(created, body.ID)
+			}
+		}
+		require.Equal(t, "1cb2a2f0-d062-515a-a237-6d1428816041", created[0], "the id derives from the user and the key")
+		require.Equal(t, created[0], created[1])
+		require.NotEqual(t, created[0], created[2])
+		for _, id := range []string{created[0], created[2]} {
+			_, err := s.Starter.Wait(context.Background(), id)
+			require.NoError(t, err, "the started execution runs the real state machine")
+			g, err := s.Store.Generation(context.Background(), id)
+			require.NoError(t, err)
+			require.Equal(t, stack.FixtureUserID, g.UserID)
+			require.True(t, g.Status.Final(), g.Status)
+		}
+
+		// In AWS only the JWT authorizer names the user: a bearer token
+		// alone, which the local API would take as the user, is no identity.
+		var get events.APIGatewayV2HTTPRequest
+		require.NoError(t, json.Unmarshal(stacktest.Event(t, "api", "get"), &get))
+		get.RequestContext.Authorizer = nil
+		get.Headers["authorization"] = "Bearer " + stack.FixtureUserID
+		payload, err := json.Marshal(get)
+		require.NoError(t, err)
+		out, err := f.invoke(payload)
+		require.NoError(t, err)
+		require.Equal(t, 401, decode[events.APIGatewayV2HTTPResponse](t, out).StatusCode)
+	},
+	"plan": func(f *fixture) {
+		t := f.t
+		out, err := f.event("round1")
+		require.NoError(t, err)
+		round1 := decode[stage.PlanOutput](t, out)
+		require.Equal(t, stack.FixtureGenerationID, round1.GenerationID)
+		require.Len(t, round1.CandidateIDs, 3, "re-planning round 1 returns its 3 candidates (2 + 50 %%)")
+		require.Contains(t, round1.CandidateIDs, stack.FixtureCandidateID)
+
+		out, err = f.event("topup")
+		require.NoError(t, err)
+		topUp := decode[stage.PlanOutput](t, out)
+		require.Equal(t, 2, topUp.Round)
+		require.Equal(t, 2, topUp.Needed, "nothing has passed yet")
+		require.Len(t, topUp.CandidateIDs, 3)
+
+		_, err = f.invoke([]byte(`{"generationId": "not-a-uuid", "round": 1}`))
+		require.ErrorAs(t, err, new(*stage.InvalidRequest))
+	},
+	"generate": func(f *fixture) {
+		t := f.t
+		out, err := f.event("candidate")
+		require.NoError(t, err)
+		got := decode[stage.GenerateOutput](t, out)
+		require.Equal(t, stack.FixtureCandidateID, got.CandidateID)
+		require.True(t, got.Stored)
+		require.Equal(t, "stored", got.Status)
+
+		_, err = f.invoke([]byte(`{"generationId": "` + stack.FixtureGenerationID + `", "candidateId": "00000000-0000-4000-8000-000000000000"}`))
+		require.ErrorAs(t, err, new(*stage.NotFound))
+	},
+	"validate": func(f *fixture) {
+		t, s := f.t, f.stack
+		_, err := f.event("candidate")
+		require.ErrorAs(t, err, new(*stage.Conflict), "a candidate with no image yet cannot be validated")
+
+		_, err = s.Pipeline.Generate(context.Background(), stack.FixtureCandidateID)
+		require.NoError(t, err)
+		out, err := f.event("candidate")
+		require.NoError(t, err)
+		got := decode[stage.ValidateOutput](t, out)
+		require.Equal(t, stack.FixtureCandidateID, got.CandidateID)
+		c, err := s.Store.Candidate(context.Background(), stack.FixtureCandidateID, s.Pipeline.Validator.Version())
+		require.NoError(t, err)
+		require.NotNil(t, c.Verdict, "the verdict is stored under the validator's version")
+		require.Equal(t, c.Verdict.Score, got.Score)
+		require.Equal(t, c.Verdict.Passed, got.Passed)
+
+		again, err := f.event("candidate")
+		require.NoError(t, err)
+		require.JSONEq(t, string(out), string(again), "a retried validation returns the stored verdict")
+	},
+	"select": func(f *fixture) {
+		t := f.t
+		out, err := f.event("round")
+		require.NoError(t, err)
+		got := decode[stage.SelectOutput](t, out)
+		require.Equal(t, stack.FixtureGenerationID, got.GenerationID)
+		require.Equal(t, 0, got.Passed)
+		require.Equal(t, 2, got.Shortfall)
+		require.True(t, got.TopUp)
+		require.Equal(t, 2, got.NextRound)
+	},
+	"deliver": func(f *fixture) {
+		t, s := f.t, f.stack
+		cands, err := s.Store.Candidates(context.Background(), stack.FixtureGenerationID, "")
+		require.NoError(t, err)
+		for _, c := range cands {
+			f.generateAndValidate(c.ID)
+		}
+		out, err := f.event("generation")
+		require.NoError(t, err)
+		got := decode[stage.DeliverOutput](t, out)
+		require.Equal(t, stack.FixtureGenerationID, got.GenerationID)
+		require.Equal(t, 2, got.Requested)
+		require.Equal(t, 2, got.Delivered, "3 candidates, 2 requested; below-threshold ones fill when not strict")
+		require.Equal(t, 3, s.Queue.Len(), "one feedback event per candidate is queued for the learner")
+	},
+	"markfailed": func(f *fixture) {
+		t, s := f.t, f.stack
+		ctx := context.Background()
+		out, err := f.event("candidate")
+		require.NoError(t, err)
+		got := decode[stage.MarkFailedOutput](t, out)
+		require.Equal(t, stack.FixtureFailedCandidateID, got.CandidateID)
+		c, err := s.Store.Candidate(ctx, stack.FixtureFailedCandidateID, "")
+		require.NoError(t, err)
+		require.Equal(t, generation.CandidateFailed, c.Status)
+		require.Equal(t, got.Reason, c.FailureReason)
+
+		_, err = f.event("generation")
+		require.NoError(t, err)
+		g, err := s.Store.Generation(ctx, stack.FixtureGenerationID)
+		require.NoError(t, err)
+		require.Equal(t, generation.StatusFailed, g.Status)
+		require.Contains(t, g.Error, "DependencyUnavailable")
+		require.NotNil(t, g.CompletedAt)
+	},
+	"learner": func(f *fixture) {
+		t := f.t
+		out, err := f.event("batch")
+		require.NoError(t, err)
+		require.Equal(t, []string{"238b5fc7-327e-4609-b85a-bed52afdafc9"}, failedIDs(t, out), "only the malformed message is reported")
+
+		out, err = f.event("poison")
+		require.NoError(t, err)
+		require.Equal(t, []string{"eb6b4ad5-8840-4243-9953-35abfb6cd5e2"}, failedIDs(t, out))
+	},
+	"recalibrate": func(f *fixture) {
+		t, s := f.t, f.stack
+		f.generateAndValidate(stack.FixtureCandidateID)
+		require.NoError(t, s.Pipeline.MarkCandidateFailed(context.Background(), stack.FixtureFailedCandidateID, "InternalError: boom"))
+		for range 2 { // idempotent: the second run recomputes the same numbers
+			out, err := f.event("schedule")
+			require.NoError(t, err)
+			got := decode[stage.RecalibrateOutput](t, out)
+			require.Equal(t, 1, got.Providers)
+			require.Equal(t, 2, got.Samples, "the validated and the failed candidate; the planned one has no outcome yet")
+		}
+	},
+}
+
+func failedIDs(t *testing.T, out []byte) []string {
+	t.Helper()
+	ids := []string{}
+	for _, f := range decode[events.SQSEventResponse](t, out).BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// Every function's handler, built by the registry the mains use, handles
+// every one of its sample events in events/<function>/ as it should.
+func TestSampleEvents(t *testing.T) {
+	t.Parallel()
+	names := []string{}
+	for _, fn := range system.Functions {
+		names = append(names, fn.Name)
+		t.Run(fn.Name, func(t *testing.T) {
+			t.Parallel()
+			check, ok := sampleEventChecks[fn.Name]
+			require.True(t, ok, "no sample-event check for function %s", fn.Name)
+			s := stacktest.New(t)
+			h, err := fn.Handler(s.System)
+			require.NoError(t, err)
+			f := &fixture{t: t, stack: s, fn: fn.Name, handler: h, used: map[string]bool{}}
+			check(f)
+
+			files, err := filepath.Glob(filepath.Join(stacktest.Root(t), "events", fn.Name, "*.json"))
+			require.NoError(t, err)
+			require.NotEmpty(t, files, "events/%s has no sample event", fn.Name)
+			for _, file := range files {
+				name := strings.TrimSuffix(filepath.Base(file), ".json")
+				require.True(t, f.used[name], "the check of %s never invokes events/%s/%s.json", fn.Name, fn.Name, name)
+			}
+		})
+	}
+	for name := range sampleEventChecks {
+		require.True(t, slices.Contains(names, name), "a check for %s, which system.Functions does not have", name)
+	}
+}

@@ -1,0 +1,59 @@
+package system
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/designerbff/pipeline/shared/stage"
+)
+
+// Function is one Lambda function: its folder under functions/ (and
+// events/), its logical id in template.yaml, and its handler over a System.
+type Function struct {
+	Name      string // functions/<Name>, events/<Name>
+	LogicalID string // template.yaml; the state machine's substitution is <LogicalID>Arn
+	Handler   func(*System) (any, error)
+}
+
+// Functions are every Lambda function, in pipeline order. A function's
+// main.go is `system.Lambda("<Name>")`; the local stack resolves the state
+// machine's Tasks through the same table.
+var Functions = []Function{
+	{"api", "ApiFunction", func(s *System) (any, error) {
+		if s.Starter == nil {
+			return nil, errors.New("STATE_MACHINE_ARN is not set: the API starts the state machine")
+		}
+		return s.API(LambdaAPI).HandleAPIGateway, nil
+	}},
+	{"plan", "PlanFunction", stageHandler(func(s *System) any { return stage.Plan{Pipeline: s.Pipeline}.Handle })},
+	{"generate", "GenerateFunction", stageHandler(func(s *System) any { return stage.Generate{Pipeline: s.Pipeline}.Handle })},
+	{"validate", "ValidateFunction", stageHandler(func(s *System) any { return stage.Validate{Pipeline: s.Pipeline}.Handle })},
+	{"select", "SelectFunction", stageHandler(func(s *System) any { return stage.Select{Pipeline: s.Pipeline}.Handle })},
+	{"deliver", "DeliverFunction", stageHandler(func(s *System) any { return stage.Deliver{Pipeline: s.Pipeline}.Handle })},
+	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline}.Handle })},
+	{"learner", "LearnerFunction", stageHandler(func(s *System) any { return s.Learner().Handle })},
+	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline}.Handle })},
+}
+
+func stageHandler(h func(*System) any) func(*System) (any, error) {
+	return func(s *System) (any, error) { return h(s), nil }
+}
+
+// FunctionNamed returns the function whose folder is name.
+func FunctionNamed(name string) (Function, error) {
+	for _, f := range Functions {
+		if f.Name == name {
+			return f, nil
+		}
+	}
+	return Function{}, fmt.Errorf("no function %q", name)
+}
+
+// Handler is the handler of the function named name, over s.
+func (s *System) Handler(name string) (any, error) {
+	f, err := FunctionNamed(name)
+	if err != nil {
+		return nil, err
+	}
+	return f.Handler(s)
+}

@@ -1,0 +1,223 @@
+// Package system is the one composition root: it builds the pipeline, its
+// stage handlers, the learner and the HTTP API from configuration, the same
+// way for the Lambda functions (FromEnv, Lambda) and for the local stack
+// (infra/local/stack calls New). Deps carries only what really differs
+// between AWS and one machine.
+package system
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/designerbff/pipeline/shared/app"
+	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/httpapi"
+	"github.com/designerbff/pipeline/shared/learning"
+	"github.com/designerbff/pipeline/shared/postgres"
+	"github.com/designerbff/pipeline/shared/quality"
+	"github.com/designerbff/pipeline/shared/quality/visionjudge"
+	"github.com/designerbff/pipeline/shared/r2"
+	"github.com/designerbff/pipeline/shared/stage"
+)
+
+// LambdaPoolSize is the Postgres pool of one Lambda execution environment:
+// it serves one invocation at a time, so two connections at most.
+const LambdaPoolSize = 2
+
+// Deps are what differs between a deployed function and one machine.
+type Deps struct {
+	// Starter starts a generation's workflow: Step Functions in AWS, the
+	// in-process interpreter locally. Nil: the API cannot be built (only
+	// the API function starts workflows).
+	Starter generation.Starter
+	// Publisher carries feedback (delivery outcomes and user ratings) to
+	// the learner: SQS in AWS when FEEDBACK_QUEUE_URL is set, the local
+	// queue locally. Nil: outcomes are stored but not published (the next
+	// fold counts them) and ratings are refused with 503.
+	Publisher generation.Publisher
+	// PoolSize is the most Postgres connections this process opens
+	// (LambdaPoolSize in Lambda; one process running every stage of the
+	// Map's concurrent iterations needs more). Required.
+	PoolSize int32
+	// Getenv reads what config deliberately does not hold: the provider API
+	// keys (only the generate function gets them in AWS) and the vision
+	// judge's settings. Nil: os.Getenv.
+	Getenv func(string) string
+	// Providers replaces the configured providers (tests wrap or fake
+	// them). Nil: the providers cfg enables.
+	Providers map[string]generation.Provider
+	// Logger receives the handlers' logs. Nil: slog.Default().
+	Logger *slog.Logger
+}
+
+// System is the built pipeline. Close it.
+type System struct {
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Store    *postgres.Store
+	Objects  *r2.Store
+	Pipeline *generation.Pipeline
+	Starter  generation.Starter // nil where no workflow is started
+	Logger   *slog.Logger
+}
+
+// New builds the system over cfg's database and object store.
+func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
+	if deps.PoolSize <= 0 {
+		return nil, errors.New("system: Deps.PoolSize must be set")
+	}
+	if deps.Getenv == nil {
+		deps.Getenv = os.Getenv
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.Default()
+	}
+	objects, err := r2.New(r2.Config{
+		Endpoint:        cfg.ObjectEndpoint,
+		Bucket:          cfg.ObjectBucket,
+		AccessKeyID:     cfg.ObjectAccessKey,
+		SecretAccessKey: cfg.ObjectSecretKey,
+		UsePathStyle:    cfg.ObjectPathStyle,
+		PresignExpiry:   cfg.PresignExpiry,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("object store: %w", err)
+	}
+	validator, err := Validator(cfg, deps.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	providers := deps.Providers
+	if providers == nil {
+		providers = Providers(cfg, deps.Getenv)
+	}
+	pool, err := OpenPool(ctx, cfg.DatabaseURL, deps.PoolSize)
+	if err != nil {
+		return nil, err
+	}
+	store := postgres.NewStore(pool)
+	return &System{
+		Config:  cfg,
+		Pool:    pool,
+		Store:   store,
+		Objects: objects,
+		Starter: deps.Starter,
+		Logger:  deps.Logger,
+		Pipeline: &generation.Pipeline{
+			Store:           store,
+			Objects:         objects,
+			Providers:       providers,
+			Validator:       validator,
+			Publisher:       deps.Publisher,
+			Chooser:         learning.Thompson{Stats: store, NegativePromptProviders: learning.DefaultNegativePromptProviders},
+			Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg)},
+			MinScore:        cfg.ValidationMinScore,
+			FeedbackEnabled: cfg.FeedbackEnabled,
+			LearningRate:    cfg.LearningRate,
+			Now:             time.Now,
+		},
+	}, nil
+}
+
+// Close closes the database pool.
+func (s *System) Close() { s.Pool.Close() }
+
+// OpenPool opens a pgx pool of at most size connections in the Exec query
+// mode, so that it works behind RDS Proxy or PgBouncer (no prepared
+// statements).
+func OpenPool(ctx context.Context, databaseURL string, size int32) (*pgxpool.Pool, error) {
+	if databaseURL == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	pc, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	pc.MaxConns = size
+	pc.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return pool, nil
+}
+
+// Validator is the built-in validator at VALIDATION_MIN_SCORE with the flag
+// band VALIDATION_AUTO_FLAG_THRESHOLD, wrapped by the vision judge when
+// VALIDATION_VISION_PROVIDER is set. Every function builds it, because
+// verdicts are read by validator version; only the validate function holds
+// the judge's key.
+func Validator(cfg config.Config, getenv func(string) string) (generation.Validator, error) {
+	builtin := &quality.Validator{MinScore: cfg.ValidationMinScore, FlagMargin: cfg.ValidationFlagMargin}
+	v, err := visionjudge.FromEnv(builtin, getenv, nil)
+	if err != nil {
+		return nil, fmt.Errorf("vision judge: %w", err)
+	}
+	return v, nil
+}
+
+// planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
+// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over the uniform prior.
+func planner(cfg config.Config) *buffer.Planner {
+	return &buffer.Planner{
+		Prior:          buffer.DefaultPrior,
+		MinSamples:     cfg.BufferMinSamples,
+		Confidence:     cfg.BufferTargetConfidence,
+		DefaultPercent: cfg.DefaultBufferPercent,
+	}
+}
+
+// APIOptions are what differs between the deployed API and a local one.
+type APIOptions struct {
+	// LocalAuth makes `Authorization: Bearer <user-id>` the identity. Local
+	// only: in AWS the JWT authorizer's sub claim is the only identity.
+	LocalAuth bool
+	// MaxBodyBytes caps a request body (0: httpapi's default, 10 MiB).
+	MaxBodyBytes int64
+}
+
+// LambdaAPI is the API function's setup: no local identity, and 4 MiB of
+// body, because a synchronous Lambda invocation carries at most 6 MB and API
+// Gateway base64-encodes binary bodies (4/3 larger).
+var LambdaAPI = APIOptions{MaxBodyBytes: 4 << 20}
+
+// API is the HTTP API service over the system. It is the only place that
+// builds one.
+func (s *System) API(opts APIOptions) *httpapi.Service {
+	var ratings generation.Publisher
+	if s.Config.FeedbackEnabled { // RLHF_FEEDBACK_ENABLED off: ratings are refused with 503
+		ratings = s.Pipeline.Publisher
+	}
+	return &httpapi.Service{
+		App: &app.Service{
+			Store:            s.Store,
+			Objects:          s.Objects,
+			Starter:          s.Starter,
+			Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
+			ValidatorVersion: s.Pipeline.Validator.Version(),
+			PresignExpiry:    s.Config.PresignExpiry,
+			Planner:          planner(s.Config),
+			ProviderChooser:  AutoChooser(s.Config, s.Store), // settings.provider "auto"
+			Ratings:          ratings,
+			LearnerStats:     s.Store,
+			Logger:           s.Logger,
+		},
+		LocalAuth:    opts.LocalAuth,
+		MaxBodyBytes: opts.MaxBodyBytes,
+		Logger:       s.Logger,
+	}
+}
+
+// Learner is the feedback queue's handler.
+func (s *System) Learner() stage.Learner {
+	return stage.Learner{Pipeline: s.Pipeline, Logger: s.Logger}
+}
