@@ -15,6 +15,7 @@ type strictTarget struct {
 	Buffer BufferPercent `json:"bufferPercent"`
 	Ignore string        `json:"-"`
 	Plain  bool
+	//lint:ignore U1000 an unexported field must not be accepted as a member
 	hidden int
 	strictEmbedded
 }

@@ -27,15 +27,6 @@ var Catalog = []Group{
 	{"mood", []string{"calm", "energetic", "dramatic", "playful", "night scene", "airy"}},
 }
 
-// Modifiers returns every modifier of the catalog.
-func Modifiers() []string {
-	var out []string
-	for _, g := range Catalog {
-		out = append(out, g.Modifiers...)
-	}
-	return out
-}
-
 // groupsFor returns the indexes of the groups a candidate draws from, in
 // catalog order: all of them, or per random ones.
 func groupsFor(catalog []Group, per int, rng *rand.Rand) []int {

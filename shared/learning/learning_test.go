@@ -223,8 +223,11 @@ func TestLearnerNeverImportsTheDefectTable(t *testing.T) {
 // modifiers (100 candidates, every group, learned statistics).
 func BenchmarkThompsonChoose(b *testing.B) {
 	var stats []generation.AttributeStat
-	for i, m := range learning.Modifiers() {
-		stats = append(stats, generation.AttributeStat{Attribute: m, Passes: float64(10 + i), Failures: float64(40 - i)})
+	for _, g := range learning.Catalog {
+		for _, m := range g.Modifiers {
+			i := len(stats)
+			stats = append(stats, generation.AttributeStat{Attribute: m, Passes: float64(10 + i), Failures: float64(40 - i)})
+		}
 	}
 	c := learning.Thompson{Stats: fakeStats{stats: stats}}
 	req := generation.ChoiceRequest{Provider: "p", Count: 100, Seed: 1, Learn: true}
