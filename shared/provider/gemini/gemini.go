@@ -19,6 +19,7 @@ package gemini
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -57,30 +58,19 @@ type Options struct {
 
 // Provider calls the Gemini API.
 type Provider struct {
-	key, model, base string
-	http             providerhttp.Caller
+	providerhttp.Endpoint
+	key  string
+	http providerhttp.Caller
 }
 
 var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, model: opts.Model, base: strings.TrimRight(opts.BaseURL, "/"), http: opts.HTTP}
-	if p.model == "" {
-		p.model = catalog.DefaultModel(Name)
-	}
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), http: opts.HTTP}
 	p.http.Provider = Name
 	return p
 }
-
-// Name is "gemini".
-func (p *Provider) Name() string { return Name }
-
-// DefaultModel is the configured model.
-func (p *Provider) DefaultModel() string { return p.model }
 
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
@@ -88,11 +78,7 @@ func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest)
 	if err != nil {
 		return generation.Image{}, err
 	}
-	first := imgs[0]
-	for _, extra := range imgs[1:] {
-		first.CostUSD += extra.CostUSD
-	}
-	return first, nil
+	return providerhttp.First(imgs), nil
 }
 
 // GenerateN makes n (1–4) images: n generateContent calls (one image each),
@@ -105,10 +91,7 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 	if n < 1 || n > MaxImages {
 		return nil, p.http.Error(generation.ProviderInvalidRequest, fmt.Sprintf("n must be 1–%d, got %d", MaxImages, n), 0, nil)
 	}
-	model := req.Model
-	if model == "" {
-		model = p.model
-	}
+	model := p.Model(req)
 	if strings.HasPrefix(model, "imagen-") {
 		return p.predict(ctx, req, model, n)
 	}
@@ -310,7 +293,7 @@ func (p *Provider) post(ctx context.Context, model, method string, body any) (pr
 		return providerhttp.Response{}, err
 	}
 	defer cancel()
-	u := p.base + "/v1beta/models/" + url.PathEscape(model) + ":" + method
+	u := p.URL("/v1beta/models/" + url.PathEscape(model) + ":" + method)
 	httpReq, err := http.NewRequestWithContext(callCtx, http.MethodPost, u, bytes.NewReader(payload))
 	if err != nil {
 		return providerhttp.Response{}, fmt.Errorf("gemini: build request: %w", err)

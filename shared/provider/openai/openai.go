@@ -14,6 +14,7 @@ package openai
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -49,21 +50,16 @@ type Options struct {
 
 // Provider calls the OpenAI Images API.
 type Provider struct {
-	key, model, base, quality string
-	http                      providerhttp.Caller
+	providerhttp.Endpoint
+	key, quality string
+	http         providerhttp.Caller
 }
 
 var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, model: opts.Model, base: strings.TrimRight(opts.BaseURL, "/"), quality: opts.Quality, http: opts.HTTP}
-	if p.model == "" {
-		p.model = catalog.DefaultModel(Name)
-	}
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), quality: opts.Quality, http: opts.HTTP}
 	if p.quality == "" {
 		p.quality = DefaultQuality
 	}
@@ -71,23 +67,13 @@ func New(opts Options) *Provider {
 	return p
 }
 
-// Name is "openai".
-func (p *Provider) Name() string { return Name }
-
-// DefaultModel is the configured model.
-func (p *Provider) DefaultModel() string { return p.model }
-
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
 	imgs, err := p.GenerateN(ctx, req, 1)
 	if err != nil {
 		return generation.Image{}, err
 	}
-	first := imgs[0]
-	for _, extra := range imgs[1:] { // billed even if unasked for
-		first.CostUSD += extra.CostUSD
-	}
-	return first, nil
+	return providerhttp.First(imgs), nil
 }
 
 // GenerateN makes n (1–10) images in one call, each carrying its price.
@@ -98,10 +84,7 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 	if n < 1 || n > MaxImages {
 		return nil, p.http.Error(generation.ProviderInvalidRequest, fmt.Sprintf("n must be 1–%d, got %d", MaxImages, n), 0, nil)
 	}
-	model := req.Model
-	if model == "" {
-		model = p.model
-	}
+	model := p.Model(req)
 	callCtx, cancel, err := p.http.Context(ctx)
 	if err != nil {
 		return nil, err
@@ -174,7 +157,7 @@ func (p *Provider) request(ctx context.Context, req generation.ProviderRequest, 
 		}
 		contentType = mw.FormDataContentType()
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, &body)
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL(path), &body)
 	if err != nil {
 		return nil, fmt.Errorf("openai: build request: %w", err)
 	}

@@ -263,3 +263,43 @@ func WriteImagePart(mw *multipart.Writer, name string, image []byte, contentType
 	_, err = part.Write(image)
 	return err
 }
+
+// Endpoint is what every hosted adapter knows of its provider: the name its
+// outcomes are stored under, the model a request without one gets, and the
+// API's base URL. Adapters embed it for Name and DefaultModel.
+type Endpoint struct {
+	name, model, base string
+}
+
+// NewEndpoint names a provider's endpoint; model and baseURL are the
+// adapter's resolved defaults (a trailing slash is dropped).
+func NewEndpoint(name, model, baseURL string) Endpoint {
+	return Endpoint{name: name, model: model, base: strings.TrimRight(baseURL, "/")}
+}
+
+// Name is the provider id.
+func (e Endpoint) Name() string { return e.name }
+
+// DefaultModel is the configured model.
+func (e Endpoint) DefaultModel() string { return e.model }
+
+// Model is the request's model, or the configured one when it names none.
+func (e Endpoint) Model(req generation.ProviderRequest) string {
+	if req.Model != "" {
+		return req.Model
+	}
+	return e.model
+}
+
+// URL is path on the API's base URL.
+func (e Endpoint) URL(path string) string { return e.base + path }
+
+// First is the image Generate returns from a call that made several (some
+// APIs bill for more than asked): the first, carrying every image's cost.
+func First(imgs []generation.Image) generation.Image {
+	first := imgs[0]
+	for _, extra := range imgs[1:] {
+		first.CostUSD += extra.CostUSD
+	}
+	return first
+}

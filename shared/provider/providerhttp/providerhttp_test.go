@@ -193,3 +193,20 @@ func TestWriteImagePart(t *testing.T) {
 		require.Equal(t, "pixels", string(data))
 	}
 }
+
+func TestEndpoint(t *testing.T) {
+	t.Parallel()
+	e := providerhttp.NewEndpoint("openai", "gpt-image-2", "https://api.example.com/")
+	require.Equal(t, "openai", e.Name())
+	require.Equal(t, "gpt-image-2", e.DefaultModel())
+	require.Equal(t, "gpt-image-2", e.Model(generation.ProviderRequest{}), "a request without a model gets the configured one")
+	require.Equal(t, "gpt-image-1.5", e.Model(generation.ProviderRequest{Model: "gpt-image-1.5"}))
+	require.Equal(t, "https://api.example.com/v1/images", e.URL("/v1/images"), "one slash between base and path")
+}
+
+func TestFirstCarriesEveryImagesCost(t *testing.T) {
+	t.Parallel()
+	got := providerhttp.First([]generation.Image{{Bytes: []byte("a"), CostUSD: 0.04}, {Bytes: []byte("b"), CostUSD: 0.04}})
+	require.Equal(t, []byte("a"), got.Bytes)
+	require.InDelta(t, 0.08, got.CostUSD, 1e-12, "an unasked-for extra image is billed too")
+}

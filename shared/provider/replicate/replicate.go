@@ -17,6 +17,7 @@ package replicate
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -52,22 +53,17 @@ type Options struct {
 
 // Provider runs predictions on Replicate.
 type Provider struct {
-	token, model, base string
-	wait, poll         time.Duration
-	http               providerhttp.Caller
+	providerhttp.Endpoint
+	token      string
+	wait, poll time.Duration
+	http       providerhttp.Caller
 }
 
 var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{token: opts.APIToken, model: opts.Model, base: strings.TrimRight(opts.BaseURL, "/"), wait: opts.Wait, poll: opts.PollInterval, http: opts.HTTP}
-	if p.model == "" {
-		p.model = catalog.DefaultModel(Name)
-	}
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
+	p := &Provider{token: opts.APIToken, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), wait: opts.Wait, poll: opts.PollInterval, http: opts.HTTP}
 	if p.wait <= 0 || p.wait > DefaultWait {
 		p.wait = DefaultWait
 	}
@@ -78,23 +74,13 @@ func New(opts Options) *Provider {
 	return p
 }
 
-// Name is "replicate".
-func (p *Provider) Name() string { return Name }
-
-// DefaultModel is the configured model.
-func (p *Provider) DefaultModel() string { return p.model }
-
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
 	imgs, err := p.GenerateN(ctx, req, 1)
 	if err != nil {
 		return generation.Image{}, err
 	}
-	first := imgs[0]
-	for _, extra := range imgs[1:] {
-		first.CostUSD += extra.CostUSD
-	}
-	return first, nil
+	return providerhttp.First(imgs), nil
 }
 
 // prediction is replicate-go's Prediction, the fields this adapter reads.
@@ -123,10 +109,7 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 	if p.token == "" {
 		return nil, p.http.Error(generation.ProviderAuth, KeyEnv+" is not set", 0, nil)
 	}
-	model := req.Model
-	if model == "" {
-		model = p.model
-	}
+	model := p.Model(req)
 	multi := strings.HasSuffix(model, "/flux-schnell")
 	if n < 1 || n > MaxImages || (n > 1 && !multi) {
 		return nil, p.http.Error(generation.ProviderInvalidRequest, fmt.Sprintf("n=%d is not possible with %s", n, model), 0, nil)
@@ -207,7 +190,7 @@ func (p *Provider) create(ctx context.Context, model string, input map[string]an
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: encode request: %w", err)
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/v1/models/"+model+"/predictions", bytes.NewReader(body))
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL("/v1/models/"+model+"/predictions"), bytes.NewReader(body))
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: build request: %w", err)
 	}

@@ -14,6 +14,7 @@ package stability
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -56,22 +57,17 @@ type Options struct {
 
 // Provider calls Stability's Stable Image API.
 type Provider struct {
-	key, model, base string
-	strength         float64
-	http             providerhttp.Caller
+	providerhttp.Endpoint
+	key      string
+	strength float64
+	http     providerhttp.Caller
 }
 
 var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, model: opts.Model, base: strings.TrimRight(opts.BaseURL, "/"), strength: opts.Strength, http: opts.HTTP}
-	if p.model == "" {
-		p.model = catalog.DefaultModel(Name)
-	}
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), strength: opts.Strength, http: opts.HTTP}
 	if p.strength <= 0 || p.strength > 1 {
 		p.strength = DefaultStrength
 	}
@@ -79,21 +75,12 @@ func New(opts Options) *Provider {
 	return p
 }
 
-// Name is "stability".
-func (p *Provider) Name() string { return Name }
-
-// DefaultModel is the configured model.
-func (p *Provider) DefaultModel() string { return p.model }
-
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
 	if p.key == "" {
 		return generation.Image{}, p.http.Error(generation.ProviderAuth, KeyEnv+" is not set", 0, nil)
 	}
-	model := req.Model
-	if model == "" {
-		model = p.model
-	}
+	model := p.Model(req)
 	callCtx, cancel, err := p.http.Context(ctx)
 	if err != nil {
 		return generation.Image{}, err
@@ -160,7 +147,7 @@ func (p *Provider) request(ctx context.Context, req generation.ProviderRequest, 
 	if err := mw.Close(); err != nil {
 		return nil, fmt.Errorf("stability: close multipart: %w", err)
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/v2beta/stable-image/generate/sd3", &body)
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL("/v2beta/stable-image/generate/sd3"), &body)
 	if err != nil {
 		return nil, fmt.Errorf("stability: build request: %w", err)
 	}
