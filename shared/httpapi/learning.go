@@ -55,11 +55,12 @@ func (s *Service) getLearning(w http.ResponseWriter, r *http.Request, _ string) 
 	if reasons == nil {
 		reasons = []learning.ReasonCount{}
 	}
+	prior := s.planner().PassRatePrior() // PASS_RATE_PRIOR: the learner's prior too
 	writeJSON(w, http.StatusOK, learningBody{
 		Provider:       provider,
-		Attributes:     learning.Rank(stats, learning.Catalog, learning.DefaultPrior, credibleLevel),
+		Attributes:     learning.Rank(stats, learning.Catalog, prior.Alpha, credibleLevel),
 		CredibleLevel:  credibleLevel,
-		Prior:          fmt.Sprintf("Beta(%g, %g)", learning.DefaultPrior, learning.DefaultPrior),
+		Prior:          fmt.Sprintf("Beta(%g, %g)", prior.Alpha, prior.Beta),
 		NegativeTerms:  learning.NegativeTerms(reasons, learning.DefaultMaxNegativeTerms),
 		FailureReasons: reasons,
 	})
