@@ -59,8 +59,8 @@ func ProvidersWith(cfg config.Config, getenv func(string) string) map[string]gen
 
 // AutoChooser resolves settings.provider "auto" among the enabled providers
 // from the provider statistics the store holds.
-// A store that cannot read them (or nil) means no history: the Beta(1,1)
-// prior for every provider, so the cheapest wins.
+// A store that cannot read them (or nil) means no history: the symmetric
+// pass-rate prior's mean, 0.5, for every provider, so the cheapest wins.
 func AutoChooser(cfg config.Config, store generation.Store) catalog.Chooser {
 	c := catalog.Chooser{Options: catalog.OptionsFor(cfg.Providers, cfg.Models, time.Now())}
 	if stats, ok := store.(generation.ProviderStatsReader); ok {

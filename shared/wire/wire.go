@@ -66,13 +66,13 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 	if err != nil {
 		return nil, fmt.Errorf("object store: %w", err)
 	}
-	store := postgres.NewStore(pool)
+	store := Store(cfg, pool)
 	p := &generation.Pipeline{
 		Store:           store,
 		Objects:         objects,
 		Providers:       Providers(cfg),
 		Validator:       quality.New(cfg.ValidationMinScore),
-		Chooser:         Chooser(store),
+		Chooser:         Chooser(cfg, store),
 		Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: Planner(cfg)},
 		MinScore:        cfg.ValidationMinScore,
 		FeedbackEnabled: cfg.FeedbackEnabled,
@@ -85,18 +85,27 @@ func Pipeline(ctx context.Context, cfg config.Config, pool *pgxpool.Pool) (*gene
 	return p, nil
 }
 
+// Store is the Postgres store; its recalibration stores posteriors under
+// PASS_RATE_PRIOR.
+func Store(cfg config.Config, pool *pgxpool.Pool) *postgres.Store {
+	store := postgres.NewStore(pool)
+	store.PassRatePrior = cfg.PassRatePrior
+	return store
+}
+
 // Chooser is the prompt-modifier chooser: Thompson sampling over the
-// learner's statistics in stats, with learned negative terms for the
-// providers that take a negative prompt in its own field.
-func Chooser(stats learning.StatsReader) learning.Thompson {
-	return learning.Thompson{Stats: stats, NegativePromptProviders: learning.DefaultNegativePromptProviders}
+// learner's statistics in stats under PASS_RATE_PRIOR, with learned negative
+// terms for the providers that take a negative prompt in its own field.
+func Chooser(cfg config.Config, stats learning.StatsReader) learning.Thompson {
+	return learning.Thompson{Stats: stats, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders}
 }
 
 // Planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
-// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over the uniform prior.
+// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's
+// symmetric Beta(a, a) prior.
 func Planner(cfg config.Config) *buffer.Planner {
 	return &buffer.Planner{
-		Prior:          buffer.DefaultPrior,
+		Prior:          buffer.SymmetricPrior(cfg.PassRatePrior),
 		MinSamples:     cfg.BufferMinSamples,
 		Confidence:     cfg.BufferTargetConfidence,
 		DefaultPercent: cfg.DefaultBufferPercent,

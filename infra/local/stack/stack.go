@@ -104,7 +104,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Pool, err = openPool(ctx, dbURL); err != nil {
 		return nil, err
 	}
-	s.Store = postgres.NewStore(s.Pool)
+	s.Store = wire.Store(opts.Config, s.Pool)
 
 	if s.S3, err = s3local.Start(); err != nil {
 		return nil, fmt.Errorf("start S3 server: %w", err)
@@ -130,7 +130,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		Objects:         s.Objects,
 		Providers:       providers,
 		Validator:       quality.New(opts.Config.ValidationMinScore),
-		Chooser:         wire.Chooser(s.Store),
+		Chooser:         wire.Chooser(opts.Config, s.Store),
 		Policy:          generation.PlanPolicy{DefaultBufferPercent: opts.Config.DefaultBufferPercent, Planner: wire.Planner(opts.Config)},
 		MinScore:        opts.Config.ValidationMinScore,
 		FeedbackEnabled: opts.Config.FeedbackEnabled,
