@@ -51,11 +51,12 @@ func (s *Service) Learning(ctx context.Context, provider string) (LearningReport
 	if reasons == nil {
 		reasons = []generation.ReasonCount{}
 	}
+	prior := s.planner().PassRatePrior() // PASS_RATE_PRIOR: the learner's prior too
 	return LearningReport{
 		Provider:       provider,
-		Attributes:     learning.Rank(stats, learning.Catalog, learning.DefaultPrior, credibleLevel),
+		Attributes:     learning.Rank(stats, learning.Catalog, prior.Alpha, credibleLevel),
 		CredibleLevel:  credibleLevel,
-		Prior:          fmt.Sprintf("Beta(%g, %g)", learning.DefaultPrior, learning.DefaultPrior),
+		Prior:          fmt.Sprintf("Beta(%g, %g)", prior.Alpha, prior.Beta),
 		NegativeTerms:  learning.NegativeTerms(reasons, learning.DefaultMaxNegativeTerms),
 		FailureReasons: reasons,
 	}, nil

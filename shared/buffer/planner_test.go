@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/mathext"
+	"gonum.org/v1/gonum/stat/combin"
 
 	"github.com/designerbff/pipeline/shared/buffer"
 )
@@ -175,5 +177,51 @@ func TestCountIsStableInTheThousands(t *testing.T) {
 func BenchmarkCount(b *testing.B) {
 	for b.Loop() {
 		buffer.Count(100, 0.95, 101, 101, 0)
+	}
+}
+
+// gonumShortfall is P(X < n), X ~ BetaBinomial(m, a, b), as the plain sum of
+// pmf terms C(m,x)·B(x+a, m−x+b)/B(a,b) from gonum's log-binomial and log-beta:
+// an independent statement of what Shortfall's recurrence computes.
+func gonumShortfall(n, m int, a, b float64) float64 {
+	sum := 0.0
+	for x := 0; x < n && x <= m; x++ {
+		sum += math.Exp(combin.LogGeneralizedBinomial(float64(m), float64(x)) +
+			mathext.Lbeta(float64(x)+a, float64(m-x)+b) - mathext.Lbeta(a, b))
+	}
+	return sum
+}
+
+// The exact log-space tail against gonum's pmf sums, at real-valued
+// posteriors (the prior's halves, discounted counts) where the rational
+// check above cannot go.
+func TestShortfallAgreesWithGonumPmfSums(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		n, m int
+		a, b float64
+	}{
+		{1, 1, 0.5, 0.5}, {4, 6, 0.5, 0.5}, {4, 9, 17.5, 3.5}, {10, 25, 3.25, 2.75}, {30, 52, 140.5, 60.5},
+		{30, 61, 14.5, 6.5}, {100, 224, 50.5, 50.5}, {20, 120, 2.1, 40.7}, {50, 60, 400.5, 3.5},
+		{3, 200, 0.5, 500.5}, {100, 313, 10.5, 10.5}, {1000, 2100, 1000.5, 1000.5},
+	}
+	for _, tt := range tests {
+		want := gonumShortfall(tt.n, tt.m, tt.a, tt.b)
+		got := buffer.Shortfall(tt.n, tt.m, tt.a, tt.b)
+		require.InEpsilon(t, want, got, 1e-9, "%+v", tt)
+	}
+}
+
+// Count's answers at the prior's halves are the smallest M whose gonum pmf
+// sum meets the confidence.
+func TestCountAgreesWithGonumPmfSums(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		need int
+		a, b float64
+	}{{4, 17.5, 3.5}, {30, 140.5, 60.5}, {100, 100.5, 100.5}, {10, 0.5 + 70, 0.5 + 30}} {
+		m, _ := buffer.Count(tt.need, 0.95, tt.a, tt.b, 0)
+		require.LessOrEqual(t, gonumShortfall(tt.need, m, tt.a, tt.b), 0.05+1e-12, "%+v", tt)
+		require.Greater(t, gonumShortfall(tt.need, m-1, tt.a, tt.b), 0.05-1e-12, "%+v: M−1 must miss", tt)
 	}
 }

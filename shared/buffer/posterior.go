@@ -3,9 +3,16 @@ package buffer
 import (
 	"fmt"
 	"math"
+
+	"gonum.org/v1/gonum/stat/distuv"
 )
 
 // Prior is the Beta prior of the pass rate, in pseudo-counts.
+//
+// The pipeline uses one symmetric prior Beta(a, a) everywhere: the planner,
+// the recalibration's stored posteriors (shared/postgres), the learner's
+// Thompson sampling and posteriors (shared/learning) and the learning report.
+// a is PASS_RATE_PRIOR (config), DefaultPriorCount unless configured.
 //
 // The default is Jeffreys' Beta(½, ½): one pseudo-outcome in all, so a
 // handful of real outcomes outweigh it, which is what keeps the planner's
@@ -23,8 +30,27 @@ type Prior struct {
 	Beta  float64 // fail pseudo-counts
 }
 
-// DefaultPrior is Jeffreys' Beta(½, ½).
-var DefaultPrior = Prior{Alpha: 0.5, Beta: 0.5}
+// The pass-rate prior's pseudo-count a of Beta(a, a): its default (Jeffreys')
+// and the range PASS_RATE_PRIOR accepts. Below MinPriorCount the prior puts
+// almost all its mass at 0 and 1 (Haldane's improper limit); above
+// MaxPriorCount it outweighs the first tens of real outcomes.
+const (
+	DefaultPriorCount = 0.5
+	MinPriorCount     = 0.1
+	MaxPriorCount     = 10
+)
+
+// DefaultPrior is Jeffreys' Beta(½, ½), SymmetricPrior(DefaultPriorCount).
+var DefaultPrior = SymmetricPrior(DefaultPriorCount)
+
+// SymmetricPrior is Beta(a, a): a pseudo-passes and a pseudo-failures. A
+// non-positive or non-finite a means DefaultPriorCount.
+func SymmetricPrior(a float64) Prior {
+	if !(a > 0) || math.IsInf(a, 0) {
+		a = DefaultPriorCount
+	}
+	return Prior{Alpha: a, Beta: a}
+}
 
 // Validate reports a prior that is not a proper Beta distribution.
 func (p Prior) Validate() error {
@@ -69,75 +95,21 @@ func (q Posterior) Interval(mass float64) (lo, hi float64) {
 	return q.Quantile(tail), q.Quantile(1 - tail)
 }
 
-// Quantile is the pass rate below which the posterior puts probability u.
+// Quantile is the pass rate below which the posterior puts probability u
+// (gonum's inverse regularised incomplete beta function).
 func (q Posterior) Quantile(u float64) float64 {
 	switch {
-	case u <= 0:
+	case u <= 0 || math.IsNaN(u):
 		return 0
 	case u >= 1:
 		return 1
 	}
-	lo, hi := 0.0, 1.0
-	for range 60 { // 2⁻⁶⁰: far below anything reported
-		mid := (lo + hi) / 2
-		if regIncBeta(q.Alpha, q.Beta, mid) < u {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return (lo + hi) / 2
+	return q.dist().Quantile(u)
 }
 
-// regIncBeta is the regularised incomplete beta function I_x(a, b), the CDF
-// of Beta(a, b), by its continued fraction (Numerical Recipes §6.4).
-func regIncBeta(a, b, x float64) float64 {
-	switch {
-	case x <= 0:
-		return 0
-	case x >= 1:
-		return 1
-	}
-	front := math.Exp(lgamma(a+b) - lgamma(a) - lgamma(b) + a*math.Log(x) + b*math.Log1p(-x))
-	if x < (a+1)/(a+b+2) {
-		return front * betaFraction(a, b, x) / a
-	}
-	return 1 - front*betaFraction(b, a, 1-x)/b
-}
+// CDF is P(pass rate ≤ x) under the posterior, I_x(α, β).
+func (q Posterior) CDF(x float64) float64 { return q.dist().CDF(x) }
 
-// betaFraction evaluates the continued fraction of I_x(a, b) by the modified
-// Lentz method.
-func betaFraction(a, b, x float64) float64 {
-	const tiny, eps = 1e-300, 1e-15
-	c, d := 1.0, 1-(a+b)*x/(a+1)
-	if math.Abs(d) < tiny {
-		d = tiny
-	}
-	d = 1 / d
-	h := d
-	for m := 1; m <= 300; m++ {
-		fm := float64(m)
-		num := fm * (b - fm) * x / ((a + 2*fm - 1) * (a + 2*fm))
-		for i := range 2 {
-			if i == 1 {
-				num = -(a + fm) * (a + b + fm) * x / ((a + 2*fm) * (a + 2*fm + 1))
-			}
-			d = 1 + num*d
-			if math.Abs(d) < tiny {
-				d = tiny
-			}
-			c = 1 + num/c
-			if math.Abs(c) < tiny {
-				c = tiny
-			}
-			d = 1 / d
-			h *= d * c
-		}
-		if math.Abs(d*c-1) < eps {
-			break
-		}
-	}
-	return h
-}
+func (q Posterior) dist() distuv.Beta { return distuv.Beta{Alpha: q.Alpha, Beta: q.Beta} }
 
 func sqrtNonNeg(v float64) float64 { return math.Sqrt(max(0, v)) }

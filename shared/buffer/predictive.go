@@ -10,7 +10,11 @@
 // "not in the top N".
 package buffer
 
-import "math"
+import (
+	"math"
+
+	"gonum.org/v1/gonum/mathext"
+)
 
 // Shortfall returns P(X < n) for X ~ BetaBinomial(m, alpha, beta): the
 // chance that fewer than n of m candidates pass when the pass rate has the
@@ -25,7 +29,7 @@ func Shortfall(n, m int, alpha, beta float64) float64 {
 		return 1
 	}
 	// log P(X=0) = ln B(α, m+β) − ln B(α, β).
-	lp := lgamma(float64(m)+beta) + lgamma(alpha+beta) - lgamma(float64(m)+alpha+beta) - lgamma(beta)
+	lp := mathext.Lbeta(alpha, float64(m)+beta) - mathext.Lbeta(alpha, beta)
 	var sum logSum
 	sum.add(lp)
 	for x := 0; x < n-1; x++ {
@@ -86,6 +90,7 @@ func (s *logSum) exp() float64 {
 	return math.Exp(s.max + math.Log(s.scaled))
 }
 
+// lgamma is ln Γ(x) for the simulation's binomial weights.
 func lgamma(x float64) float64 {
 	v, _ := math.Lgamma(x)
 	return v

@@ -12,7 +12,7 @@ import "github.com/designerbff/pipeline/shared/generation"
 // as Default, with its honest probability under the posterior); a top-up
 // round usually has enough evidence from round 1 to be planned exactly.
 type Planner struct {
-	Prior      Prior   // DefaultPrior when zero
+	Prior      Prior   // SymmetricPrior(PASS_RATE_PRIOR); DefaultPrior when zero
 	MinSamples int     // BUFFER_MIN_SAMPLES
 	Confidence float64 // BUFFER_TARGET_CONFIDENCE: the confidence of Assess's recommended buffers
 	// DefaultPercent is DEFAULT_BUFFER_PERCENT, for Assess and the API (a
@@ -21,6 +21,10 @@ type Planner struct {
 }
 
 var _ generation.Planner = Planner{}
+
+// PassRatePrior is the prior the planner uses: Prior, or DefaultPrior when
+// Prior is not a proper Beta distribution. The learning report shows it.
+func (p Planner) PassRatePrior() Prior { return p.prior() }
 
 func (p Planner) prior() Prior {
 	if p.Prior.Validate() != nil {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/designerbff/pipeline/shared/buffer"
 )
 
 // Config is every setting the functions read from the environment. README's
@@ -20,6 +22,7 @@ type Config struct {
 	DefaultBufferPercent   float64 // DEFAULT_BUFFER_PERCENT (20)
 	BufferTargetConfidence float64 // BUFFER_TARGET_CONFIDENCE (0.95)
 	BufferMinSamples       int     // BUFFER_MIN_SAMPLES (10): history needed before it outweighs the prior
+	PassRatePrior          float64 // PASS_RATE_PRIOR (0.5, Jeffreys'): a of the Beta(a, a) prior of every pass rate, planner and learner
 	ValidationMinScore     float64 // VALIDATION_MIN_SCORE (70)
 	ValidationFlagMargin   float64 // VALIDATION_AUTO_FLAG_THRESHOLD (5): passed but within this of the threshold → flagged
 	FeedbackEnabled        bool    // RLHF_FEEDBACK_ENABLED (true)
@@ -57,6 +60,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultBufferPercent:   r.float("DEFAULT_BUFFER_PERCENT", 20, 0, 200),
 		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
 		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
+		PassRatePrior:          r.float("PASS_RATE_PRIOR", buffer.DefaultPriorCount, buffer.MinPriorCount, buffer.MaxPriorCount),
 		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),
 		ValidationFlagMargin:   r.flagMargin("VALIDATION_AUTO_FLAG_THRESHOLD", 5),
 		FeedbackEnabled:        r.bool("RLHF_FEEDBACK_ENABLED", true),
@@ -129,7 +133,7 @@ func (r *reader) float(name string, def, lo, hi float64) float64 {
 		return def
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < lo || f > hi {
+	if err != nil || !(f >= lo && f <= hi) { // NaN is never in range
 		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a number from %v to %v", name, v, lo, hi))
 		return def
 	}

@@ -17,6 +17,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, 20.0, c.DefaultBufferPercent)
 	require.Equal(t, 0.95, c.BufferTargetConfidence)
 	require.Equal(t, 10, c.BufferMinSamples)
+	require.Equal(t, 0.5, c.PassRatePrior, "Jeffreys'")
 	require.Equal(t, 70.0, c.ValidationMinScore)
 	require.True(t, c.FeedbackEnabled)
 	require.Equal(t, 0.1, c.LearningRate)
@@ -34,13 +35,25 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 		"PRESIGN_EXPIRY":         "30d",
 		"PORT":                   "x",
 		"LOG_LEVEL":              "loud",
+		"PASS_RATE_PRIOR":        "0",
 	}))
 	require.Error(t, err)
-	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT", "LOG_LEVEL"} {
+	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT", "LOG_LEVEL", "PASS_RATE_PRIOR"} {
 		require.Contains(t, err.Error(), name)
 	}
 	require.NotContains(t, err.Error(), "DEFAULT_BUFFER_PERCENT", "0 is a valid buffer, never coerced")
 	require.Equal(t, 0.0, c.DefaultBufferPercent)
+}
+
+func TestPassRatePrior(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"PASS_RATE_PRIOR": "1"}))
+	require.NoError(t, err)
+	require.Equal(t, 1.0, c.PassRatePrior)
+	for _, bad := range []string{"0.05", "11", "-1", "NaN", "half"} {
+		_, err := config.Load(env(map[string]string{"PASS_RATE_PRIOR": bad}))
+		require.ErrorContains(t, err, "PASS_RATE_PRIOR", bad)
+	}
 }
 
 // The earlier system's VALIDATION_AUTO_FLAG_THRESHOLD=-0.5 was an outlier

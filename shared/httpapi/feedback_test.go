@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/infra/local/sqslocal"
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/stage"
@@ -191,6 +192,7 @@ func TestGetLearning(t *testing.T) {
 			Samples      int64 `json:"samples"`
 		} `json:"attributes"`
 		CredibleLevel float64  `json:"credibleLevel"`
+		Prior         string   `json:"prior"`
 		NegativeTerms []string `json:"negativeTerms"`
 	}
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
@@ -203,12 +205,21 @@ func TestGetLearning(t *testing.T) {
 	first, last := got.Attributes[0], got.Attributes[len(got.Attributes)-1]
 	require.Equal(t, "calm", first.Attribute)
 	require.Equal(t, "mood", first.Group)
-	require.InDelta(t, 6.0/7, first.Mean, 1e-9, "Beta(1+5, 1+0)")
+	require.InDelta(t, 5.5/6, first.Mean, 1e-9, "Beta(½+5, ½+0): the planner's prior, PASS_RATE_PRIOR's default")
+	require.Equal(t, "Beta(0.5, 0.5)", got.Prior)
 	require.EqualValues(t, 5, first.Samples)
 	require.Less(t, first.Lower, first.Mean)
 	require.Greater(t, first.Upper, first.Mean)
 	require.Equal(t, "night scene", last.Attribute)
 	require.Equal(t, []string{"underexposed"}, got.NegativeTerms)
+
+	// PASS_RATE_PRIOR reaches the report through the planner.
+	e.svc.App.Planner = &buffer.Planner{Prior: buffer.SymmetricPrior(1)}
+	rec = e.do(t, request{method: http.MethodGet, path: "/v1/learning/procedural", user: "alice"})
+	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+	require.InDelta(t, 6.0/7, got.Attributes[0].Mean, 1e-9, "Beta(1+5, 1+0)")
+	require.Equal(t, "Beta(1, 1)", got.Prior)
 
 	t.Run("errors", func(t *testing.T) {
 		rec := e.do(t, request{method: http.MethodGet, path: "/v1/learning/Not%20A%20Provider", user: "alice"})

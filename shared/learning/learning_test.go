@@ -176,6 +176,10 @@ func TestBetaQuantileAndRank(t *testing.T) {
 	require.Less(t, ranked[0].Lower, ranked[0].Mean)
 	require.Greater(t, ranked[0].Upper, ranked[0].Mean)
 	require.Equal(t, "lighting", ranked[0].Group)
+
+	jeffreys := learning.Rank([]generation.AttributeStat{{Attribute: "good light", Passes: 9, Failures: 1, Samples: 10}}, twoGroups, 0, 0.9)
+	require.InDelta(t, 9.5/11, jeffreys[0].Mean, 1e-12, "prior 0: buffer.DefaultPriorCount, Jeffreys' ½")
+	require.InDelta(t, 0.5, jeffreys[len(jeffreys)-1].Mean, 1e-12, "an unseen modifier sits at the prior's mean")
 }
 
 func TestRatingEvent(t *testing.T) {

@@ -25,11 +25,10 @@ type Posterior struct {
 // Rank returns the posterior of every attribute in stats and of every
 // catalog modifier without statistics (prior only), ordered by posterior mean,
 // best first (ties: more samples first, then by name). level is the
-// credible interval's mass, e.g. 0.9; prior as in Thompson (0: default).
+// credible interval's mass, e.g. 0.9; prior is the pseudo-count a of the
+// Beta(a, a) prior, as in Thompson (0: buffer.DefaultPriorCount).
 func Rank(stats []generation.AttributeStat, catalog []Group, prior, level float64) []Posterior {
-	if prior <= 0 {
-		prior = DefaultPrior
-	}
+	prior = buffer.SymmetricPrior(prior).Alpha
 	if catalog == nil {
 		catalog = Catalog
 	}

@@ -6,6 +6,9 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -16,8 +19,6 @@ const (
 	// group is picked with probability at least DefaultExplore/len(group)
 	// and a modifier that was unlucky early is not starved forever.
 	DefaultExplore = 0.02
-	// DefaultPrior is the Beta(1, 1) prior of every attribute's pass rate.
-	DefaultPrior = 1.0
 	// DefaultMaxNegativeTerms bounds the learned negative-prompt terms.
 	DefaultMaxNegativeTerms = 3
 )
@@ -44,8 +45,9 @@ type Thompson struct {
 	// Explore is the exploration floor (0 means DefaultExplore; negative
 	// means none).
 	Explore float64
-	// Prior is the pseudo-count of passes and of failures every attribute
-	// starts with (0 means DefaultPrior).
+	// Prior is the pseudo-count a of the Beta(a, a) prior every attribute's
+	// pass rate starts with: PASS_RATE_PRIOR, the planner's prior too
+	// (0 means buffer.DefaultPriorCount, Jeffreys' ½).
 	Prior float64
 	// NegativePromptProviders lists the providers that accept a negative
 	// prompt; only they get learned negative terms.
@@ -143,12 +145,7 @@ func (t Thompson) explore() float64 {
 	}
 }
 
-func (t Thompson) prior() float64 {
-	if t.Prior > 0 {
-		return t.Prior
-	}
-	return DefaultPrior
-}
+func (t Thompson) prior() float64 { return buffer.SymmetricPrior(t.Prior).Alpha }
 
 func (t Thompson) maxNegativeTerms() int {
 	if t.MaxNegativeTerms > 0 {
@@ -157,34 +154,14 @@ func (t Thompson) maxNegativeTerms() int {
 	return DefaultMaxNegativeTerms
 }
 
-// sampleBeta draws from Beta(a, b) as X/(X+Y) with X ~ Gamma(a), Y ~ Gamma(b).
+// sampleBeta draws from Beta(a, b) with gonum's sampler over rng, so the
+// draws are deterministic for rng's seed. A draw that is not a number (both
+// gamma variates underflowed, possible only for tiny shapes) counts as the
+// mean.
 func sampleBeta(rng *rand.Rand, a, b float64) float64 {
-	x := sampleGamma(rng, a)
-	y := sampleGamma(rng, b)
-	if x+y == 0 {
-		return 0.5
+	theta := distuv.Beta{Alpha: a, Beta: b, Src: rng}.Rand()
+	if math.IsNaN(theta) {
+		return a / (a + b)
 	}
-	return x / (x + y)
-}
-
-// sampleGamma draws from Gamma(shape, 1) by Marsaglia and Tsang's method;
-// a shape below 1 is boosted with U^(1/shape).
-func sampleGamma(rng *rand.Rand, shape float64) float64 {
-	if shape < 1 {
-		return sampleGamma(rng, shape+1) * math.Pow(rng.Float64(), 1/shape)
-	}
-	d := shape - 1.0/3
-	c := 1 / math.Sqrt(9*d)
-	for {
-		x := rng.NormFloat64()
-		v := 1 + c*x
-		if v <= 0 {
-			continue
-		}
-		v = v * v * v
-		u := rng.Float64()
-		if u < 1-0.0331*x*x*x*x || math.Log(u) < 0.5*x*x+d*(1-v+math.Log(v)) {
-			return d * v
-		}
-	}
+	return theta
 }

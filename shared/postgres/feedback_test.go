@@ -591,6 +591,12 @@ func TestRecalibrate(t *testing.T) {
 		}
 		require.Equal(t, want, stats, "run %d", i)
 	}
+
+	// PASS_RATE_PRIOR is a query parameter: Beta(a + passes, a + failures).
+	st.PassRatePrior = 2
+	stats, err := st.Recalibrate(ctx, t0)
+	require.NoError(t, err)
+	require.Equal(t, [4]float64{3, 3, 4, 5}, [4]float64{stats[0].Alpha, stats[0].Beta, stats[1].Alpha, stats[1].Beta})
 }
 
 var _ generation.Store = (*postgres.Store)(nil)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -46,8 +47,8 @@ func scanProviderStats(row pgx.CollectableRow) (generation.ProviderStats, error)
 
 // Recalibrate recomputes every provider's (and model's) statistics from
 // the outcome aggregates that triggers keep (migrations 008 and 009), stores
-// them in provider_stats with the posterior Beta(½+passes, ½+failures)
-// (buffer.DefaultPrior, Jeffreys'), and
+// them in provider_stats with the posterior Beta(a+passes, a+failures)
+// (a is PassRatePrior, the planner's and the learner's prior too), and
 // returns them ordered by provider and model. It reads a few rows per
 // provider whatever the size of the history, and running it twice stores the
 // same thing; a provider with no outcome left keeps its last row.
@@ -74,7 +75,7 @@ func (s *Store) Recalibrate(ctx context.Context, at time.Time) ([]generation.Pro
 		)
 		INSERT INTO provider_stats AS p (provider, model, passes, failures, alpha, beta, failures_by_reason,
 			scored, score_mean, score_stddev, outliers, mean_cost_usd, computed_at)
-		SELECT o.provider, o.model, o.passes, o.failures, 0.5 + o.passes, 0.5 + o.failures,
+		SELECT o.provider, o.model, o.passes, o.failures, $2::float8 + o.passes, $2::float8 + o.failures,
 		       COALESCE(r.by_reason, '{}'::jsonb), o.scored,
 		       COALESCE(o.score_sum / NULLIF(o.scored, 0), 0)::float8,
 		       sqrt(GREATEST(0, COALESCE(o.score_square_sum / NULLIF(o.scored, 0)
@@ -97,7 +98,7 @@ func (s *Store) Recalibrate(ctx context.Context, at time.Time) ([]generation.Pro
 		    outliers = excluded.outliers,
 		    mean_cost_usd = excluded.mean_cost_usd,
 		    computed_at = excluded.computed_at
-		RETURNING `+providerStatsColumns, at)
+		RETURNING `+providerStatsColumns, at, buffer.SymmetricPrior(s.PassRatePrior).Alpha)
 	if err != nil {
 		return nil, dbError(err, "recalibrate provider stats")
 	}

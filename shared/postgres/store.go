@@ -26,6 +26,10 @@ import (
 // Store implements generation.Store on a pgx pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// PassRatePrior is the pseudo-count a of the Beta(a, a) pass-rate prior
+	// that Recalibrate stores posteriors with (PASS_RATE_PRIOR; 0:
+	// buffer.DefaultPriorCount).
+	PassRatePrior float64
 }
 
 var _ generation.Store = (*Store)(nil)

@@ -105,6 +105,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 		return nil, err
 	}
 	store := postgres.NewStore(pool)
+	store.PassRatePrior = cfg.PassRatePrior // recalibration stores posteriors under it
 	return &System{
 		Config:  cfg,
 		Pool:    pool,
@@ -118,7 +119,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			Providers:       providers,
 			Validator:       validator,
 			Publisher:       deps.Publisher,
-			Chooser:         learning.Thompson{Stats: store, NegativePromptProviders: learning.DefaultNegativePromptProviders},
+			Chooser:         learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders},
 			Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg)},
 			MinScore:        cfg.ValidationMinScore,
 			FeedbackEnabled: cfg.FeedbackEnabled,
@@ -166,10 +167,11 @@ func Validator(cfg config.Config, getenv func(string) string) (generation.Valida
 }
 
 // planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
-// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over the uniform prior.
+// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's
+// symmetric Beta(a, a) prior.
 func planner(cfg config.Config) *buffer.Planner {
 	return &buffer.Planner{
-		Prior:          buffer.DefaultPrior,
+		Prior:          buffer.SymmetricPrior(cfg.PassRatePrior),
 		MinSamples:     cfg.BufferMinSamples,
 		Confidence:     cfg.BufferTargetConfidence,
 		DefaultPercent: cfg.DefaultBufferPercent,

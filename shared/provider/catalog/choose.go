@@ -23,12 +23,12 @@ type Choice struct {
 	Option
 	PassRate    float64 // posterior mean of the pass rate
 	ExpectedUSD float64 // ImageUSD ÷ PassRate
-	Samples     int     // outcomes behind PassRate (0: the Beta(1,1) prior)
+	Samples     int     // outcomes behind PassRate (0: the symmetric prior, PASS_RATE_PRIOR)
 }
 
 // Rank orders options by expected cost per delivered image: price divided by
 // the posterior mean pass rate α/(α+β) of the (provider, model) statistics,
-// the Beta(1,1) prior (0.5) where there are none. Ties go to the lower
+// the symmetric prior's mean (0.5) where there are none. Ties go to the lower
 // price, then the name, so the choice is deterministic.
 func Rank(options []Option, stats []generation.ProviderStats) []Choice {
 	out := make([]Choice, 0, len(options))
