@@ -184,7 +184,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
-	if err := writeReport(path, results, time.Since(start)); err != nil {
+	if err := writeReport(path, results, cfg.ValidationMinScore, time.Since(start)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "\nReport: file://%s\nWall time: %s for %d requests, %d candidates.\n", path, time.Since(start).Round(time.Millisecond), len(reqs), done.Load())
