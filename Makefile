@@ -4,6 +4,7 @@ GO ?= go
 FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s
 LOCAL := $(GO) run ./infra/local
+BENCH := $(GO) run ./infra/bench
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test serve migrate bench bench-quality lint build deploy check-asl fuzz clean
@@ -47,17 +48,17 @@ bench-quality: ## calibrate the validator (procedural + Debian photos), time it 
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends mate-backgrounds python3-opencv; }
 	@mkdir -p $(BENCH_QUALITY)
-	$(LOCAL) bench-quality prepare --dir $(BENCH_QUALITY)
+	$(BENCH) quality prepare --dir $(BENCH_QUALITY)
 	set -o pipefail; QUALITY_BENCH_DIR=$(CURDIR)/$(BENCH_QUALITY) $(GO) test -run '^$$' -bench '1024' -benchmem -cpu 1 -count 5 ./shared/quality | tee $(BENCH_QUALITY)/bench.txt
-	$(LOCAL) bench-quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
+	$(BENCH) quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
 
 .PHONY: bench-learning
 bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (~5 min); writes docs/learning-benchmark.md and .svg
-	$(LOCAL) bench-learning --seeds 1,2,3,4,5 --requests 20 --count 20
+	$(BENCH) learning --seeds 1,2,3,4,5 --requests 20 --count 20
 
 .PHONY: bench-buffer
 bench-buffer: ## buffer strategies over N × p × history × c (20,000 requests a cell) + Recalibrate on 1M verdicts (~3 min); writes docs/buffer-benchmark.md and .svg
-	$(LOCAL) bench-buffer --requests 20000 --recalibrate-rows 1000000
+	$(BENCH) buffer --requests 20000 --recalibrate-rows 1000000
 
 # Linters run at pinned versions through the module proxy; nothing to install.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

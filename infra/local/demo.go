@@ -24,7 +24,6 @@ import (
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/provider/procedural"
 )
 
 // demoRequest is one request the demo sends, each showing a different part
@@ -146,7 +145,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	api := httptest.NewServer(s.API(true).Handler())
 	defer api.Close()
 
-	reference, err := demoReference(ctx)
+	reference, err := stack.DemoReference(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -185,26 +184,11 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
-	if err := writeReport(path, results, time.Since(start)); err != nil {
+	if err := writeReport(path, results, cfg.ValidationMinScore, time.Since(start)); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(stdout, "\nReport: file://%s\nWall time: %s for %d requests, %d candidates.\n", path, time.Since(start).Round(time.Millisecond), len(reqs), done.Load())
 	return results, nil
-}
-
-// demoReference is the designer's reference image: a navy-and-cream garment
-// shot, made by the procedural renderer so that nothing is downloaded.
-func demoReference(ctx context.Context) ([]byte, error) {
-	img, err := procedural.New(procedural.Options{NoDefects: true}).Generate(ctx, generation.ProviderRequest{
-		Prompt: "reference: navy and cream knitwear", Seed: 2026, Width: 320, Height: 400,
-		ReferencePalette: []generation.Color{
-			{R: 28, G: 40, B: 84, Weight: 0.45}, {R: 232, G: 222, B: 200, Weight: 0.35}, {R: 176, G: 60, B: 48, Weight: 0.2},
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("make reference image: %w", err)
-	}
-	return img.Bytes, nil
 }
 
 func postGeneration(baseURL string, reference []byte, settings map[string]any) (string, error) {

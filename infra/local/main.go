@@ -1,6 +1,7 @@
 // Command local runs the pipeline on one machine, with no AWS account and no
-// API keys: `demo`, `serve`, `migrate`, `with-postgres` and `render-asl`.
-// See README.md.
+// API keys: `demo`, `serve`, `migrate`, `with-postgres`, `render-asl` and the
+// other commands each file adds. The benchmarks are their own command,
+// infra/bench. See README.md.
 package main
 
 import (

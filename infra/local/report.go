@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/image/draw"
 
+	"github.com/designerbff/pipeline/infra/internal/chart"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -41,7 +42,7 @@ type reportRequest struct {
 	Discarded  []reportImage
 }
 
-func writeReport(path string, results []demoResult, wall time.Duration) error {
+func writeReport(path string, results []demoResult, threshold float64, wall time.Duration) error {
 	var reqs []reportRequest
 	for i, r := range results {
 		rr := reportRequest{Number: i + 1, Title: r.Request.Title, Generation: r.Generation}
@@ -58,6 +59,7 @@ func writeReport(path string, results []demoResult, wall time.Duration) error {
 	var buf bytes.Buffer
 	if err := reportTemplate.Execute(&buf, map[string]any{
 		"Learning":  learningCurve(learningChartPath),
+		"Scores":    scoreChart(results, threshold),
 		"Requests":  reqs,
 		"Generated": time.Now().Format(time.RFC1123),
 		"Wall":      wall.Round(time.Millisecond).String(),
@@ -116,6 +118,53 @@ func subScores(metrics map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.0f", s.name, s.value)
 	}
 	return strings.Join(parts, " · ")
+}
+
+// scoreChart draws the validator's score of every judged candidate per
+// request, delivered ones green and the others red, with the pass threshold
+// dashed: with the chart writer the benchmarks' figures use, as an SVG data
+// URI; "" if it cannot be drawn.
+func scoreChart(results []demoResult, threshold float64) template.URL {
+	delivered := chart.Series{Name: "delivered", Color: chart.Green, NoLine: true}
+	other := chart.Series{Name: "not delivered", Color: chart.Red, NoLine: true}
+	for i, r := range results {
+		n := len(r.Candidates)
+		for j, c := range r.Candidates {
+			if c.Verdict == nil {
+				continue
+			}
+			// Spread a request's candidates across its column.
+			pt := chart.Point{X: float64(i+1) + 0.6*(float64(j)+0.5)/float64(n) - 0.3, Y: c.Verdict.Score}
+			if c.Status == generation.CandidateSelected {
+				delivered.Points = append(delivered.Points, pt)
+			} else {
+				other.Points = append(other.Points, pt)
+			}
+		}
+	}
+	if len(delivered.Points)+len(other.Points) == 0 {
+		return ""
+	}
+	requests := make([]float64, len(results))
+	for i := range requests {
+		requests[i] = float64(i + 1)
+	}
+	fig := chart.Figure{
+		Legend: []chart.Series{delivered, other, {Name: "pass threshold", Color: chart.Dark, Dashed: true, Width: 1}},
+		PanelW: max(360, 60*float64(len(results))), PanelH: 220, LegendColumn: 110,
+		Panels: []chart.Panel{{
+			Title: "validator score of every judged candidate", XLabel: "request", YLabel: "score",
+			XMin: 0.5, XMax: float64(len(results)) + 0.5, YMin: 0, YMax: 100,
+			XTicks: chart.Ticks("%.0f", requests...), YTicks: chart.Ticks("%.0f", 0, 25, 50, 75, 100),
+			HLines: []float64{threshold},
+			Series: []chart.Series{other, delivered},
+		}},
+	}
+	svg, err := fig.SVG()
+	if err != nil {
+		return ""
+	}
+	return template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(svg))
 }
 
 // learningChartPath is the learning benchmark's chart (make bench-learning),
@@ -177,6 +226,9 @@ var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
 </style></head><body>
 <h1>Designer BFF generation pipeline — demo report</h1>
 <p>{{len .Requests}} requests run end to end through the HTTP API, the real state machine definition, Postgres and the S3 API on this machine; generated {{.Generated}} in {{.Wall}}. Green: delivered, best first. Red: discarded, failed or filtered, with the validator's reasons.</p>
+{{with .Scores}}
+<img src="{{.}}" alt="validator scores per request" style="max-width: 100%">
+{{end}}
 {{with .Learning}}
 <h2>Learning curve</h2>
 <p>Failure rate per request over 20 sequential requests with learning on, off, and the oracle that reads the provider's defect table, per quirk seed: the chart of <code>make bench-learning</code> (<code>docs/learning-benchmark.md</code>). The requests above run at once, so they are too few and too concurrent to draw it themselves.</p>

@@ -11,7 +11,7 @@ import (
 // library the operations use.
 func TestLayersImportNoAdapter(t *testing.T) {
 	const mod = "github.com/designerbff/pipeline/"
-	adapters := []string{"shared/postgres", "shared/r2", "shared/sqs", "shared/sfn", "shared/provider/", "shared/wire", "shared/config", "infra/"}
+	adapters := []string{"shared/postgres", "shared/r2", "shared/sqs", "shared/sfn", "shared/provider/", "shared/config", "infra/"}
 	tests := []struct {
 		pkg       string
 		forbidden []string

@@ -1,8 +1,8 @@
 // Package buffer sizes over-generation so that a request keeps its promise:
 // at least N good images with a chosen confidence, at close to the least
 // possible cost. It is pure: pass-rate posteriors from absolute outcomes, the
-// exact Beta-Binomial planner, provider recommendations and the simulation
-// behind `make bench-buffer`.
+// exact Beta-Binomial planner and provider recommendations (`make
+// bench-buffer` simulates them from infra/bench/bufsim).
 //
 // Notation: N images to deliver, M candidates generated, X of them pass,
 // q the pass probability, p = 1 − q the failure probability. A failure is
@@ -88,10 +88,4 @@ func (s *logSum) exp() float64 {
 		return 0
 	}
 	return math.Exp(s.max + math.Log(s.scaled))
-}
-
-// lgamma is ln Γ(x) for the simulation's binomial weights.
-func lgamma(x float64) float64 {
-	v, _ := math.Lgamma(x)
-	return v
 }

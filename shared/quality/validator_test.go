@@ -268,7 +268,7 @@ func FuzzValidate(f *testing.F) {
 }
 
 // benchImages1024 are the 1024×1024 benchmark inputs: the files written by
-// `go run ./infra/local bench-quality prepare` (a photograph) when
+// `go run ./infra/bench quality prepare` (a photograph) when
 // QUALITY_BENCH_DIR names their folder, else the procedural scene.
 func benchImages1024(b *testing.B) (jpg, png, webp []byte) {
 	b.Helper()

@@ -1,11 +1,11 @@
-package buffer_test
+package bufsim_test
 
 import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/infra/bench/bufsim"
 )
 
 // The earlier rule's values from buffer-statistics §3 ("ref code, sd =
@@ -27,15 +27,15 @@ func TestEarlierPercent(t *testing.T) {
 		{30, 5, 9, 0.95, 20},     // below 10 samples: the default
 	}
 	for _, tt := range tests {
-		require.Equal(t, tt.want, buffer.EarlierPercent(tt.n, tt.failures, tt.samples, tt.c), "%+v", tt)
+		require.Equal(t, tt.want, bufsim.EarlierPercent(tt.n, tt.failures, tt.samples, tt.c), "%+v", tt)
 	}
 }
 
 func TestSimulateIsReproducibleAndSane(t *testing.T) {
 	t.Parallel()
-	cell := buffer.Cell{N: 30, Fail: 0.30, History: 200, Confidence: 0.95}
-	a := buffer.Simulate(cell, 3000, 7)
-	require.Equal(t, a, buffer.Simulate(cell, 3000, 7), "same seed, same result")
+	cell := bufsim.Cell{N: 30, Fail: 0.30, History: 200, Confidence: 0.95}
+	a := bufsim.Simulate(cell, 3000, 7)
+	require.Equal(t, a, bufsim.Simulate(cell, 3000, 7), "same seed, same result")
 	require.Equal(t, 50, a.Oracle)
 	require.InDelta(t, 0.9522, a.OracleProb, 5e-5)
 	// Ours keeps the promise; the clamp at 45 images cannot (exact P = 0.7462).
@@ -49,5 +49,5 @@ func TestSimulateIsReproducibleAndSane(t *testing.T) {
 	require.Equal(t, 1.0, a.Ours.TopUpDelivery)
 	require.Less(t, a.Ours.FirstImages/float64(a.Oracle), 1.10)
 	require.Greater(t, a.Ours.TopUpRounds, 1.0)
-	require.Len(t, buffer.Grid(), 5*6*4*3)
+	require.Len(t, bufsim.Grid(), 5*6*4*3)
 }

@@ -2,30 +2,24 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"strings"
 	"time"
 
+	"github.com/designerbff/pipeline/infra/internal/chart"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
 )
 
 // armColour is each curve's colour in the chart.
-var armColour = map[string]string{armOn: "#1f77b4", armOff: "#d62728", armOracle: "#2ca02c", armPlain: "#999999"}
+var armColour = map[string]color.Color{armOn: chart.Blue, armOff: chart.Red, armOracle: chart.Green, armPlain: chart.Grey}
+
+// armLegend names each curve in the chart.
+var armLegend = map[string]string{armOn: "learning on", armOff: "learning off", armOracle: "oracle (reads defect table)", armPlain: "no modifiers (reference)"}
 
 // learningChart draws one panel per seed: the failure rate per request of
-// the arms (the plain reference dashed). Plain SVG, so it renders on GitHub and diffs as text.
-func learningChart(results []learnSeed, opts benchLearningOptions) string {
-	const (
-		panelW, panelH = 300, 200
-		left, top      = 40, 30
-		plotW, plotH   = 240, 140
-	)
-	cols := min(len(results), 3)
-	rows := (len(results) + cols - 1) / cols
-	width, height := cols*panelW, rows*panelH+30
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="10">`+"\n", width, height, width, height)
-	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="white"/>`+"\n", width, height)
+// the arms (the plain reference dashed), the judged requests shaded.
+func learningChart(results []learnSeed, opts benchLearningOptions) ([]byte, error) {
 	maxRate := 0.1
 	for _, r := range results {
 		for _, reqs := range r.Arms {
@@ -35,44 +29,36 @@ func learningChart(results []learnSeed, opts benchLearningOptions) string {
 		}
 	}
 	maxRate = float64(int(maxRate*10)+1) / 10
-	for i, r := range results {
-		ox, oy := (i%cols)*panelW, (i/cols)*panelH
-		x := func(req int) float64 {
-			return float64(ox+left) + float64(req-1)*plotW/float64(max(opts.Requests-1, 1))
-		}
-		y := func(rate float64) float64 { return float64(oy+top+plotH) - rate/maxRate*plotH }
-		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">quirk seed %d: failure rate per request</text>`+"\n", ox+left, oy+top-10, r.Seed)
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="#999"/>`+"\n", ox+left, oy+top, plotW, plotH)
-		for _, tick := range []float64{0, maxRate / 2, maxRate} {
-			fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%.0f%%</text>`+"\n", ox+left-3, y(tick)+3, tick*100)
-		}
-		// Requests 11 on are what the benchmark judges.
-		fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#eee"/>`+"\n", x(11), oy+top, x(opts.Requests)-x(11), plotH)
-		for _, req := range []int{1, 10, opts.Requests} {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%d</text>`+"\n", x(req), oy+top+plotH+12, req)
+	fig := chart.Figure{
+		Title:        "Failure rate per request, learning on vs off vs the oracle (make bench-learning)",
+		Note:         fmt.Sprintf("shaded: requests 11–%d, the ones the benchmark judges", opts.Requests),
+		Cols:         3,
+		PanelW:       240,
+		PanelH:       180,
+		LegendColumn: 160,
+	}
+	for _, arm := range learnArms {
+		fig.Legend = append(fig.Legend, chart.Series{Name: armLegend[arm], Color: armColour[arm], Dashed: arm == armPlain, Width: 2})
+	}
+	for _, r := range results {
+		panel := chart.Panel{
+			Title:  fmt.Sprintf("quirk seed %d", r.Seed),
+			XLabel: "request",
+			XMin:   1, XMax: float64(opts.Requests), YMin: 0, YMax: maxRate,
+			XTicks: chart.Ticks("%.0f", 1, 10, float64(opts.Requests)),
+			YTicks: []chart.Tick{{Value: 0, Label: "0%"}, {Value: maxRate / 2, Label: fmt.Sprintf("%.0f%%", 50*maxRate)}, {Value: maxRate, Label: fmt.Sprintf("%.0f%%", 100*maxRate)}},
+			Bands:  []chart.Band{{From: 11, To: float64(opts.Requests)}},
 		}
 		for _, arm := range learnArms {
-			var pts []string
+			s := chart.Series{Name: armLegend[arm], Color: armColour[arm], Dashed: arm == armPlain}
 			for j, q := range r.Arms[arm] {
-				pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(j+1), y(q.FailureRate())))
+				s.Points = append(s.Points, chart.Point{X: float64(j + 1), Y: q.FailureRate()})
 			}
-			dash := ""
-			if arm == armPlain {
-				dash = ` stroke-dasharray="3 2"`
-			}
-			fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="1.5"%s points="%s"/>`+"\n", armColour[arm], dash, strings.Join(pts, " "))
+			panel.Series = append(panel.Series, s)
 		}
+		fig.Panels = append(fig.Panels, panel)
 	}
-	legend := map[string]string{armOn: "learning on", armOff: "learning off", armOracle: "oracle (reads defect table)", armPlain: "no modifiers (reference)"}
-	for i, arm := range learnArms {
-		lx := 20 + i*180
-		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="2"/>`, lx, height-12, lx+20, height-12, armColour[arm])
-		fmt.Fprintf(&b, `<text x="%d" y="%d">%s</text>`+"\n", lx+25, height-8, legend[arm])
-	}
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="14" height="10" fill="#eee" stroke="#999"/><text x="%d" y="%d">requests judged</text>`+"\n",
-		20+len(learnArms)*180+10, height-17, 20+len(learnArms)*180+28, height-8)
-	b.WriteString("</svg>\n")
-	return b.String()
+	return fig.SVG()
 }
 
 // learningReport is docs/learning-benchmark.md.
@@ -80,7 +66,7 @@ func learningReport(results []learnSeed, opts benchLearningOptions, s learningSu
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	p("# Learning benchmark\n\n")
-	p("Generated by `make bench-learning` (`go run ./infra/local bench-learning`) in %s. Do not edit by hand.\n\n", took.Round(time.Second))
+	p("Generated by `make bench-learning` (`go run ./infra/bench learning`) in %s. Do not edit by hand.\n\n", took.Round(time.Second))
 	p("For each quirk seed of the procedural provider, %d sequential requests of N=%d (%d×%d px images, ", opts.Requests, opts.Count, opts.Side, opts.Side)
 	p("the six base prompts in turn) run through the local stack: the API, the real state machine, the ")
 	p("validator, the feedback queue and the learner, with the recalibration done after each request. ")

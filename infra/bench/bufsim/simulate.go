@@ -1,16 +1,18 @@
-package buffer
+// Package bufsim is the simulation behind `make bench-buffer` (`go run
+// ./infra/bench buffer`): requests for N images from a provider whose true
+// failure rate is p, planned by three strategies from a history of n
+// candidates drawn from the same p. Ours is shared/buffer's planner, the one
+// the pipeline runs; nothing in production imports this package.
+package bufsim
 
 import (
 	"math"
 	"math/rand/v2"
 	"sort"
 
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 )
-
-// The simulation behind `make bench-buffer`: requests for N images from a
-// provider whose true failure rate is p, planned by three strategies from a
-// history of n candidates drawn from the same p.
 
 // Cell is one point of the benchmark grid.
 type Cell struct {
@@ -74,9 +76,9 @@ func Simulate(cell Cell, requests int, seed uint64) CellResult {
 	draws := newBinomials(1 - cell.Fail)
 	history := newBinomials(cell.Fail) // failures among the history
 	res := CellResult{Cell: cell, Requests: requests}
-	res.Oracle, res.OracleProb = CountKnown(cell.N, cell.Confidence, cell.Fail, 0)
+	res.Oracle, res.OracleProb = buffer.CountKnown(cell.N, cell.Confidence, cell.Fail, 0)
 
-	planner := Planner{Prior: DefaultPrior, MinSamples: DefaultMinSamples}
+	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples}
 	ourCache := map[[3]int]int{}
 	ours := func(need, k, passed, failed int) int {
 		key := [3]int{need, cell.History - k + passed, k + failed}
@@ -220,7 +222,7 @@ func binomialCDF(m int, q float64) []float64 {
 // 1e-15 are skipped). It checks the simulation and removes its noise from
 // the "Done when" verdicts.
 func ExactFirstDelivery(cell Cell) float64 {
-	planner := Planner{Prior: DefaultPrior, MinSamples: DefaultMinSamples}
+	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples}
 	plan := func(k int) int {
 		return planner.Size(generation.SizeQuery{
 			Need: cell.N, Confidence: cell.Confidence, DefaultPercent: 20,
@@ -228,7 +230,7 @@ func ExactFirstDelivery(cell Cell) float64 {
 		}).Count
 	}
 	if cell.History == 0 {
-		return 1 - ShortfallKnown(cell.N, plan(0), cell.Fail)
+		return 1 - buffer.ShortfallKnown(cell.N, plan(0), cell.Fail)
 	}
 	total := 0.0
 	lp, lq := math.Log(cell.Fail), math.Log1p(-cell.Fail)
@@ -238,7 +240,12 @@ func ExactFirstDelivery(cell Cell) float64 {
 		if w < 1e-15 {
 			continue
 		}
-		total += w * (1 - ShortfallKnown(cell.N, plan(k), cell.Fail))
+		total += w * (1 - buffer.ShortfallKnown(cell.N, plan(k), cell.Fail))
 	}
 	return total
+}
+
+func lgamma(x float64) float64 {
+	v, _ := math.Lgamma(x)
+	return v
 }

@@ -25,13 +25,6 @@ import (
 	"github.com/designerbff/pipeline/shared/provider/procedural"
 )
 
-func init() {
-	commands["bench-learning"] = command{
-		"learning on vs off vs an oracle over several quirk seeds; writes docs/learning-benchmark.md and its chart",
-		benchLearningCommand,
-	}
-}
-
 // The benchmark's arms. Every arm gets the same requests (same generation
 // ids, hence the same candidate seeds, and the same base prompts).
 const (
@@ -125,8 +118,8 @@ func (b learnSeed) deliveredAll(count int) bool {
 	return true
 }
 
-func benchLearningCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-learning", flag.ContinueOnError)
+func learningCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("learning", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	seeds := fs.String("seeds", "1,2,3,4,5", "comma-separated quirk seeds")
 	opts := benchLearningOptions{}
@@ -157,7 +150,11 @@ func benchLearningCommand(ctx context.Context, args []string, stdout, stderr io.
 	if err := os.MkdirAll(filepath.Dir(opts.Doc), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(opts.Doc), err)
 	}
-	if err := os.WriteFile(opts.Chart, []byte(learningChart(results, opts)), 0o644); err != nil {
+	svg, err := learningChart(results, opts)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(opts.Chart, svg, 0o644); err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
 	doc := learningReport(results, opts, summary, filepath.Base(opts.Chart), time.Since(start))
@@ -233,7 +230,7 @@ func runBenchLearning(ctx context.Context, opts benchLearningOptions, progress i
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 	defer func() { _ = pg.Stop(context.WithoutCancel(ctx)) }()
-	reference, err := demoReference(ctx)
+	reference, err := stack.DemoReference(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -12,22 +12,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/infra/bench/bufsim"
 )
 
-func init() {
-	commands["bench-buffer"] = command{
-		"[--requests R] [--out DIR] [--recalibrate-rows ROWS]: simulate the buffer strategies, time Recalibrate, write docs/buffer-benchmark.{md,svg}",
-		benchBufferCommand,
-	}
-}
-
-// benchBufferCommand runs the buffer simulation over buffer.Grid (every
+// bufferCommand runs the buffer simulation over bufsim.Grid (every
 // cell from its own seed, so the report is reproducible), times Recalibrate
 // on a big history, writes the report and the chart, and prints the summary
 // as its last line.
-func benchBufferCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bench-buffer", flag.ContinueOnError)
+func bufferCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("buffer", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	requests := fs.Int("requests", 20000, "simulated requests per cell")
 	out := fs.String("out", "docs", "directory of buffer-benchmark.md and buffer-benchmark.svg")
@@ -66,7 +59,11 @@ func benchBufferCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 		return fmt.Errorf("bench-buffer: %w", err)
 	}
 	svgPath := filepath.Join(*out, "buffer-benchmark.svg")
-	if err := os.WriteFile(svgPath, []byte(renderBufferChart(results, *requests)), 0o644); err != nil {
+	svg, err := renderBufferChart(results, *requests)
+	if err != nil {
+		return fmt.Errorf("bench-buffer: %w", err)
+	}
+	if err := os.WriteFile(svgPath, svg, 0o644); err != nil {
 		return fmt.Errorf("bench-buffer: %w", err)
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s (simulation %v)\n", mdPath, svgPath, simTime.Round(time.Second))
@@ -75,9 +72,9 @@ func benchBufferCommand(ctx context.Context, args []string, stdout, stderr io.Wr
 }
 
 // simulateGrid runs every cell on GOMAXPROCS workers, printing progress.
-func simulateGrid(ctx context.Context, requests int, progress io.Writer) ([]buffer.CellResult, error) {
-	cells := buffer.Grid()
-	results := make([]buffer.CellResult, len(cells))
+func simulateGrid(ctx context.Context, requests int, progress io.Writer) ([]bufsim.CellResult, error) {
+	cells := bufsim.Grid()
+	results := make([]bufsim.CellResult, len(cells))
 	jobs := make(chan int)
 	var (
 		mu   sync.Mutex
@@ -88,7 +85,7 @@ func simulateGrid(ctx context.Context, requests int, progress io.Writer) ([]buff
 	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
 			for i := range jobs {
-				results[i] = buffer.Simulate(cells[i], requests, uint64(i)+1)
+				results[i] = bufsim.Simulate(cells[i], requests, uint64(i)+1)
 				mu.Lock()
 				done++
 				if done%36 == 0 || done == len(cells) {
@@ -119,29 +116,29 @@ feed:
 
 // benchSummary is what the "Done when" checks, from one run.
 type benchSummary struct {
-	worstOurs, worstEarlier, worstFixed buffer.CellResult // lowest first-round delivery, n ≥ 20
-	worstMargin                         buffer.CellResult // lowest exact delivery − c for ours, n ≥ 20
-	worstSimMargin                      buffer.CellResult // the same, simulated
-	maxRatio200, maxRatio2000           buffer.CellResult // ours' images / M*, n = 200 (p ≤ 0.5) and n = 2000
-	minTopUp                            buffer.CellResult // ours' lowest top-up delivery where no request was capped
+	worstOurs, worstEarlier, worstFixed bufsim.CellResult // lowest first-round delivery, n ≥ 20
+	worstMargin                         bufsim.CellResult // lowest exact delivery − c for ours, n ≥ 20
+	worstSimMargin                      bufsim.CellResult // the same, simulated
+	maxRatio200, maxRatio2000           bufsim.CellResult // ours' images / M*, n = 200 (p ≤ 0.5) and n = 2000
+	minTopUp                            bufsim.CellResult // ours' lowest top-up delivery where no request was capped
 	deliveryMisses                      int               // n ≥ 20 cells with delivery < c − 0.01
 	ratio200Misses, ratio2000Misses     int               // cells above 1.10 and 1.03
 	slack200Misses, slack2000Misses     int               // cells above the proposed bound, max(ratio·M*, M* + 1)
 	topUpMisses                         int               // uncapped cells below 100 %
 }
 
-func ratio(r buffer.CellResult) float64 { return r.Ours.FirstImages / float64(r.Oracle) }
+func ratio(r bufsim.CellResult) float64 { return r.Ours.FirstImages / float64(r.Oracle) }
 
 // overSlack is the images bound proposed for the author: ours may
 // plan bound·M* or one image over M*, whichever is more. Where M* is a few
 // images and P(M*) sits within the posterior's uncertainty of c, no history
 // can tell whether M* suffices, and one image is all the planner adds; a
 // ratio bound alone calls that +100 % at M* = 1.
-func overSlack(r buffer.CellResult, bound float64) bool {
+func overSlack(r bufsim.CellResult, bound float64) bool {
 	return r.Ours.FirstImages > max(bound*float64(r.Oracle), float64(r.Oracle+1))
 }
 
-func summarise(results []buffer.CellResult) benchSummary {
+func summarise(results []bufsim.CellResult) benchSummary {
 	var s benchSummary
 	first := true
 	for _, r := range results {
@@ -228,7 +225,7 @@ func (s benchSummary) line(t *recalibrateTiming) string {
 	return strings.Join(fields, " ")
 }
 
-func cellName(r buffer.CellResult) string {
+func cellName(r bufsim.CellResult) string {
 	return fmt.Sprintf("N=%d, p=%.2f, n=%d, c=%.2f", r.N, r.Fail, r.History, r.Confidence)
 }
 

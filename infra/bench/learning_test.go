@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -66,9 +65,13 @@ func TestLearningBenchmarkMeasures(t *testing.T) {
 
 	s.Arms[armOff][3].Status = generation.StatusDeliveredBelowThreshold
 	require.False(t, s.deliveredAll(20))
-	chart := learningChart([]learnSeed{s}, opts)
-	require.True(t, strings.HasPrefix(chart, "<svg "))
-	require.Equal(t, len(learnArms), strings.Count(chart, "<polyline"), "one curve per arm")
+	chart, err := learningChart([]learnSeed{s}, opts)
+	require.NoError(t, err)
+	require.Contains(t, string(chart), "<svg ")
+	require.Contains(t, string(chart), ">quirk seed 9<")
+	for _, arm := range learnArms {
+		require.Contains(t, string(chart), ">"+armLegend[arm]+"<", "a legend entry per arm")
+	}
 	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg", 0)
 	require.Contains(t, doc, "![failure rate per request](chart.svg)")
 	require.Contains(t, doc, "### Seed 9")
