@@ -62,6 +62,15 @@ func decode[T any](t *testing.T, out []byte) T {
 	return v
 }
 
+// output runs the handler on a sample event that must succeed and decodes
+// its output.
+func output[T any](f *fixture, event string) T {
+	f.t.Helper()
+	out, err := f.event(event)
+	require.NoError(f.t, err, event)
+	return decode[T](f.t, out)
+}
+
 // sampleEventChecks hold, per function of system.Functions, what its handler
 // must do on each of its sample events.
 var sampleEventChecks = map[string]func(f *fixture){
@@ -115,33 +124,27 @@ var sampleEventChecks = map[string]func(f *fixture){
 	},
 	"plan": func(f *fixture) {
 		t := f.t
-		out, err := f.event("round1")
-		require.NoError(t, err)
-		round1 := decode[stage.PlanOutput](t, out)
+		round1 := output[stage.PlanOutput](f, "round1")
 		require.Equal(t, stack.FixtureGenerationID, round1.GenerationID)
 		require.Len(t, round1.CandidateIDs, 3, "re-planning round 1 returns its 3 candidates (2 + 50 %%)")
 		require.Contains(t, round1.CandidateIDs, stack.FixtureCandidateID)
 
-		out, err = f.event("topup")
-		require.NoError(t, err)
-		topUp := decode[stage.PlanOutput](t, out)
+		topUp := output[stage.PlanOutput](f, "topup")
 		require.Equal(t, 2, topUp.Round)
 		require.Equal(t, 2, topUp.Needed, "nothing has passed yet")
 		require.Len(t, topUp.CandidateIDs, 3)
 
-		_, err = f.invoke([]byte(`{"generationId": "not-a-uuid", "round": 1}`))
+		_, err := f.invoke([]byte(`{"generationId": "not-a-uuid", "round": 1}`))
 		require.ErrorAs(t, err, new(*stage.InvalidRequest))
 	},
 	"generate": func(f *fixture) {
 		t := f.t
-		out, err := f.event("candidate")
-		require.NoError(t, err)
-		got := decode[stage.GenerateOutput](t, out)
+		got := output[stage.GenerateOutput](f, "candidate")
 		require.Equal(t, stack.FixtureCandidateID, got.CandidateID)
 		require.True(t, got.Stored)
 		require.Equal(t, "stored", got.Status)
 
-		_, err = f.invoke([]byte(`{"generationId": "` + stack.FixtureGenerationID + `", "candidateId": "00000000-0000-4000-8000-000000000000"}`))
+		_, err := f.invoke([]byte(`{"generationId": "` + stack.FixtureGenerationID + `", "candidateId": "00000000-0000-4000-8000-000000000000"}`))
 		require.ErrorAs(t, err, new(*stage.NotFound))
 	},
 	"validate": func(f *fixture) {
@@ -151,9 +154,7 @@ var sampleEventChecks = map[string]func(f *fixture){
 
 		_, err = s.Pipeline.Generate(context.Background(), stack.FixtureCandidateID)
 		require.NoError(t, err)
-		out, err := f.event("candidate")
-		require.NoError(t, err)
-		got := decode[stage.ValidateOutput](t, out)
+		got := output[stage.ValidateOutput](f, "candidate")
 		require.Equal(t, stack.FixtureCandidateID, got.CandidateID)
 		c, err := s.Store.Candidate(context.Background(), stack.FixtureCandidateID, s.Pipeline.Validator.Version())
 		require.NoError(t, err)
@@ -161,15 +162,12 @@ var sampleEventChecks = map[string]func(f *fixture){
 		require.Equal(t, c.Verdict.Score, got.Score)
 		require.Equal(t, c.Verdict.Passed, got.Passed)
 
-		again, err := f.event("candidate")
-		require.NoError(t, err)
-		require.JSONEq(t, string(out), string(again), "a retried validation returns the stored verdict")
+		again := output[stage.ValidateOutput](f, "candidate")
+		require.Equal(t, got, again, "a retried validation returns the stored verdict")
 	},
 	"select": func(f *fixture) {
 		t := f.t
-		out, err := f.event("round")
-		require.NoError(t, err)
-		got := decode[stage.SelectOutput](t, out)
+		got := output[stage.SelectOutput](f, "round")
 		require.Equal(t, stack.FixtureGenerationID, got.GenerationID)
 		require.Equal(t, 0, got.Passed)
 		require.Equal(t, 2, got.Shortfall)
@@ -183,9 +181,7 @@ var sampleEventChecks = map[string]func(f *fixture){
 		for _, c := range cands {
 			f.generateAndValidate(c.ID)
 		}
-		out, err := f.event("generation")
-		require.NoError(t, err)
-		got := decode[stage.DeliverOutput](t, out)
+		got := output[stage.DeliverOutput](f, "generation")
 		require.Equal(t, stack.FixtureGenerationID, got.GenerationID)
 		require.Equal(t, 2, got.Requested)
 		require.Equal(t, 2, got.Delivered, "3 candidates, 2 requested; below-threshold ones fill when not strict")
@@ -194,9 +190,7 @@ var sampleEventChecks = map[string]func(f *fixture){
 	"markfailed": func(f *fixture) {
 		t, s := f.t, f.stack
 		ctx := context.Background()
-		out, err := f.event("candidate")
-		require.NoError(t, err)
-		got := decode[stage.MarkFailedOutput](t, out)
+		got := output[stage.MarkFailedOutput](f, "candidate")
 		require.Equal(t, stack.FixtureFailedCandidateID, got.CandidateID)
 		c, err := s.Store.Candidate(ctx, stack.FixtureFailedCandidateID, "")
 		require.NoError(t, err)
@@ -226,9 +220,7 @@ var sampleEventChecks = map[string]func(f *fixture){
 		f.generateAndValidate(stack.FixtureCandidateID)
 		require.NoError(t, s.Pipeline.MarkCandidateFailed(context.Background(), stack.FixtureFailedCandidateID, "InternalError: boom"))
 		for range 2 { // idempotent: the second run recomputes the same numbers
-			out, err := f.event("schedule")
-			require.NoError(t, err)
-			got := decode[stage.RecalibrateOutput](t, out)
+			got := output[stage.RecalibrateOutput](f, "schedule")
 			require.Equal(t, 1, got.Providers)
 			require.Equal(t, 2, got.Samples, "the validated and the failed candidate; the planned one has no outcome yet")
 		}

@@ -119,11 +119,9 @@ type benchSummary struct {
 	worstOurs, worstEarlier, worstFixed bufsim.CellResult // lowest first-round delivery, n ≥ 20
 	worstMargin                         bufsim.CellResult // lowest exact delivery − c for ours, n ≥ 20
 	worstSimMargin                      bufsim.CellResult // the same, simulated
-	maxRatio200, maxRatio2000           bufsim.CellResult // ours' images / M*, n = 200 (p ≤ 0.5) and n = 2000
+	n200, n2000                         imagesCheck       // ours' images / M*, n = 200 (p ≤ 0.5) against 1.10 and n = 2000 against 1.03
 	minTopUp                            bufsim.CellResult // ours' lowest top-up delivery where no request was capped
 	deliveryMisses                      int               // n ≥ 20 cells with delivery < c − 0.01
-	ratio200Misses, ratio2000Misses     int               // cells above 1.10 and 1.03
-	slack200Misses, slack2000Misses     int               // cells above the proposed bound, max(ratio·M*, M* + 1)
 	topUpMisses                         int               // uncapped cells below 100 %
 }
 
@@ -144,8 +142,8 @@ func summarise(results []bufsim.CellResult) benchSummary {
 	for _, r := range results {
 		if first {
 			s.worstOurs, s.worstEarlier, s.worstFixed, s.worstMargin, s.worstSimMargin, s.minTopUp = r, r, r, r, r, r
-			s.maxRatio200, s.maxRatio2000 = r, r
-			s.maxRatio200.Oracle, s.maxRatio2000.Oracle = 1<<30, 1<<30 // ratio ≈ 0 until a real cell
+			s.n200.max, s.n2000.max = r, r
+			s.n200.max.Oracle, s.n2000.max.Oracle = 1<<30, 1<<30 // ratio ≈ 0 until a real cell
 			first = false
 		}
 		if r.Ours.Capped == 0 {
@@ -178,26 +176,10 @@ func summarise(results []bufsim.CellResult) benchSummary {
 			s.deliveryMisses++
 		}
 		if r.History == 200 && r.Fail <= 0.5 {
-			if ratio(r) > ratio(s.maxRatio200) {
-				s.maxRatio200 = r
-			}
-			if ratio(r) > 1.10 {
-				s.ratio200Misses++
-			}
-			if overSlack(r, 1.10) {
-				s.slack200Misses++
-			}
+			s.n200.add(r, 1.10)
 		}
 		if r.History == 2000 {
-			if ratio(r) > ratio(s.maxRatio2000) {
-				s.maxRatio2000 = r
-			}
-			if ratio(r) > 1.03 {
-				s.ratio2000Misses++
-			}
-			if overSlack(r, 1.03) {
-				s.slack2000Misses++
-			}
+			s.n2000.add(r, 1.03)
 		}
 	}
 	return s
@@ -210,14 +192,14 @@ func (s benchSummary) line(t *recalibrateTiming) string {
 		fmt.Sprintf("worst_margin_ours_simulated=%+.4f", s.worstSimMargin.Ours.FirstDelivery-s.worstSimMargin.Confidence),
 		fmt.Sprintf("worst_delivery_earlier=%.3f", s.worstEarlier.Earlier.FirstDelivery),
 		fmt.Sprintf("worst_delivery_fixed20=%.3f", s.worstFixed.Fixed.FirstDelivery),
-		fmt.Sprintf("max_images_ratio_n200=%.2f", ratio(s.maxRatio200)),
-		fmt.Sprintf("max_images_ratio_n2000=%.2f", ratio(s.maxRatio2000)),
+		fmt.Sprintf("max_images_ratio_n200=%.2f", ratio(s.n200.max)),
+		fmt.Sprintf("max_images_ratio_n2000=%.2f", ratio(s.n2000.max)),
 		fmt.Sprintf("topup_delivery=%.3f", s.minTopUp.Ours.TopUpDelivery),
 		fmt.Sprintf("cells_below_c_minus_0.01=%d", s.deliveryMisses),
-		fmt.Sprintf("cells_ratio_over_1.10_n200=%d", s.ratio200Misses),
-		fmt.Sprintf("cells_ratio_over_1.03_n2000=%d", s.ratio2000Misses),
-		fmt.Sprintf("cells_over_proposed_bound_n200=%d", s.slack200Misses),
-		fmt.Sprintf("cells_over_proposed_bound_n2000=%d", s.slack2000Misses),
+		fmt.Sprintf("cells_ratio_over_1.10_n200=%d", s.n200.misses),
+		fmt.Sprintf("cells_ratio_over_1.03_n2000=%d", s.n2000.misses),
+		fmt.Sprintf("cells_over_proposed_bound_n200=%d", s.n200.slackMisses),
+		fmt.Sprintf("cells_over_proposed_bound_n2000=%d", s.n2000.slackMisses),
 	}
 	if t != nil {
 		fields = append(fields, fmt.Sprintf("recalibrate_%dk_rows_ms=%.2f", t.ValidationRows/1000, float64(t.median().Microseconds())/1000))
@@ -232,4 +214,24 @@ func cellName(r bufsim.CellResult) string {
 // machine describes where the benchmark ran.
 func machine() string {
 	return fmt.Sprintf("%d CPUs (GOMAXPROCS %d), %s/%s, %s", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// imagesCheck is the images-vs-M* criterion over one history length: the
+// worst cell, and the cells above the ratio and above the proposed bound
+// max(ratio·M*, M* + 1).
+type imagesCheck struct {
+	max                 bufsim.CellResult
+	misses, slackMisses int
+}
+
+func (c *imagesCheck) add(r bufsim.CellResult, bound float64) {
+	if ratio(r) > ratio(c.max) {
+		c.max = r
+	}
+	if ratio(r) > bound {
+		c.misses++
+	}
+	if overSlack(r, bound) {
+		c.slackMisses++
+	}
 }

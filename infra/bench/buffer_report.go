@@ -44,13 +44,13 @@ func renderBufferReport(results []bufsim.CellResult, s benchSummary, t *recalibr
 		s.worstMargin.OursExact-s.worstMargin.Confidence, cellName(s.worstMargin), s.worstMargin.OursExact,
 		s.worstSimMargin.Ours.FirstDelivery-s.worstSimMargin.Confidence, cellName(s.worstSimMargin), s.worstSimMargin.Ours.FirstDelivery)
 	w("| ours, images ≤ 1.10 × M\\* at n = 200, p ≤ 0.50 | %s: %d of %d cells above; max %.3f (%s: %.2f vs M\\* = %d) |\n",
-		verdict(s.ratio200Misses == 0), s.ratio200Misses, countCells(results, func(r bufsim.CellResult) bool { return r.History == 200 && r.Fail <= 0.5 }),
-		ratio(s.maxRatio200), cellName(s.maxRatio200), s.maxRatio200.Ours.FirstImages, s.maxRatio200.Oracle)
+		verdict(s.n200.misses == 0), s.n200.misses, countCells(results, func(r bufsim.CellResult) bool { return r.History == 200 && r.Fail <= 0.5 }),
+		ratio(s.n200.max), cellName(s.n200.max), s.n200.max.Ours.FirstImages, s.n200.max.Oracle)
 	w("| ours, images ≤ 1.03 × M\\* at n = 2000 | %s: %d of %d cells above; max %.3f (%s: %.2f vs M\\* = %d) |\n",
-		verdict(s.ratio2000Misses == 0), s.ratio2000Misses, countCells(results, func(r bufsim.CellResult) bool { return r.History == 2000 }),
-		ratio(s.maxRatio2000), cellName(s.maxRatio2000), s.maxRatio2000.Ours.FirstImages, s.maxRatio2000.Oracle)
+		verdict(s.n2000.misses == 0), s.n2000.misses, countCells(results, func(r bufsim.CellResult) bool { return r.History == 2000 }),
+		ratio(s.n2000.max), cellName(s.n2000.max), s.n2000.max.Ours.FirstImages, s.n2000.max.Oracle)
 	w("| proposed instead: ours, images ≤ max(1.10 × M\\*, M\\* + 1) at n = 200, p ≤ 0.50, and ≤ max(1.03 × M\\*, M\\* + 1) at n = 2000 | %s: %d and %d cells above |\n",
-		verdict(s.slack200Misses+s.slack2000Misses == 0), s.slack200Misses, s.slack2000Misses)
+		verdict(s.n200.slackMisses+s.n2000.slackMisses == 0), s.n200.slackMisses, s.n2000.slackMisses)
 	w("| ours with top-up: 100 %% delivery where the cap does not bind | %s: lowest %.4f (%s); %d uncapped cells below 1 |\n",
 		verdict(s.topUpMisses == 0), s.minTopUp.Ours.TopUpDelivery, cellName(s.minTopUp), s.topUpMisses)
 	w("| worst first-round delivery, n ≥ 20 | ours %.4f (%s); earlier rule %.4f (%s); fixed 20 %% %.4f (%s) |\n",

@@ -24,6 +24,7 @@ import (
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/httpapi"
 )
 
 // demoRequest is one request the demo sends, each showing a different part
@@ -60,25 +61,9 @@ type demoOptions struct {
 // demoResult is one request's outcome as the API reports it.
 type demoResult struct {
 	Request    demoRequest
-	Generation apiGeneration
+	Generation httpapi.GenerationBody
 	Images     map[string][]byte // candidate id → image bytes, for the report
 	Candidates []generation.Candidate
-}
-
-type apiGeneration struct {
-	ID             string         `json:"id"`
-	Status         string         `json:"status"`
-	RequestedCount int            `json:"requestedCount"`
-	PlannedCount   int            `json:"plannedCount"`
-	GeneratedCount int            `json:"generatedCount"`
-	PassedCount    int            `json:"passedCount"`
-	DeliveredCount int            `json:"deliveredCount"`
-	Rounds         int            `json:"rounds"`
-	BufferPercent  float64        `json:"bufferPercent"`
-	BufferMethod   string         `json:"bufferMethod"`
-	CostUSD        float64        `json:"costUsd"`
-	Error          string         `json:"error"`
-	DiscardReasons map[string]int `json:"discardReasons"`
 }
 
 func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -269,7 +254,7 @@ func printResults(w io.Writer, results []demoResult) {
 	}
 }
 
-func bufferLabel(g apiGeneration) string {
+func bufferLabel(g httpapi.GenerationBody) string {
 	return fmt.Sprintf("%g%% %s", g.BufferPercent, g.BufferMethod)
 }
 

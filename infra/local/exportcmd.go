@@ -12,13 +12,14 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/shared/system"
 )
 
 func init() {
-	commands["export-training"] = command{
-		"--provider P [--since T] [--limit N] [--out FILE]: write training rows from get_rlhf_training_data as JSONL",
-		exportTrainingCommand,
+	commands["export-training"] = cli.Command{
+		Summary: "--provider P [--since T] [--limit N] [--out FILE]: write training rows from get_rlhf_training_data as JSONL",
+		Run:     exportTrainingCommand,
 	}
 }
 

@@ -12,10 +12,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"os/signal"
-	"sort"
-	"syscall"
 
+	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/infra/local/pgserver"
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
@@ -23,72 +21,18 @@ import (
 	"github.com/designerbff/pipeline/statemachine"
 )
 
-// command is one subcommand. A new one lives in its own file and adds itself
-// with `func init() { commands["name"] = command{…} }`, touching no other file.
-type command struct {
-	summary string
-	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+// commands are the subcommands. A new one lives in its own file and adds
+// itself with `func init() { commands["name"] = cli.Command{…} }`, touching no
+// other file.
+var commands = map[string]cli.Command{
+	"demo":          {Summary: "run several generation requests end to end and write an HTML report", Run: demoCommand},
+	"serve":         {Summary: "serve the HTTP API on 127.0.0.1:$PORT (default 3000) over the local stack", Run: serveCommand},
+	"migrate":       {Summary: "apply the migrations to $DATABASE_URL", Run: migrateCommand},
+	"with-postgres": {Summary: "-- CMD ARGS...: run CMD with TEST_DATABASE_URL naming a throwaway cluster", Run: withPostgres},
+	"render-asl":    {Summary: "print the state machine definition with template.yaml's substitutions filled in", Run: renderASL},
 }
 
-var commands = map[string]command{
-	"demo":          {"run several generation requests end to end and write an HTML report", demoCommand},
-	"serve":         {"serve the HTTP API on 127.0.0.1:$PORT (default 3000) over the local stack", serveCommand},
-	"migrate":       {"apply the migrations to $DATABASE_URL", migrateCommand},
-	"with-postgres": {"-- CMD ARGS...: run CMD with TEST_DATABASE_URL naming a throwaway cluster", withPostgres},
-	"render-asl":    {"print the state machine definition with template.yaml's substitutions filled in", renderASL},
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: go run ./infra/local <command> [flags]\n\ncommands:")
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "  %-14s %s\n", name, commands[name].summary)
-	}
-}
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
-}
-
-// exitError carries a command's exit code (with-postgres passes on its
-// child's).
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		usage(stdout)
-		if len(args) == 0 {
-			return 2
-		}
-		return 0
-	}
-	cmd, ok := commands[args[0]]
-	if !ok {
-		fmt.Fprintf(stderr, "unknown command %q\n\n", args[0])
-		usage(stderr)
-		return 2
-	}
-	err := cmd.run(ctx, args[1:], stdout, stderr)
-	var exit exitError
-	switch {
-	case err == nil:
-		return 0
-	case errors.As(err, &exit):
-		return exit.code
-	default:
-		fmt.Fprintln(stderr, "error:", err)
-		return 1
-	}
-}
+func main() { cli.Main("go run ./infra/local", commands) }
 
 func migrateCommand(ctx context.Context, _ []string, stdout, _ io.Writer) error {
 	url := os.Getenv("DATABASE_URL")
@@ -128,7 +72,7 @@ func withPostgres(ctx context.Context, args []string, _, stderr io.Writer) error
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
-			return exitError{exit.ExitCode()}
+			return cli.ExitError{Code: exit.ExitCode()}
 		}
 		return fmt.Errorf("with-postgres: %w", err)
 	}

@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
 func init() {
-	commands["plan"] = command{
-		"--count N --passes P --failures F [--confidence C] [--prior-alpha A --prior-beta B] [--max-images M] [--min-samples S] [--buffer-percent B]: size a round, one JSON object",
-		planCommand,
+	commands["plan"] = cli.Command{
+		Summary: "--count N --passes P --failures F [--confidence C] [--prior-alpha A --prior-beta B] [--max-images M] [--min-samples S] [--buffer-percent B]: size a round, one JSON object",
+		Run:     planCommand,
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/internal/chart"
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/httpapi"
 )
 
 // reportThumbSide keeps the self-contained report small: thumbnails are
@@ -37,7 +38,7 @@ type reportImage struct {
 type reportRequest struct {
 	Number     int
 	Title      string
-	Generation apiGeneration
+	Generation httpapi.GenerationBody
 	Delivered  []reportImage
 	Discarded  []reportImage
 }

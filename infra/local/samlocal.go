@@ -10,12 +10,13 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
 )
 
 func init() {
-	commands["sam-local"] = command{"serve Postgres and S3 with the events/ fixtures seeded, for `sam local invoke` (writes its --env-vars file)", samLocalCommand}
+	commands["sam-local"] = cli.Command{Summary: "serve Postgres and S3 with the events/ fixtures seeded, for `sam local invoke` (writes its --env-vars file)", Run: samLocalCommand}
 }
 
 // samLocalCommand makes `sam local invoke <Function> --event events/…`

@@ -9,15 +9,16 @@ import (
 	"io"
 	"os"
 
+	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/quality"
 	"github.com/designerbff/pipeline/shared/quality/visionjudge"
 )
 
 func init() {
-	commands["validate"] = command{
-		"[--reference REF] [--min-score N] FILE...: judge images as one generation, one JSON object per file (vision judge: VALIDATION_VISION_PROVIDER)",
-		validateCommand,
+	commands["validate"] = cli.Command{
+		Summary: "[--reference REF] [--min-score N] FILE...: judge images as one generation, one JSON object per file (vision judge: VALIDATION_VISION_PROVIDER)",
+		Run:     validateCommand,
 	}
 }
 

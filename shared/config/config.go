@@ -127,43 +127,40 @@ func (r *reader) str(name, def string) string {
 	return def
 }
 
-func (r *reader) float(name string, def, lo, hi float64) float64 {
+// parsed reads name with parse. Unset is def; a value parse refuses is def
+// plus a problem saying what the variable must be.
+func parsed[T any](r *reader, name string, def T, must string, parse func(string) (T, bool)) T {
 	v, ok := r.raw(name)
 	if !ok {
 		return def
 	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || !(f >= lo && f <= hi) { // NaN is never in range
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a number from %v to %v", name, v, lo, hi))
+	x, ok := parse(v)
+	if !ok {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be %s", name, v, must))
 		return def
 	}
-	return f
+	return x
+}
+
+func (r *reader) float(name string, def, lo, hi float64) float64 {
+	return parsed(r, name, def, fmt.Sprintf("a number from %v to %v", lo, hi), func(v string) (float64, bool) {
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil && f >= lo && f <= hi // NaN is never in range
+	})
 }
 
 func (r *reader) int(name string, def, lo, hi int) int {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
-	i, err := strconv.Atoi(v)
-	if err != nil || i < lo || i > hi {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a whole number from %d to %d", name, v, lo, hi))
-		return def
-	}
-	return i
+	return parsed(r, name, def, fmt.Sprintf("a whole number from %d to %d", lo, hi), func(v string) (int, bool) {
+		i, err := strconv.Atoi(v)
+		return i, err == nil && i >= lo && i <= hi
+	})
 }
 
 func (r *reader) bool(name string, def bool) bool {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
-	b, err := strconv.ParseBool(v)
-	if err != nil {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be true or false", name, v))
-		return def
-	}
-	return b
+	return parsed(r, name, def, "true or false", func(v string) (bool, bool) {
+		b, err := strconv.ParseBool(v)
+		return b, err == nil
+	})
 }
 
 func (r *reader) providers(name, def string) []string {
@@ -213,14 +210,8 @@ func (r *reader) logLevel(name, def string) string {
 }
 
 func (r *reader) duration(name string, def, lo, hi time.Duration) time.Duration {
-	v, ok := r.raw(name)
-	if !ok {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d < lo || d > hi {
-		r.problems = append(r.problems, fmt.Sprintf("%s=%q must be a duration from %v to %v", name, v, lo, hi))
-		return def
-	}
-	return d
+	return parsed(r, name, def, fmt.Sprintf("a duration from %v to %v", lo, hi), func(v string) (time.Duration, bool) {
+		d, err := time.ParseDuration(v)
+		return d, err == nil && d >= lo && d <= hi
+	})
 }

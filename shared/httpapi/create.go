@@ -18,45 +18,38 @@ type createdBody struct {
 	ID             string            `json:"id"`
 	Status         generation.Status `json:"status"`
 	RequestedCount int               `json:"requestedCount"`
-	Links          links             `json:"links"`
+	Links          Links             `json:"Links"`
 }
 
-type links struct {
+// Links are a resource's related URLs.
+type Links struct {
 	Self string `json:"self"`
 }
 
 func selfLink(id string) string { return "/v1/generations/" + id }
 
-// createFromForm serves POST /api/generate/from-image: multipart/form-data
-// with a file field `image` and a text field `settings`, as the earlier
-// system accepted. Its `userId` field is ignored: identity comes from auth.
-func (s *Service) createFromForm(w http.ResponseWriter, r *http.Request, user string) {
-	key, err := idempotencyKey(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	image, settings, err := s.readForm(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.create(w, r, user, key, image, settings)
-}
+// bodyReader reads a create request's image and settings from its body.
+type bodyReader func(s *Service, w http.ResponseWriter, r *http.Request) (image, settings []byte, err error)
 
-// createFromJSON serves POST /v1/generations: {"image": base64, "settings": {…}}.
-func (s *Service) createFromJSON(w http.ResponseWriter, r *http.Request, user string) {
-	key, err := idempotencyKey(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+// createFrom serves a create route whose body read decodes: POST
+// /api/generate/from-image is multipart/form-data with a file field `image`
+// and a text field `settings`, as the earlier system accepted (its `userId`
+// field is ignored: identity comes from auth); POST /v1/generations is
+// {"image": base64, "settings": {…}}.
+func (s *Service) createFrom(read bodyReader) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, user string) {
+		key, err := idempotencyKey(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		image, settings, err := read(s, w, r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.create(w, r, user, key, image, settings)
 	}
-	image, settings, err := s.readJSON(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.create(w, r, user, key, image, settings)
 }
 
 // create calls the create operation and answers 202.
@@ -71,7 +64,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request, user, key strin
 		ID:             g.ID,
 		Status:         g.Status,
 		RequestedCount: g.RequestedCount,
-		Links:          links{Self: selfLink(g.ID)},
+		Links:          Links{Self: selfLink(g.ID)},
 	})
 }
 

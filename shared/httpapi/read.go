@@ -7,8 +7,9 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
-// generationBody is the answer of GET /v1/generations/{id}.
-type generationBody struct {
+// GenerationBody is the answer of GET /v1/generations/{id}: the wire format
+// a client decodes (the local demo does).
+type GenerationBody struct {
 	ID               string            `json:"id"`
 	Status           generation.Status `json:"status"`
 	RequestedCount   int               `json:"requestedCount"`
@@ -24,14 +25,14 @@ type generationBody struct {
 	Error            string            `json:"error,omitempty"`
 	CreatedAt        time.Time         `json:"createdAt"`
 	CompletedAt      *time.Time        `json:"completedAt,omitempty"`
-	Images           []imageBody       `json:"images"`
-	Discarded        []discardedBody   `json:"discarded"`
+	Images           []ImageBody       `json:"images"`
+	Discarded        []DiscardedBody   `json:"discarded"`
 	DiscardReasons   map[string]int    `json:"discardReasons"`
-	Links            links             `json:"links"`
+	Links            Links             `json:"links"`
 }
 
-// imageBody is one delivered image. URL is presigned per read, never stored.
-type imageBody struct {
+// ImageBody is one delivered image. URL is presigned per read, never stored.
+type ImageBody struct {
 	ID      string   `json:"id"`
 	Rank    int      `json:"rank"`
 	Score   *float64 `json:"score,omitempty"`
@@ -41,8 +42,8 @@ type imageBody struct {
 	URL     string   `json:"url"`
 }
 
-// discardedBody is a candidate with an outcome other than delivery.
-type discardedBody struct {
+// DiscardedBody is a candidate with an outcome other than delivery.
+type DiscardedBody struct {
 	ID      string                     `json:"id"`
 	Status  generation.CandidateStatus `json:"status"`
 	Score   *float64                   `json:"score,omitempty"`
@@ -58,7 +59,7 @@ func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user str
 		return
 	}
 	g := rep.Generation
-	body := generationBody{
+	body := GenerationBody{
 		ID:               g.ID,
 		Status:           g.Status,
 		RequestedCount:   g.RequestedCount,
@@ -74,16 +75,16 @@ func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user str
 		Error:            g.Error,
 		CreatedAt:        g.CreatedAt,
 		CompletedAt:      g.CompletedAt,
-		Images:           make([]imageBody, 0, len(rep.Images)),
-		Discarded:        make([]discardedBody, 0, len(rep.Discarded)),
+		Images:           make([]ImageBody, 0, len(rep.Images)),
+		Discarded:        make([]DiscardedBody, 0, len(rep.Discarded)),
 		DiscardReasons:   rep.DiscardReasons,
-		Links:            links{Self: selfLink(g.ID)},
+		Links:            Links{Self: selfLink(g.ID)},
 	}
 	for _, img := range rep.Images {
-		body.Images = append(body.Images, imageBody(img))
+		body.Images = append(body.Images, ImageBody(img))
 	}
 	for _, d := range rep.Discarded {
-		body.Discarded = append(body.Discarded, discardedBody(d))
+		body.Discarded = append(body.Discarded, DiscardedBody(d))
 	}
 	writeJSON(w, http.StatusOK, body)
 }

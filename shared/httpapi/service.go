@@ -58,8 +58,8 @@ func (s *Service) Handler() http.Handler {
 func (s *Service) routes() http.Handler {
 	s.once.Do(func() {
 		mux := http.NewServeMux()
-		mux.HandleFunc("POST /api/generate/from-image", s.authed(s.createFromForm))
-		mux.HandleFunc("POST /v1/generations", s.authed(s.createFromJSON))
+		mux.HandleFunc("POST /api/generate/from-image", s.authed(s.createFrom((*Service).readForm)))
+		mux.HandleFunc("POST /v1/generations", s.authed(s.createFrom((*Service).readJSON)))
 		mux.HandleFunc("GET /v1/generations/{id}", s.authed(s.getGeneration))
 		mux.HandleFunc("GET /api/optimization/buffer/{providerId}", s.authed(s.getBuffer))
 		mux.HandleFunc("GET /api/optimization/provider/{providerId}", s.authed(s.getProvider))

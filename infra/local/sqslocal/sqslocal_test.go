@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -296,28 +295,16 @@ func TestLocal_Errors(t *testing.T) {
 	}
 }
 
-// fakeEvents returns n valid events whose Prompt is "e<i>" plus padding
-// bytes of filler (the same events as shared/sqs's tests).
+// fakeEvents returns n events that pass Validate, labelled by their
+// Prompt "e<i>" plus padding bytes of filler (to size them).
 func fakeEvents(n, padding int) []generation.FeedbackEvent {
 	evs := make([]generation.FeedbackEvent, n)
-	score, passed := 91.5, true
 	for i := range evs {
+		id := strconv.Itoa(i)
 		evs[i] = generation.FeedbackEvent{
-			EventID:      generation.EventID("queue-test", fmt.Sprint(i)),
-			GenerationID: generation.EventID("generation", fmt.Sprint(i/4)),
-			CandidateID:  generation.EventID("candidate", fmt.Sprint(i)),
-			Provider:     "procedural",
-			Model:        "procedural-v1",
-			Type:         generation.FeedbackSelected,
-			Source:       generation.SourceGeneration,
-			QualityScore: &score,
-			Passed:       &passed,
-			Positive:     true,
-			Weight:       1,
-			Prompt:       fmt.Sprintf("e%d", i) + strings.Repeat(" ", padding),
-			Modifiers:    []string{"minimal", "dark"},
-			Metadata:     map[string]any{"round": 1.0},
-			CreatedAt:    time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+			EventID: generation.EventID("sqslocal-test", id), GenerationID: generation.EventID("generation", id),
+			Provider: "procedural", Type: generation.FeedbackSelected, Source: generation.SourceGeneration,
+			Prompt: "e" + id + strings.Repeat(" ", padding),
 		}
 	}
 	return evs

@@ -19,7 +19,6 @@ package gemini
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -67,18 +66,14 @@ var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), http: opts.HTTP}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, opts.Model, opts.BaseURL, DefaultBaseURL), http: opts.HTTP}
 	p.http.Provider = Name
 	return p
 }
 
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
-	imgs, err := p.GenerateN(ctx, req, 1)
-	if err != nil {
-		return generation.Image{}, err
-	}
-	return providerhttp.First(imgs), nil
+	return providerhttp.One(ctx, req, p.GenerateN)
 }
 
 // GenerateN makes n (1–4) images: n generateContent calls (one image each),

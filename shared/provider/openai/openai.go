@@ -14,7 +14,6 @@ package openai
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -59,7 +58,7 @@ var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), quality: opts.Quality, http: opts.HTTP}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, opts.Model, opts.BaseURL, DefaultBaseURL), quality: opts.Quality, http: opts.HTTP}
 	if p.quality == "" {
 		p.quality = DefaultQuality
 	}
@@ -69,11 +68,7 @@ func New(opts Options) *Provider {
 
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
-	imgs, err := p.GenerateN(ctx, req, 1)
-	if err != nil {
-		return generation.Image{}, err
-	}
-	return providerhttp.First(imgs), nil
+	return providerhttp.One(ctx, req, p.GenerateN)
 }
 
 // GenerateN makes n (1–10) images in one call, each carrying its price.

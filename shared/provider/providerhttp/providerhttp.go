@@ -35,6 +35,7 @@ import (
 	_ "golang.org/x/image/webp" // sniff WebP
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/catalog"
 )
 
 // Defaults of Caller.
@@ -271,9 +272,16 @@ type Endpoint struct {
 	name, model, base string
 }
 
-// NewEndpoint names a provider's endpoint; model and baseURL are the
-// adapter's resolved defaults (a trailing slash is dropped).
-func NewEndpoint(name, model, baseURL string) Endpoint {
+// NewEndpoint names a provider's endpoint from the adapter's options: an
+// empty model is the catalog's current default for the provider, an empty
+// baseURL is defaultBaseURL (a trailing slash is dropped).
+func NewEndpoint(name, model, baseURL, defaultBaseURL string) Endpoint {
+	if model == "" {
+		model = catalog.DefaultModel(name)
+	}
+	if baseURL == "" {
+		baseURL = defaultBaseURL
+	}
 	return Endpoint{name: name, model: model, base: strings.TrimRight(baseURL, "/")}
 }
 
@@ -294,12 +302,17 @@ func (e Endpoint) Model(req generation.ProviderRequest) string {
 // URL is path on the API's base URL.
 func (e Endpoint) URL(path string) string { return e.base + path }
 
-// First is the image Generate returns from a call that made several (some
-// APIs bill for more than asked): the first, carrying every image's cost.
-func First(imgs []generation.Image) generation.Image {
+// One is Generate for an adapter that makes images n at a time: one call
+// for one image, whose cost carries every image the call made (some APIs
+// bill for more than asked).
+func One(ctx context.Context, req generation.ProviderRequest, generateN func(context.Context, generation.ProviderRequest, int) ([]generation.Image, error)) (generation.Image, error) {
+	imgs, err := generateN(ctx, req, 1)
+	if err != nil {
+		return generation.Image{}, err
+	}
 	first := imgs[0]
 	for _, extra := range imgs[1:] {
 		first.CostUSD += extra.CostUSD
 	}
-	return first
+	return first, nil
 }

@@ -3,6 +3,7 @@ package providerhttp_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/png"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/catalog"
 	"github.com/designerbff/pipeline/shared/provider/providerhttp"
 )
 
@@ -196,17 +198,34 @@ func TestWriteImagePart(t *testing.T) {
 
 func TestEndpoint(t *testing.T) {
 	t.Parallel()
-	e := providerhttp.NewEndpoint("openai", "gpt-image-2", "https://api.example.com/")
+	e := providerhttp.NewEndpoint("openai", "gpt-image-2", "https://api.example.com/", "https://api.openai.com")
 	require.Equal(t, "openai", e.Name())
 	require.Equal(t, "gpt-image-2", e.DefaultModel())
 	require.Equal(t, "gpt-image-2", e.Model(generation.ProviderRequest{}), "a request without a model gets the configured one")
 	require.Equal(t, "gpt-image-1.5", e.Model(generation.ProviderRequest{Model: "gpt-image-1.5"}))
 	require.Equal(t, "https://api.example.com/v1/images", e.URL("/v1/images"), "one slash between base and path")
+
+	defaults := providerhttp.NewEndpoint("openai", "", "", "https://api.openai.com")
+	require.Equal(t, catalog.DefaultModel("openai"), defaults.DefaultModel())
+	require.Equal(t, "https://api.openai.com/v1/images", defaults.URL("/v1/images"))
 }
 
-func TestFirstCarriesEveryImagesCost(t *testing.T) {
+func TestOneCarriesEveryImagesCost(t *testing.T) {
 	t.Parallel()
-	got := providerhttp.First([]generation.Image{{Bytes: []byte("a"), CostUSD: 0.04}, {Bytes: []byte("b"), CostUSD: 0.04}})
+	var asked int
+	generateN := func(_ context.Context, _ generation.ProviderRequest, n int) ([]generation.Image, error) {
+		asked = n
+		return []generation.Image{{Bytes: []byte("a"), CostUSD: 0.04}, {Bytes: []byte("b"), CostUSD: 0.04}}, nil
+	}
+	got, err := providerhttp.One(context.Background(), generation.ProviderRequest{}, generateN)
+	require.NoError(t, err)
+	require.Equal(t, 1, asked)
 	require.Equal(t, []byte("a"), got.Bytes)
 	require.InDelta(t, 0.08, got.CostUSD, 1e-12, "an unasked-for extra image is billed too")
+
+	failing := func(context.Context, generation.ProviderRequest, int) ([]generation.Image, error) {
+		return nil, errors.New("refused")
+	}
+	_, err = providerhttp.One(context.Background(), generation.ProviderRequest{}, failing)
+	require.EqualError(t, err, "refused")
 }

@@ -17,7 +17,6 @@ package replicate
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -63,7 +62,7 @@ var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{token: opts.APIToken, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), wait: opts.Wait, poll: opts.PollInterval, http: opts.HTTP}
+	p := &Provider{token: opts.APIToken, Endpoint: providerhttp.NewEndpoint(Name, opts.Model, opts.BaseURL, DefaultBaseURL), wait: opts.Wait, poll: opts.PollInterval, http: opts.HTTP}
 	if p.wait <= 0 || p.wait > DefaultWait {
 		p.wait = DefaultWait
 	}
@@ -76,11 +75,7 @@ func New(opts Options) *Provider {
 
 // Generate makes one image.
 func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest) (generation.Image, error) {
-	imgs, err := p.GenerateN(ctx, req, 1)
-	if err != nil {
-		return generation.Image{}, err
-	}
-	return providerhttp.First(imgs), nil
+	return providerhttp.One(ctx, req, p.GenerateN)
 }
 
 // prediction is replicate-go's Prediction, the fields this adapter reads.

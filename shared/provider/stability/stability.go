@@ -14,7 +14,6 @@ package stability
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -67,7 +66,7 @@ var _ generation.Provider = (*Provider)(nil)
 
 // New returns the adapter.
 func New(opts Options) *Provider {
-	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, cmp.Or(opts.Model, catalog.DefaultModel(Name)), cmp.Or(opts.BaseURL, DefaultBaseURL)), strength: opts.Strength, http: opts.HTTP}
+	p := &Provider{key: opts.APIKey, Endpoint: providerhttp.NewEndpoint(Name, opts.Model, opts.BaseURL, DefaultBaseURL), strength: opts.Strength, http: opts.HTTP}
 	if p.strength <= 0 || p.strength > 1 {
 		p.strength = DefaultStrength
 	}
