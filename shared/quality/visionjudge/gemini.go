@@ -1,13 +1,11 @@
 package visionjudge
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,34 +103,14 @@ func (g *Gemini) Rate(ctx context.Context, image []byte, contentType string) (Ra
 		{InlineData: &geminiInlineData{MimeType: contentType, Data: base64.StdEncoding.EncodeToString(image)}},
 	}})
 	req.GenerationConfig = map[string]any{"responseMimeType": "application/json", "responseSchema": geminiSchema()}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return Rating{}, fmt.Errorf("gemini judge: encode request: %w", err)
-	}
-	base := strings.TrimRight(g.BaseURL, "/")
-	if base == "" {
-		base = "https://generativelanguage.googleapis.com"
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		base+"/v1beta/models/"+url.PathEscape(g.model())+":generateContent", bytes.NewReader(body))
+	endpoint := baseURL(g.BaseURL, "https://generativelanguage.googleapis.com") + "/v1beta/models/" + url.PathEscape(g.model()) + ":generateContent"
+	data, err := postJSON(ctx, g.Client, endpoint, "x-goog-api-key", g.APIKey, req, func(body []byte) string {
+		var e geminiError
+		_ = json.Unmarshal(body, &e) // best effort: the status says enough
+		return e.Error.Status + ": " + e.Error.Message
+	})
 	if err != nil {
 		return Rating{}, fmt.Errorf("gemini judge: %w", err)
-	}
-	hr.Header.Set("x-goog-api-key", g.APIKey)
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := g.Client.Do(hr)
-	if err != nil {
-		return Rating{}, fmt.Errorf("gemini judge: %w: %v", ErrHTTP, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return Rating{}, fmt.Errorf("gemini judge: %w: read body: %v", ErrHTTP, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e geminiError
-		_ = json.Unmarshal(data, &e) // best effort: the status says enough
-		return Rating{}, fmt.Errorf("gemini judge: %w: HTTP %d %s: %s", ErrHTTP, resp.StatusCode, e.Error.Status, e.Error.Message)
 	}
 	var r geminiResponse
 	if err := json.Unmarshal(data, &r); err != nil {

@@ -1,15 +1,12 @@
 package visionjudge
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 )
 
 // OpenAI rates images through Chat Completions with a strict json_schema
@@ -92,37 +89,18 @@ func (o *OpenAI) Rate(ctx context.Context, image []byte, contentType string) (Ra
 		ResponseFormat: map[string]any{"type": "json_schema", "json_schema": map[string]any{
 			"name": "image_quality_rating", "schema": schema(), "strict": true}},
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return Rating{}, fmt.Errorf("openai judge: encode request: %w", err)
-	}
-	base := strings.TrimRight(o.BaseURL, "/")
-	if base == "" {
-		base = "https://api.openai.com"
-	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return Rating{}, fmt.Errorf("openai judge: %w", err)
-	}
-	hr.Header.Set("Authorization", "Bearer "+o.APIKey)
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := o.Client.Do(hr)
-	if err != nil {
-		return Rating{}, fmt.Errorf("openai judge: %w: %v", ErrHTTP, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return Rating{}, fmt.Errorf("openai judge: %w: read body: %v", ErrHTTP, err)
-	}
-	if resp.StatusCode != http.StatusOK {
+	endpoint := baseURL(o.BaseURL, "https://api.openai.com") + "/v1/chat/completions"
+	data, err := postJSON(ctx, o.Client, endpoint, "Authorization", "Bearer "+o.APIKey, req, func(body []byte) string {
 		var e openAIError
-		_ = json.Unmarshal(data, &e) // best effort: the status says enough
+		_ = json.Unmarshal(body, &e) // best effort: the status says enough
 		code := ""
 		if e.Error.Code != nil {
 			code = *e.Error.Code
 		}
-		return Rating{}, fmt.Errorf("openai judge: %w: HTTP %d %s: %s", ErrHTTP, resp.StatusCode, code, e.Error.Message)
+		return code + ": " + e.Error.Message
+	})
+	if err != nil {
+		return Rating{}, fmt.Errorf("openai judge: %w", err)
 	}
 	var r openAIResponse
 	if err := json.Unmarshal(data, &r); err != nil {

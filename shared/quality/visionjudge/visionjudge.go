@@ -20,10 +20,12 @@
 package visionjudge
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"slices"
@@ -245,4 +247,42 @@ func FromEnv(base *quality.Validator, getenv func(string) string, client *http.C
 		return nil, fmt.Errorf("VALIDATION_VISION_PROVIDER: want openai or gemini, got %q", provider)
 	}
 	return &Validator{Base: base, Judge: judge, Weight: weight}, nil
+}
+
+// postJSON sends payload as JSON to url with one authentication header and
+// returns the answer's body (read up to 1 MiB). A transport failure or a
+// status other than 200 is ErrHTTP, with the provider's own error detail as
+// describe reads it from the body.
+func postJSON(ctx context.Context, client *http.Client, url, authHeader, authValue string, payload any, describe func(body []byte) string) ([]byte, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("encode request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(authHeader, authValue)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrHTTP, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%w: read body: %v", ErrHTTP, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: HTTP %d %s", ErrHTTP, resp.StatusCode, describe(data))
+	}
+	return data, nil
+}
+
+// baseURL is the configured API base, or the provider's default.
+func baseURL(configured, def string) string {
+	if b := strings.TrimRight(configured, "/"); b != "" {
+		return b
+	}
+	return def
 }
