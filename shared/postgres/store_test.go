@@ -148,7 +148,7 @@ func TestNotFound(t *testing.T) {
 			return err
 		},
 		"MarkCandidateErrored": func(id string) error { _, err := st.MarkCandidateErrored(ctx, id, "x"); return err },
-		"SaveSelection":       func(id string) error { return st.SaveSelection(ctx, id, generation.Selection{Round: 1}) },
+		"SaveSelection":        func(id string) error { return st.SaveSelection(ctx, id, generation.Selection{Round: 1}) },
 		"SaveDelivery": func(id string) error {
 			return st.SaveDelivery(ctx, id, generation.Delivery{Status: generation.StatusFailed})
 		},
