@@ -194,15 +194,18 @@ var sampleEventChecks = map[string]func(f *fixture){
 		require.Equal(t, stack.FixtureFailedCandidateID, got.CandidateID)
 		c, err := s.Store.Candidate(ctx, stack.FixtureFailedCandidateID, "")
 		require.NoError(t, err)
-		require.Equal(t, generation.CandidateFailed, c.Status)
+		require.Equal(t, generation.CandidateErrored, c.Status, "a caught error is no outcome")
 		require.Equal(t, got.Reason, c.FailureReason)
+		require.True(t, strings.HasPrefix(c.FailureReason, "provider_unavailable: "), c.FailureReason)
+		require.NotContains(t, c.FailureReason, "render timed out", "the detail goes to the log, not to the user")
 
 		_, err = f.event("generation")
 		require.NoError(t, err)
 		g, err := s.Store.Generation(ctx, stack.FixtureGenerationID)
 		require.NoError(t, err)
 		require.Equal(t, generation.StatusFailed, g.Status)
-		require.Contains(t, g.Error, "DependencyUnavailable")
+		require.True(t, strings.HasPrefix(g.Error, "dependency_unavailable: "), g.Error)
+		require.NotContains(t, g.Error, "10.0.12.7", "the detail goes to the log, not to the user")
 		require.NotNil(t, g.CompletedAt)
 	},
 	"learner": func(f *fixture) {
@@ -218,7 +221,8 @@ var sampleEventChecks = map[string]func(f *fixture){
 	"recalibrate": func(f *fixture) {
 		t, s := f.t, f.stack
 		f.generateAndValidate(stack.FixtureCandidateID)
-		require.NoError(t, s.Pipeline.MarkCandidateFailed(context.Background(), stack.FixtureFailedCandidateID, "InternalError: boom"))
+		require.NoError(t, s.Store.SaveGenerated(context.Background(), generation.Candidate{
+			ID: stack.FixtureFailedCandidateID, Status: generation.CandidateFailed, FailureReason: "invalid_request: prompt refused"}))
 		for range 2 { // idempotent: the second run recomputes the same numbers
 			got := output[stage.RecalibrateOutput](f, "schedule")
 			require.Equal(t, 1, got.Providers)

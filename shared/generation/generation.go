@@ -42,6 +42,13 @@ const (
 	CandidateValidated CandidateStatus = "validated"
 	CandidateSelected  CandidateStatus = "selected"
 	CandidateDiscarded CandidateStatus = "discarded"
+	// CandidateErrored: the attempt failed for a reason that says nothing
+	// about its prompt or provider (a database, object store or Lambda
+	// failure that outlived the retries, a bug). It is no outcome: it
+	// teaches nothing (no feedback, no pass-rate count), keeps no image,
+	// and a top-up replaces it. Only the provider's and the validator's
+	// verdicts are outcomes (filtered, failed, validated).
+	CandidateErrored CandidateStatus = "errored"
 )
 
 // Buffer methods recorded on a generation.

@@ -109,6 +109,8 @@ type ObjectStore interface {
 	Put(ctx context.Context, key string, body []byte, contentType string, metadata map[string]string) error
 	// Get returns the object's bytes; ENOTFOUND if there is none.
 	Get(ctx context.Context, key string) ([]byte, error)
+	// Delete removes the object at key; a missing object is no error.
+	Delete(ctx context.Context, key string) error
 	// PresignGet returns a time-limited GET URL. Never store it.
 	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
 }
@@ -155,8 +157,11 @@ type Store interface {
 	// ReasonDuplicate (passed=false, the reason added once); a verdict
 	// already marked is left as it is. ENOTFOUND if there is no such verdict.
 	MarkDuplicate(ctx context.Context, candidateID, validatorVersion string) error
-	// MarkCandidateFailed marks a candidate that has no outcome yet as failed.
-	MarkCandidateFailed(ctx context.Context, candidateID, reason string) error
+	// MarkCandidateErrored marks a candidate that has no outcome yet
+	// (planned, or stored without a verdict) as errored with reason, and
+	// returns the candidate as it is afterwards (a candidate with an
+	// outcome is left as it is).
+	MarkCandidateErrored(ctx context.Context, candidateID, reason string) (Candidate, error)
 	// SaveSelection records a round's tally and sets the status to selecting.
 	SaveSelection(ctx context.Context, generationID string, s Selection) error
 	// SaveDelivery marks selected and discarded candidates, the final

@@ -148,12 +148,16 @@ type Delivery struct {
 	Reason      string // why fewer than N, or below threshold
 	Feedback    []FeedbackEvent
 	CompletedAt time.Time
+	// PublishErr is why the feedback could not be published after the
+	// delivery was committed (Pipeline.Deliver); the rows are stored.
+	PublishErr error
 }
 
 // Deliver picks the best N passing candidates. When fewer passed: a non-strict
 // request is topped up with the best below-threshold images
 // (delivered_below_threshold); otherwise what passed is delivered (partial),
-// or nothing (failed). Every candidate yields one feedback event.
+// or nothing (failed). Every candidate with an outcome yields one feedback
+// event; an errored one yields none (it says nothing about its prompt).
 func Deliver(g Generation, cands []Candidate, now time.Time) Delivery {
 	t := TallyOf(cands)
 	d := Delivery{Requested: g.RequestedCount, Generated: t.Generated, Passed: t.Passed, CostUSD: t.CostUSD, CompletedAt: now}
@@ -192,6 +196,9 @@ func Deliver(g Generation, cands []Candidate, now time.Time) Delivery {
 		selected[c.ID] = true
 	}
 	for _, c := range cands {
+		if c.Status == CandidateErrored {
+			continue
+		}
 		d.Feedback = append(d.Feedback, feedbackFor(g, c, selected[c.ID], now))
 	}
 	return d

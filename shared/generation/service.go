@@ -282,8 +282,12 @@ func (p *Pipeline) SelectRound(ctx context.Context, generationID string, round i
 // candidate in the same transaction and then publishes them to wake the
 // learner. Re-running it recomputes the same delivery (ranking is
 // deterministic) and re-publishes the same event ids, which are stored
-// once. Should publishing fail for good, the rows are already stored and
-// the next fold (the learner's next batch, or Recalibrate) counts them.
+// once.
+//
+// A committed delivery is final: the stored feedback rows are the outbox,
+// so publishing is best effort. Its failure is returned in
+// Delivery.PublishErr for the caller to log, never as an error (the next
+// fold, the learner's next batch or Recalibrate, counts the rows anyway).
 func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, error) {
 	g, cands, err := p.load(ctx, generationID)
 	if err != nil {
@@ -302,7 +306,7 @@ func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, 
 	}
 	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
 		if err := p.Publisher.Publish(ctx, d.Feedback); err != nil {
-			return Delivery{}, fmt.Errorf("deliver: publish feedback: %w", err)
+			d.PublishErr = fmt.Errorf("deliver %s: publish feedback: %w", g.ID, err)
 		}
 	}
 	return d, nil
@@ -320,9 +324,27 @@ func (p *Pipeline) load(ctx context.Context, generationID string) (Generation, [
 	return g, cands, nil
 }
 
-// MarkCandidateFailed records why a candidate's iteration failed.
-func (p *Pipeline) MarkCandidateFailed(ctx context.Context, candidateID, reason string) error {
-	return p.Store.MarkCandidateFailed(ctx, candidateID, reason)
+// MarkCandidateErrored records that a candidate's iteration failed for a
+// reason other than a provider's or the validator's verdict (the Map's
+// Catch: retries ran out on a dependency, a bug). The candidate becomes
+// errored — no outcome, nothing learned, replaced by a top-up — unless it
+// already has an outcome. Its image, if one was stored before the failure,
+// is deleted: an errored candidate keeps no object. The key is derived, so
+// an image put just before a row update that failed is found too.
+func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason string) error {
+	c, err := p.Store.MarkCandidateErrored(ctx, candidateID, reason)
+	if err != nil {
+		return fmt.Errorf("mark candidate %s errored: %w", candidateID, err)
+	}
+	if c.Status != CandidateErrored {
+		return nil // it has an outcome; its image (if any) is its own
+	}
+	for _, ext := range []string{"png", "jpg", "webp"} {
+		if err := p.Objects.Delete(ctx, ObjectKey(c.GenerationID, c.Round, c.Index, ext)); err != nil {
+			return fmt.Errorf("mark candidate %s errored: delete image: %w", candidateID, err)
+		}
+	}
+	return nil
 }
 
 // MarkGenerationFailed records why the execution failed.

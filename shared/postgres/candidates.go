@@ -87,7 +87,7 @@ func (s *Store) SavePlan(ctx context.Context, generationID string, plan generati
 		}
 	}
 	var out []generation.Candidate
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "save plan of generation "+generationID, func(tx pgx.Tx) error {
 		if _, err := lockGeneration(ctx, tx, generationID); err != nil {
 			return err
 		}
@@ -267,7 +267,7 @@ func (s *Store) SaveVerdict(ctx context.Context, candidateID string, v generatio
 		reasons = []string{}
 	}
 	var stored generation.Candidate
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = s.inTx(ctx, "save verdict of candidate "+candidateID, func(tx pgx.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, `SELECT status FROM candidates WHERE id = $1::uuid FOR UPDATE`, candidateID).Scan(&status)
 		if err != nil {
@@ -329,29 +329,24 @@ func (s *Store) MarkDuplicate(ctx context.Context, candidateID, validatorVersion
 	return nil
 }
 
-// MarkCandidateFailed marks a candidate that has no outcome yet (planned,
-// or stored without a verdict) as failed with reason. A candidate that has
-// an outcome is left as it is.
-func (s *Store) MarkCandidateFailed(ctx context.Context, candidateID, reason string) error {
+// MarkCandidateErrored marks a candidate that has no outcome yet (planned,
+// or stored without a verdict) as errored with reason, and returns it as it
+// is afterwards. A candidate that has an outcome is left as it is, so a
+// retried call changes nothing. The 008 triggers count no errored
+// candidate, and the row keeps no object key (the pipeline deletes the
+// image).
+func (s *Store) MarkCandidateErrored(ctx context.Context, candidateID, reason string) (generation.Candidate, error) {
 	if !generation.IsUUID(candidateID) {
-		return notFound("candidate %s", candidateID)
+		return generation.Candidate{}, notFound("candidate %s", candidateID)
 	}
-	var found bool
-	err := s.pool.QueryRow(ctx, `
-		WITH target AS (SELECT id FROM candidates WHERE id = $1::uuid),
-		updated AS (
-			UPDATE candidates c
-			SET status = 'failed', failure_reason = NULLIF($2::text, '')
-			FROM target
-			WHERE c.id = target.id AND c.status IN ('planned', 'stored')
-		)
-		SELECT EXISTS (SELECT 1 FROM target)`,
-		candidateID, reason).Scan(&found)
+	_, err := s.pool.Exec(ctx, `
+		UPDATE candidates
+		SET status = 'errored', failure_reason = NULLIF($2::text, ''), object_key = NULL,
+		    content_type = NULL, width = NULL, height = NULL, bytes = NULL
+		WHERE id = $1::uuid AND status IN ('planned', 'stored')`,
+		candidateID, reason)
 	if err != nil {
-		return dbError(err, "mark candidate %s failed", candidateID)
+		return generation.Candidate{}, dbError(err, "mark candidate %s errored", candidateID)
 	}
-	if !found {
-		return notFound("candidate %s", candidateID)
-	}
-	return nil
+	return s.Candidate(ctx, candidateID, "")
 }

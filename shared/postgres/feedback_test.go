@@ -548,7 +548,7 @@ func TestRecalibrate(t *testing.T) {
 	fc := pc[3]
 	fc.Status, fc.FailureReason = generation.CandidateFiltered, "filtered: safety"
 	require.NoError(t, st.SaveGenerated(ctx, fc))
-	require.NoError(t, st.MarkCandidateFailed(ctx, pc[4].ID, "timeout"))
+	failCandidate(t, st, pc[4].ID, "timeout")
 	storeImage(t, st, pc[5]) // stored, not validated: no outcome yet
 	// pc[6] stays planned.
 	all, err := st.Candidates(ctx, proc.ID, validator)

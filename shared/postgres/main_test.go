@@ -88,6 +88,12 @@ func storeImage(t *testing.T, st *postgres.Store, c generation.Candidate) genera
 	return c
 }
 
+// failCandidate records a provider failure (a planned candidate only).
+func failCandidate(t *testing.T, st *postgres.Store, id, reason string) {
+	t.Helper()
+	require.NoError(t, st.SaveGenerated(context.Background(), generation.Candidate{ID: id, Status: generation.CandidateFailed, FailureReason: reason}))
+}
+
 // validate stores c's image and a verdict with score (passing at ≥ 70).
 func validate(t *testing.T, st *postgres.Store, c generation.Candidate, score float64, reasons ...string) generation.Verdict {
 	t.Helper()

@@ -128,13 +128,9 @@ func (s *Store) SaveAssessments(ctx context.Context, stats []generation.Provider
 		batch.Queue(`UPDATE provider_stats SET recommended_buffers = $3::jsonb, recommendations = $4::jsonb
 			WHERE provider = $1::text AND model = $2::text`, st.Provider, st.Model, string(buffers), string(recs))
 	}
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, "save provider assessments", func(tx pgx.Tx) error {
 		return tx.SendBatch(ctx, batch).Close()
 	})
-	if err != nil {
-		return dbError(err, "save provider assessments")
-	}
-	return nil
 }
 
 // ProviderStats returns the stored statistics of provider, one per model,

@@ -57,7 +57,7 @@ func TestOutcomeCountersFollowEveryChange(t *testing.T) {
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
 				_, err := st.SaveVerdict(context.Background(), c[2].ID, generation.Verdict{ValidatorVersion: validator, Score: 95, Passed: true})
 				require.NoError(t, err)
-				require.NoError(t, st.MarkCandidateFailed(context.Background(), c[5].ID, "timeout"))
+				failCandidate(t, st, c[5].ID, "timeout")
 			},
 			counts{2, 4, 4, 1, map[string]int{"blank": 1, "filtered": 1, "timeout": 1, "below_threshold": 1}}},
 		{"a passed verdict marked duplicate becomes a failure",
@@ -101,7 +101,7 @@ func TestOutcomeCountersFollowEveryChange(t *testing.T) {
 			f := c[4]
 			f.Status, f.FailureReason = generation.CandidateFiltered, "filtered: safety"
 			require.NoError(t, st.SaveGenerated(ctx, f))
-			require.NoError(t, st.MarkCandidateFailed(ctx, c[5].ID, "timeout"))
+			failCandidate(t, st, c[5].ID, "timeout")
 			storeImage(t, st, c[6]) // stored, no verdict: not counted
 			// c[7] stays planned: not counted
 

@@ -12,8 +12,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -180,7 +183,7 @@ func (s *Store) SaveSelection(ctx context.Context, generationID string, sel gene
 	if err := finite("costUsd", sel.CostUSD); err != nil {
 		return err
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, "save selection of generation "+generationID, func(tx pgx.Tx) error {
 		if _, err := lockGeneration(ctx, tx, generationID); err != nil {
 			return err
 		}
@@ -242,7 +245,7 @@ func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generat
 	if !d.CompletedAt.IsZero() {
 		completedAt = &d.CompletedAt
 	}
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	return s.inTx(ctx, "save delivery of generation "+generationID, func(tx pgx.Tx) error {
 		var status string
 		err := tx.QueryRow(ctx, `SELECT status FROM generations WHERE id = $1::uuid FOR UPDATE`, generationID).Scan(&status)
 		if err != nil {
@@ -345,6 +348,20 @@ func notFound(format string, args ...any) error {
 	return generation.Errorf(generation.ENOTFOUND, format+" not found", args...)
 }
 
+// inTx runs fn in a transaction. Errors from BEGIN, COMMIT and ROLLBACK
+// come from pgx, not from fn's statements, so they are classified here like
+// every other database error (what names the operation); fn's own errors
+// are already coded and pass through dbError unchanged. A COMMIT whose
+// connection died is reported as unavailable: whether it committed is
+// unknown, and every operation of the store is idempotent, so the retry is
+// safe either way.
+func (s *Store) inTx(ctx context.Context, what string, fn func(pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
+		return dbError(err, "%s", what)
+	}
+	return nil
+}
+
 // SQLSTATE codes that dbError maps.
 const (
 	invalidTextRepresentation = "22P02" // e.g. a malformed uuid
@@ -352,21 +369,34 @@ const (
 	foreignKeyViolation       = "23503"
 	checkViolation            = "23514"
 	notNullViolation          = "23502"
-	serializationFailure      = "40001"
-	deadlockDetected          = "40P01"
 )
+
+// transientCodes are the SQLSTATEs after which the same statement may
+// succeed on retry: the server is going away or not yet ready (fast
+// shutdown terminates sessions with 57P01 and refuses new ones with 57P03,
+// as does a server still starting up), too many connections, and
+// transaction conflicts. Class 08 (connection exception) is matched by
+// prefix.
+var transientCodes = map[string]bool{
+	"57P01": true, // admin_shutdown
+	"57P02": true, // crash_shutdown
+	"57P03": true, // cannot_connect_now
+	"53300": true, // too_many_connections
+	"40001": true, // serialization_failure
+	"40P01": true, // deadlock_detected
+}
 
 // dbError maps a pgx error onto the domain's codes, once, with context:
 // no rows and malformed ids are ENOTFOUND (a bad id names nothing), unique
-// violations ECONFLICT, constraint violations EINVALID, lost connections and
-// retryable transaction failures EUNAVAILABLE; anything else stays an
-// internal error. Errors that already carry a code pass through.
+// violations ECONFLICT, constraint violations EINVALID, transient failures
+// (see transient) EUNAVAILABLE; anything else stays an internal error.
+// Errors that already carry a code pass through.
 func dbError(err error, format string, args ...any) error {
-	what := fmt.Sprintf(format, args...)
 	var coded *generation.Error
 	if errors.As(err, &coded) {
 		return err
 	}
+	what := fmt.Sprintf(format, args...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return generation.Errorf(generation.ENOTFOUND, "%s not found", what)
 	}
@@ -381,20 +411,36 @@ func dbError(err error, format string, args ...any) error {
 			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.ENOTFOUND, "%s: a referenced row does not exist", what), err)
 		case checkViolation, notNullViolation:
 			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINVALID, "%s: violates %s", what, pgErr.ConstraintName), err)
-		case serializationFailure, deadlockDetected:
-			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "%s: transaction conflict, retry", what), err)
 		}
-		// Class 08 (connection exception), admin shutdown, too many connections.
-		if strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "53300" {
-			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "%s: database unavailable", what), err)
-		}
-		return fmt.Errorf("%s: %w", what, err)
 	}
-	var connectErr *pgconn.ConnectError
-	if errors.As(err, &connectErr) || pgconn.Timeout(err) {
+	if transient(err) {
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "%s: database unavailable", what), err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// transient reports a failure of the database or of the way to it rather
+// than of the statement, from pgx's own signals: a server error with a
+// transient SQLSTATE, a failed connect, an error pgconn says happened before
+// anything was sent (SafeToRetry), a timeout, or a connection that broke
+// mid-statement (EOF, reset, closed). A PgError with any other code is the
+// statement's own failure.
+func transient(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || transientCodes[pgErr.Code]
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) ||
+		pgconn.SafeToRetry(err) ||
+		pgconn.Timeout(err) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.As(err, &netErr)
 }
 
 // finite rejects NaN and ±Inf: numeric columns accept NaN, and NaN passes

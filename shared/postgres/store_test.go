@@ -147,8 +147,8 @@ func TestNotFound(t *testing.T) {
 			_, err := st.SaveVerdict(ctx, id, generation.Verdict{ValidatorVersion: validator})
 			return err
 		},
-		"MarkCandidateFailed": func(id string) error { return st.MarkCandidateFailed(ctx, id, "x") },
-		"SaveSelection":       func(id string) error { return st.SaveSelection(ctx, id, generation.Selection{Round: 1}) },
+		"MarkCandidateErrored": func(id string) error { _, err := st.MarkCandidateErrored(ctx, id, "x"); return err },
+		"SaveSelection":        func(id string) error { return st.SaveSelection(ctx, id, generation.Selection{Round: 1}) },
 		"SaveDelivery": func(id string) error {
 			return st.SaveDelivery(ctx, id, generation.Delivery{Status: generation.StatusFailed})
 		},
@@ -170,7 +170,7 @@ func TestNotFound(t *testing.T) {
 				probe := id.id
 				if id.id == c.ID {
 					switch name {
-					case "Candidate", "SaveGenerated", "SaveVerdict", "MarkCandidateFailed":
+					case "Candidate", "SaveGenerated", "SaveVerdict", "MarkCandidateErrored":
 						probe = g.ID
 					}
 				}
@@ -433,15 +433,15 @@ func TestSaveVerdict(t *testing.T) {
 	})
 }
 
-func TestMarkCandidateFailed(t *testing.T) {
+func TestMarkCandidateErrored(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
 		prepare func(t *testing.T, st *postgres.Store, c generation.Candidate)
 		want    generation.CandidateStatus
 	}{
-		{"planned", func(*testing.T, *postgres.Store, generation.Candidate) {}, generation.CandidateFailed},
-		{"stored", func(t *testing.T, st *postgres.Store, c generation.Candidate) { storeImage(t, st, c) }, generation.CandidateFailed},
+		{"planned", func(*testing.T, *postgres.Store, generation.Candidate) {}, generation.CandidateErrored},
+		{"stored", func(t *testing.T, st *postgres.Store, c generation.Candidate) { storeImage(t, st, c) }, generation.CandidateErrored},
 		{"validated keeps its outcome", func(t *testing.T, st *postgres.Store, c generation.Candidate) { validate(t, st, c, 80) }, generation.CandidateValidated},
 		{"filtered keeps its outcome", func(t *testing.T, st *postgres.Store, c generation.Candidate) {
 			c.Status, c.FailureReason = generation.CandidateFiltered, "filtered"
@@ -451,19 +451,28 @@ func TestMarkCandidateFailed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, _ := newStore(t)
+			st, pool := newStore(t)
 			ctx := context.Background()
 			g := newGeneration(t, st, 1, nil)
 			c := planRound(t, st, g, 1, 1)[0]
 			tt.prepare(t, st, c)
-			require.NoError(t, st.MarkCandidateFailed(ctx, c.ID, "lambda timeout"))
-			require.NoError(t, st.MarkCandidateFailed(ctx, c.ID, "again"), "idempotent")
-			loaded, err := st.Candidate(ctx, c.ID, validator)
+			var before int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`).Scan(&before))
+			got, err := st.MarkCandidateErrored(ctx, c.ID, "dependency_unavailable: down")
 			require.NoError(t, err)
-			require.Equal(t, tt.want, loaded.Status)
-			if tt.want == generation.CandidateFailed {
-				require.Equal(t, "lambda timeout", loaded.FailureReason)
+			require.Equal(t, tt.want, got.Status)
+			again, err := st.MarkCandidateErrored(ctx, c.ID, "again")
+			require.NoError(t, err, "idempotent")
+			require.Equal(t, got, again)
+			if tt.want == generation.CandidateErrored {
+				require.Equal(t, "dependency_unavailable: down", got.FailureReason)
+				require.Empty(t, got.ObjectKey, "an errored candidate keeps no image")
 			}
+			// An errored candidate is no outcome: the counters do not move.
+			var after int
+			require.NoError(t, pool.QueryRow(ctx, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`).Scan(&after))
+			require.Equal(t, before, after)
+			requireMatchesRebuild(t, st, pool)
 		})
 	}
 }
@@ -495,7 +504,7 @@ func TestSaveDelivery(t *testing.T) {
 	validate(t, st, cands[0], 75)
 	validate(t, st, cands[1], 95)
 	validate(t, st, cands[2], 88)
-	require.NoError(t, st.MarkCandidateFailed(ctx, cands[3].ID, "timeout"))
+	failCandidate(t, st, cands[3].ID, "timeout")
 
 	all, err := st.Candidates(ctx, g.ID, validator)
 	require.NoError(t, err)
@@ -589,7 +598,7 @@ func TestSaveDeliveryFailedWithReason(t *testing.T) {
 	g := newGeneration(t, st, 2, nil)
 	cands := planRound(t, st, g, 1, 2)
 	for _, c := range cands {
-		require.NoError(t, st.MarkCandidateFailed(ctx, c.ID, "unavailable"))
+		failCandidate(t, st, c.ID, "unavailable")
 	}
 	all, err := st.Candidates(ctx, g.ID, validator)
 	require.NoError(t, err)

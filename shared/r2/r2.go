@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -131,7 +133,20 @@ func (s *Store) Put(ctx context.Context, key string, body []byte, contentType st
 		Metadata:      metadata,
 	})
 	if err != nil {
-		return fmt.Errorf("put object %s: %w", key, err)
+		return objectError(err, "put object %s", key)
+	}
+	return nil
+}
+
+// Delete removes the object at key. S3 answers a DELETE of a missing key
+// with 204, so deleting twice is no error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if key == "" {
+		return generation.FieldError("key", "is required")
+	}
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil && !isMissingKey(err) {
+		return objectError(err, "delete object %s", key)
 	}
 	return nil
 }
@@ -149,12 +164,12 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 		if isMissingKey(err) {
 			return nil, generation.Errorf(generation.ENOTFOUND, "object %s not found", key)
 		}
-		return nil, fmt.Errorf("get object %s: %w", key, err)
+		return nil, objectError(err, "get object %s", key)
 	}
 	defer out.Body.Close()
 	body, err := io.ReadAll(out.Body)
 	if err != nil {
-		return nil, fmt.Errorf("read object %s: %w", key, err)
+		return nil, objectError(err, "read object %s", key)
 	}
 	return body, nil
 }
@@ -230,6 +245,46 @@ func isMissingBucket(err error) bool {
 	var notFound *types.NotFound
 	var noBucket *types.NoSuchBucket
 	return errors.As(err, &notFound) || errors.As(err, &noBucket) || httpStatus(err) == http.StatusNotFound
+}
+
+// objectError codes a failed request once, from the SDK's own signals: the
+// store or the way to it failing (a 5xx, throttling, a timeout, a connection
+// refused, reset or cut mid-body, the SDK's retries running out on any of
+// these) is EUNAVAILABLE, which the state machine retries; anything else (a
+// 4xx: credentials, a missing bucket) stays internal, since a retry would
+// fail the same way.
+func objectError(err error, format string, args ...any) error {
+	what := fmt.Sprintf(format, args...)
+	if transient(err) {
+		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "%s: object store unavailable", what), err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// throttlingCodes are the error codes S3 and R2 use to ask for a slower pace.
+var throttlingCodes = map[string]bool{
+	"SlowDown": true, "Throttling": true, "ThrottlingException": true, "RequestLimitExceeded": true,
+	"RequestThrottled": true, "TooManyRequests": true, "ServiceUnavailable": true, "InternalError": true,
+	"RequestTimeout": true,
+}
+
+// transient reports an error worth retrying: see objectError.
+func transient(err error) bool {
+	if status := httpStatus(err); status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
+		return true
+	}
+	if throttlingCodes[apiErrorCode(err)] {
+		return true
+	}
+	if httpStatus(err) != 0 {
+		return false // the store answered, and said no
+	}
+	var netErr net.Error
+	return errors.As(err, &netErr) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
 }
 
 func apiErrorCode(err error) string {

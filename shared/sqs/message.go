@@ -6,6 +6,8 @@ package sqs
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -40,10 +42,10 @@ func Encode(e generation.FeedbackEvent) (Message, error) {
 	if err != nil {
 		return Message{}, fmt.Errorf("encode feedback event %s: %w", e.EventID, err)
 	}
-	m := Message{EventID: e.EventID, Body: string(body), Attrs: map[string]string{}}
+	m := Message{EventID: e.EventID, Body: sqsText(string(body)), Attrs: map[string]string{}}
 	for name, value := range map[string]string{AttrFeedbackType: string(e.Type), AttrProvider: e.Provider} {
 		if value != "" {
-			m.Attrs[name] = value
+			m.Attrs[name] = sqsText(value)
 		}
 	}
 	m.Size = messageSize(m.Body, m.Attrs)
@@ -75,4 +77,34 @@ func messageSize(body string, attrs map[string]string) int {
 		n += len(name) + len("String") + len(value)
 	}
 	return n
+}
+
+// sqsText replaces every character SQS refuses in a message with U+FFFD.
+// SQS accepts only #x9 | #xA | #xD | #x20–#xD7FF | #xE000–#xFFFD |
+// #x10000–#x10FFFF and rejects the whole batch otherwise; free text (a
+// user's prompt, a provider's reason) can hold anything, e.g. U+FFFE. In a
+// JSON body encoding/json has already escaped control characters and
+// replaced invalid UTF-8, so what is left to replace is U+FFFE and U+FFFF,
+// and replacing them leaves the JSON valid.
+func sqsText(s string) string {
+	ok := func(r rune) bool {
+		return r == 0x9 || r == 0xA || r == 0xD || (r >= 0x20 && r <= 0xD7FF) ||
+			(r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF)
+	}
+	clean := utf8.ValidString(s)
+	for _, r := range s {
+		if !ok(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if ok(r) {
+			return r
+		}
+		return utf8.RuneError
+	}, s)
 }

@@ -2,14 +2,21 @@ package sqs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -57,15 +64,22 @@ func (p *Publisher) Publish(ctx context.Context, evs []generation.FeedbackEvent)
 		return fmt.Errorf("publish feedback: %w", err)
 	}
 	var failed []string
+	senderFault := false
 	for _, batch := range batches(msgs) {
-		f, err := p.sendBatch(ctx, batch)
+		f, fault, err := p.sendBatch(ctx, batch)
 		if err != nil {
 			return fmt.Errorf("publish feedback: %w", err)
 		}
 		failed = append(failed, f...)
+		senderFault = senderFault || fault
 	}
 	if len(failed) > 0 {
-		return fmt.Errorf("publish feedback: %d of %d events not sent: %s", len(failed), len(evs), strings.Join(failed, "; "))
+		err := fmt.Errorf("%d of %d events not sent: %s", len(failed), len(evs), strings.Join(failed, "; "))
+		if !senderFault {
+			// SQS kept failing on its side: worth another try later.
+			err = fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "the feedback queue is unavailable"), err)
+		}
+		return fmt.Errorf("publish feedback: %w", err)
 	}
 	return nil
 }
@@ -90,8 +104,9 @@ func batches(msgs []Message) [][]Message {
 }
 
 // sendBatch sends one batch, resending the entries SQS failed on its side.
-// It returns a description of each entry that could not be sent.
-func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, error) {
+// It returns a description of each entry that could not be sent, and
+// whether any of them was refused as our fault.
+func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, bool, error) {
 	// Entry ids are positions in the batch: event ids could repeat within a
 	// batch, which SQS rejects (BatchEntryIdsNotDistinct).
 	pending := make(map[string]Message, len(batch))
@@ -99,32 +114,72 @@ func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, e
 		pending[strconv.Itoa(i)] = m
 	}
 	var failed []string
+	senderFault := false
 	for attempt := 0; ; attempt++ {
 		out, err := p.client.SendMessageBatch(ctx, p.input(pending))
 		if err != nil {
-			return nil, fmt.Errorf("send message batch (events %s): %w", eventIDs(pending), err)
+			return nil, false, requestError(err, fmt.Sprintf("send message batch (events %s)", eventIDs(pending)))
 		}
 		retry := map[string]Message{}
 		for _, f := range out.Failed {
 			id := aws.ToString(f.Id)
 			m, ok := pending[id]
 			if !ok {
-				return nil, fmt.Errorf("send message batch: SQS reported unknown entry %q failed", id)
+				return nil, false, fmt.Errorf("send message batch: SQS reported unknown entry %q failed", id)
 			}
 			if f.SenderFault || attempt >= p.MaxRetries {
 				failed = append(failed, describeFailure(m.EventID, f))
+				senderFault = senderFault || f.SenderFault
 				continue
 			}
 			retry[id] = m
 		}
 		if len(retry) == 0 {
-			return failed, nil
+			return failed, senderFault, nil
 		}
 		if err := wait(ctx, p.backoff(attempt+1)); err != nil {
-			return nil, fmt.Errorf("retry events %s: %w", eventIDs(retry), err)
+			return nil, false, fmt.Errorf("retry events %s: %w", eventIDs(retry), err)
 		}
 		pending = retry
 	}
+}
+
+// requestError codes a failed SendMessageBatch call from the SDK's own
+// signals: throttling, a 5xx, a timeout or a broken connection is
+// EUNAVAILABLE (retrying later may work); any other answer (4xx: access
+// denied, no such queue, a malformed request) is a permanent EINTERNAL that
+// says what SQS refused, since a retry fails the same way.
+func requestError(err error, what string) error {
+	var apiErr smithy.APIError
+	code := ""
+	if errors.As(err, &apiErr) {
+		code = apiErr.ErrorCode()
+	}
+	var respErr *smithyhttp.ResponseError
+	status := 0
+	if errors.As(err, &respErr) {
+		status = respErr.HTTPStatusCode()
+	}
+	var netErr net.Error
+	switch {
+	case status >= 500 || status == http.StatusTooManyRequests || throttlingCodes[code],
+		status == 0 && (errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
+			errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
+			errors.Is(err, syscall.ECONNREFUSED)):
+		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "the feedback queue is unavailable"), err)
+	case status != 0:
+		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINTERNAL,
+			"the feedback queue refused the messages (HTTP %d %s); check the queue URL and the sqs:SendMessage permission", status, code), err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// throttlingCodes are the codes SQS (and KMS, for an encrypted queue) use
+// to ask for a slower pace, or to say they failed on their side.
+var throttlingCodes = map[string]bool{
+	"ThrottlingException": true, "RequestThrottled": true, "AWS.SimpleQueueService.RequestThrottled": true,
+	"KmsThrottled": true, "KMS.ThrottlingException": true, "ServiceUnavailable": true,
+	"InternalError": true, "InternalFailure": true,
 }
 
 func (p *Publisher) input(pending map[string]Message) *awssqs.SendMessageBatchInput {

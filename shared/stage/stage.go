@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/designerbff/pipeline/shared/generation"
@@ -81,9 +80,14 @@ func (h Select) Handle(ctx context.Context, in RoundInput) (SelectOutput, error)
 }
 
 // Deliver finishes a generation and publishes its feedback.
-type Deliver struct{ Pipeline *generation.Pipeline }
+type Deliver struct {
+	Pipeline *generation.Pipeline
+	Logger   *slog.Logger
+}
 
-// Handle is the Deliver state's Lambda handler.
+// Handle is the Deliver state's Lambda handler. Once the delivery is
+// committed the execution succeeds: a feedback queue that refused the
+// events is logged, never an error (the stored rows are the outbox).
 func (h Deliver) Handle(ctx context.Context, in DeliverInput) (DeliverOutput, error) {
 	if err := requireID("generationId", in.GenerationID); err != nil {
 		return DeliverOutput{}, err
@@ -92,44 +96,51 @@ func (h Deliver) Handle(ctx context.Context, in DeliverInput) (DeliverOutput, er
 	if err != nil {
 		return DeliverOutput{}, named(err)
 	}
+	if d.PublishErr != nil {
+		logger(h.Logger).WarnContext(ctx, "feedback not published; the stored rows are folded later",
+			"generation", in.GenerationID, "events", len(d.Feedback), "error", d.PublishErr)
+	}
 	return DeliverOutput{GenerationID: in.GenerationID, Status: string(d.Status), Requested: d.Requested, Delivered: len(d.Selected), Reason: d.Reason}, nil
 }
 
 // MarkFailed records a caught error on a candidate (inside the Map) or on the
 // generation (top level).
-type MarkFailed struct{ Pipeline *generation.Pipeline }
+type MarkFailed struct {
+	Pipeline *generation.Pipeline
+	Logger   *slog.Logger
+}
 
 // Handle is the MarkCandidateFailed and MarkFailed states' Lambda handler.
+// Whatever reaches it is no verdict on the prompt (the provider's and the
+// validator's verdicts are recorded by Generate and Validate), so a
+// candidate becomes errored. What is stored is a code and a message for the
+// user; the error's detail goes to the log with the ids.
 func (h MarkFailed) Handle(ctx context.Context, in MarkFailedInput) (MarkFailedOutput, error) {
 	if err := requireID("generationId", in.GenerationID); err != nil {
 		return MarkFailedOutput{}, err
 	}
-	reason := failureReason(in.Error)
-	out := MarkFailedOutput{GenerationID: in.GenerationID, CandidateID: in.CandidateID, Status: string(generation.StatusFailed), Reason: reason}
 	if in.CandidateID != "" {
 		if err := requireID("candidateId", in.CandidateID); err != nil {
 			return MarkFailedOutput{}, err
 		}
-		return out, named(h.Pipeline.MarkCandidateFailed(ctx, in.CandidateID, reason))
 	}
+	f := describeFailure(in.Error)
+	reason := f.Code + ": " + f.Message
+	logger(h.Logger).WarnContext(ctx, "stage failed", "generation", in.GenerationID, "candidate", in.CandidateID,
+		"error", f.Name, "cause", f.Detail, "code", f.Code)
+	if in.CandidateID != "" {
+		out := MarkFailedOutput{GenerationID: in.GenerationID, CandidateID: in.CandidateID, Status: string(generation.CandidateErrored), Reason: reason}
+		return out, named(h.Pipeline.MarkCandidateErrored(ctx, in.CandidateID, reason))
+	}
+	out := MarkFailedOutput{GenerationID: in.GenerationID, Status: string(generation.StatusFailed), Reason: reason}
 	return out, named(h.Pipeline.MarkGenerationFailed(ctx, in.GenerationID, reason))
 }
 
-// failureReason turns a Catch's error object into a stored reason: the error
-// name as a code, then the cause.
-func failureReason(e StateError) string {
-	name := e.Error
-	if name == "" {
-		name = "Unknown"
+func logger(l *slog.Logger) *slog.Logger {
+	if l != nil {
+		return l
 	}
-	cause := strings.TrimSpace(e.Cause)
-	if len(cause) > 500 {
-		cause = cause[:500]
-	}
-	if cause == "" {
-		return name
-	}
-	return name + ": " + cause
+	return slog.Default()
 }
 
 // Learner stores SQS feedback batches and folds them into statistics.
@@ -175,12 +186,7 @@ func (h Learner) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	return resp, nil
 }
 
-func (h Learner) logger() *slog.Logger {
-	if h.Logger != nil {
-		return h.Logger
-	}
-	return slog.Default()
-}
+func (h Learner) logger() *slog.Logger { return logger(h.Logger) }
 
 // decodeFeedback accepts unknown fields on purpose: a publisher deployed
 // before the learner may add one, and that must not send every message to

@@ -29,8 +29,8 @@ var Functions = []Function{
 	{"generate", "GenerateFunction", stageHandler(func(s *System) any { return stage.Generate{Pipeline: s.Pipeline}.Handle })},
 	{"validate", "ValidateFunction", stageHandler(func(s *System) any { return stage.Validate{Pipeline: s.Pipeline}.Handle })},
 	{"select", "SelectFunction", stageHandler(func(s *System) any { return stage.Select{Pipeline: s.Pipeline}.Handle })},
-	{"deliver", "DeliverFunction", stageHandler(func(s *System) any { return stage.Deliver{Pipeline: s.Pipeline}.Handle })},
-	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline}.Handle })},
+	{"deliver", "DeliverFunction", stageHandler(func(s *System) any { return stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
+	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
 	{"learner", "LearnerFunction", stageHandler(func(s *System) any { return s.Learner().Handle })},
 	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline}.Handle })},
 }

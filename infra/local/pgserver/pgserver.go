@@ -47,6 +47,7 @@ type Server struct {
 	port    int
 	runAs   *user.User // the postgres user when started as root, else nil
 	stopped bool
+	halted  bool // Halt stopped the server; its data directory is kept
 }
 
 // startAttempts bounds retries when another process takes the free port
@@ -97,19 +98,41 @@ func (s *Server) start(ctx context.Context) error {
 			return err
 		}
 		s.port = port
-		serverOpts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-			shellQuote(s.dir), port)
-		out, err := s.run(ctx, "pg_ctl", "-D", data, "-l", s.logPath(), "-w", "-t", "60", "-o", serverOpts, "start")
-		if err == nil {
-			return nil
-		}
-		log := s.logTail()
-		lastErr = fmt.Errorf("pgserver: pg_ctl start on port %d: %w: %s\nserver log:\n%s", port, err, tail(out, 1000), log)
-		if !strings.Contains(log, "already in use") {
-			break
+		if lastErr = s.Resume(ctx); lastErr == nil || !strings.Contains(s.logTail(), "already in use") {
+			return lastErr
 		}
 	}
 	return lastErr
+}
+
+// Halt stops the server with pg_ctl's shutdown mode ("smart", "fast" or
+// "immediate") and keeps its data directory, so that Resume can start it
+// again: fault tests take the database away under running work. Halting a
+// halted server is a no-op.
+func (s *Server) Halt(ctx context.Context, mode string) error {
+	if s.halted {
+		return nil
+	}
+	out, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", mode, "-w", "stop")
+	if err != nil {
+		return fmt.Errorf("pgserver: pg_ctl stop -m %s: %w: %s", mode, err, tail(out, 1000))
+	}
+	s.halted = true
+	return nil
+}
+
+// Resume starts the server on its data directory and port (after Halt, the
+// same cluster at the same URL; an immediate stop is recovered from the
+// write-ahead log as after a crash).
+func (s *Server) Resume(ctx context.Context) error {
+	serverOpts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+		shellQuote(s.dir), s.port)
+	out, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-l", s.logPath(), "-w", "-t", "60", "-o", serverOpts, "start")
+	if err != nil {
+		return fmt.Errorf("pgserver: pg_ctl start on port %d: %w: %s\nserver log:\n%s", s.port, err, tail(out, 1000), s.logTail())
+	}
+	s.halted = false
+	return nil
 }
 
 // URL returns a connection URL for database dbname as the superuser.
@@ -137,10 +160,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopped = true
-	out, stopErr := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-m", "immediate", "-w", "stop")
-	if stopErr != nil {
-		stopErr = fmt.Errorf("pgserver: pg_ctl stop: %w: %s", stopErr, tail(out, 1000))
-	}
+	stopErr := s.Halt(ctx, "immediate")
 	if err := os.RemoveAll(s.dir); err != nil {
 		return errors.Join(stopErr, fmt.Errorf("pgserver: remove %s: %w", s.dir, err))
 	}

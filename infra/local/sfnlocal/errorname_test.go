@@ -102,14 +102,14 @@ func TestErrorNameEndToEnd(t *testing.T) {
 			handler: func(context.Context, in) (in, error) {
 				return in{}, fmt.Errorf("generate: %w", &ProviderThrottled{})
 			},
-			wantOut: `{"Error":"wrapError","Cause":"generate: "}`,
+			wantOut: `{"Error":"wrapError","Cause":"{\"errorMessage\":\"generate: \",\"errorType\":\"wrapError\"}"}`,
 		},
 		{
 			name: "InvokeResponse_Error type and message",
 			handler: func(context.Context, in) (in, error) {
 				return in{}, messages.InvokeResponse_Error{Type: "Custom.Name", Message: "explicit"}
 			},
-			wantOut: `{"Error":"Custom.Name","Cause":"explicit"}`,
+			wantOut: `{"Error":"Custom.Name","Cause":"{\"errorMessage\":\"explicit\",\"errorType\":\"Custom.Name\"}"}`,
 		},
 		{
 			name: "bad input JSON surfaces the decoder's error type",

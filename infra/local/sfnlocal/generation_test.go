@@ -180,13 +180,13 @@ func TestGenerationLikeDefinitionFails(t *testing.T) {
 			name:       "Plan retried then caught",
 			planErr:    &ProviderUnavailable{},
 			wantSleeps: []time.Duration{2 * time.Second, 4 * time.Second},
-			wantError:  `{"Error":"ProviderUnavailable","Cause":"provider unavailable"}`,
+			wantError:  `{"Error":"ProviderUnavailable","Cause":"{\"errorMessage\":\"provider unavailable\",\"errorType\":\"ProviderUnavailable\"}"}`,
 			wantPath:   []string{"Plan", "MarkFailed", "Failed"},
 		},
 		{
 			name:      "Select failure caught",
 			selectErr: fmt.Errorf("select: %w", &InvalidImage{Reason: "none"}),
-			wantError: `{"Error":"wrapError","Cause":"select: invalid image: none"}`,
+			wantError: `{"Error":"wrapError","Cause":"{\"errorMessage\":\"select: invalid image: none\",\"errorType\":\"wrapError\"}"}`,
 			wantPath:  []string{"Plan", "Candidates", "Select", "MarkFailed", "Failed"},
 		},
 	}

@@ -95,6 +95,17 @@ func errorCause(err error) string {
 	return err.Error()
 }
 
+// lambdaCause is the Cause Step Functions gives a failed Lambda Task: the
+// function's whole error payload as JSON text, not its message alone, so a
+// Catch handler reads the same shape here as in AWS.
+func lambdaCause(errorType, errorMessage string) string {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{errorMessage, errorType}) // two strings always encode
+	return string(b)
+}
+
 func typeName(v any) string {
 	t := reflect.TypeOf(v)
 	if t.Kind() == reflect.Pointer {

@@ -164,7 +164,7 @@ func TestMapFailure(t *testing.T) {
 		{
 			name:      "the Map's own Catch sees the item error",
 			mapExtra:  `"Catch":[{"ErrorEquals":["ProviderThrottled"],"ResultPath":"$.mapError","Next":"After"}],`,
-			wantOut:   `{"items":[0,1,2,3],"mapError":{"Error":"ProviderThrottled","Cause":"item 2"}}`,
+			wantOut:   `{"items":[0,1,2,3],"mapError":{"Error":"ProviderThrottled","Cause":"{\"errorMessage\":\"item 2\",\"errorType\":\"ProviderThrottled\"}"}}`,
 			cancelled: true,
 		},
 		{

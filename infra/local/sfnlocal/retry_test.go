@@ -118,7 +118,7 @@ func TestRetry(t *testing.T) {
 			catch:      `[{"ErrorEquals":["ProviderThrottled"],"ResultPath":"$.error","Next":"Handler"}]`,
 			fn:         failing(throttled, -1),
 			wantSleeps: []time.Duration{1 * sec, 2 * sec},
-			wantOut:    `{"in":1,"error":{"Error":"ProviderThrottled","Cause":"429"},"handled":true}`,
+			wantOut:    `{"in":1,"error":{"Error":"ProviderThrottled","Cause":"{\"errorMessage\":\"429\",\"errorType\":\"ProviderThrottled\"}"},"handled":true}`,
 		},
 		{
 			name:    "States.Runtime is never retried nor caught",
@@ -210,21 +210,21 @@ func TestCatch(t *testing.T) {
 			name:    "by error name, first matching catcher wins",
 			catch:   `[{"ErrorEquals":["Other"],"Next":"H1"},{"ErrorEquals":["ProviderThrottled"],"Next":"H2"},{"ErrorEquals":["States.ALL"],"Next":"H1"}]`,
 			err:     &ProviderThrottled{Message: "slow"},
-			wantOut: `{"Error":"ProviderThrottled","Cause":"slow"}`,
+			wantOut: `{"Error":"ProviderThrottled","Cause":"{\"errorMessage\":\"slow\",\"errorType\":\"ProviderThrottled\"}"}`,
 			wantVia: "H2",
 		},
 		{
 			name:    "States.ALL",
 			catch:   `[{"ErrorEquals":["Other"],"Next":"H2"},{"ErrorEquals":["States.ALL"],"Next":"H1"}]`,
 			err:     errors.New("plain"),
-			wantOut: `{"Error":"errorString","Cause":"plain"}`,
+			wantOut: `{"Error":"errorString","Cause":"{\"errorMessage\":\"plain\",\"errorType\":\"errorString\"}"}`,
 			wantVia: "H1",
 		},
 		{
 			name:    "States.TaskFailed",
 			catch:   `[{"ErrorEquals":["States.TaskFailed"],"Next":"H1"}]`,
 			err:     fmt.Errorf("wrapped: %w", errors.New("inner")),
-			wantOut: `{"Error":"wrapError","Cause":"wrapped: inner"}`,
+			wantOut: `{"Error":"wrapError","Cause":"{\"errorMessage\":\"wrapped: inner\",\"errorType\":\"wrapError\"}"}`,
 			wantVia: "H1",
 		},
 		{
@@ -244,7 +244,7 @@ func TestCatch(t *testing.T) {
 			catch:   `[{"ErrorEquals":["States.ALL"],"ResultPath":"$.failure.detail","Next":"H1"}]`,
 			input:   `{"id":"c1","failure":{"count":1}}`,
 			err:     &ProviderThrottled{Message: "slow"},
-			wantOut: `{"id":"c1","failure":{"count":1,"detail":{"Error":"ProviderThrottled","Cause":"slow"}}}`,
+			wantOut: `{"id":"c1","failure":{"count":1,"detail":{"Error":"ProviderThrottled","Cause":"{\"errorMessage\":\"slow\",\"errorType\":\"ProviderThrottled\"}"}}}`,
 			wantVia: "H1",
 		},
 		{

@@ -303,7 +303,8 @@ func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) 
 	go func() {
 		defer func() {
 			if r := recover(); r != nil {
-				p := &ExecutionError{Name: typeName(r), Cause: fmt.Sprint(r)}
+				name := typeName(r)
+				p := &ExecutionError{Name: name, Cause: lambdaCause(name, fmt.Sprint(r))}
 				ch <- reply{err: p, panicked: p}
 			}
 		}()
@@ -334,7 +335,8 @@ func (x *execution) invoke(ctx context.Context, st *state, in any) (any, error) 
 		return nil, r.panicked
 	}
 	if r.err != nil {
-		return nil, &ExecutionError{Name: ErrorName(r.err), Cause: errorCause(r.err)}
+		name := ErrorName(r.err)
+		return nil, &ExecutionError{Name: name, Cause: lambdaCause(name, errorCause(r.err))}
 	}
 	if len(r.out) > maxPayload {
 		return nil, &ExecutionError{Name: ErrDataLimitExceeded, Cause: fmt.Sprintf("task result is %d bytes, over the %d byte limit", len(r.out), maxPayload)}

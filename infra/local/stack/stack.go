@@ -66,6 +66,9 @@ type Options struct {
 	// rating reaches the learner at once). Zero: the queue drains after
 	// each execution only, so tests can count what is queued.
 	FeedbackPoll time.Duration
+	// Publisher, when set, replaces the feedback queue (fault tests: the
+	// real SQS publisher against a fake SQS); nothing drains it.
+	Publisher generation.Publisher
 	// Sleep replaces the interpreter's waits between retries (tests).
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Events receives the interpreter's progress events.
@@ -87,8 +90,10 @@ type Stack struct {
 	Pipeline    *generation.Pipeline
 	Machine     *sfnlocal.Machine
 	Starter     *Starter
+	// Postgres is the throwaway cluster Start started (nil when a database
+	// URL was given); fault tests halt and resume it.
+	Postgres *pgserver.Server
 
-	pg         *pgserver.Server
 	logger     *slog.Logger
 	stopPoll   context.CancelFunc
 	pollerDone chan struct{}
@@ -110,10 +115,10 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		cfg.DatabaseURL = opts.DatabaseURL
 	}
 	if cfg.DatabaseURL == "" {
-		if s.pg, err = pgserver.Start(ctx, pgserver.Options{}); err != nil {
+		if s.Postgres, err = pgserver.Start(ctx, pgserver.Options{}); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
-		cfg.DatabaseURL = s.pg.URL("postgres")
+		cfg.DatabaseURL = s.Postgres.URL("postgres")
 	}
 	s.DatabaseURL = cfg.DatabaseURL
 	if err := Migrate(ctx, cfg.DatabaseURL); err != nil {
@@ -128,15 +133,20 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
 	deps := system.Deps{Starter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
-	if cfg.FeedbackQueueURL == "" {
+	switch {
+	case opts.Publisher != nil:
+		deps.Publisher = opts.Publisher
+	case cfg.FeedbackQueueURL == "":
 		// The learner is built with the system below; the queue calls it
 		// only when drained.
 		s.Queue = sqslocal.New(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 			return s.System.Learner().Handle(ctx, ev)
 		}, sqslocal.Options{Logger: s.logger})
 		deps.Publisher = s.Queue
-	} else if deps.Publisher, err = system.SQSPublisher(ctx, cfg.FeedbackQueueURL); err != nil {
-		return nil, err
+	default:
+		if deps.Publisher, err = system.SQSPublisher(ctx, cfg.FeedbackQueueURL); err != nil {
+			return nil, err
+		}
 	}
 	if s.System, err = system.New(ctx, cfg, deps); err != nil {
 		return nil, err
@@ -267,8 +277,8 @@ func (s *Stack) Close(ctx context.Context) {
 	if s.S3 != nil {
 		_ = s.S3.Close()
 	}
-	if s.pg != nil {
-		if err := s.pg.Stop(ctx); err != nil {
+	if s.Postgres != nil {
+		if err := s.Postgres.Stop(ctx); err != nil {
 			s.logger.Warn("stop postgres", "error", err)
 		}
 	}

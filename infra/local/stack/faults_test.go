@@ -1,0 +1,406 @@
+package stack_test
+
+// Fault tests: real dependencies taken away under running executions of the
+// real state machine. Each one measures time to recovery (t.Logf) and checks
+// the rules of issue 11: every generation ends final (delivered, or failed
+// with a user-facing reason), no candidate is failed and no feedback row is
+// written because of an infrastructure error, an errored candidate keeps no
+// object, and a committed delivery is final.
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/s3local"
+	"github.com/designerbff/pipeline/infra/local/sfnlocal"
+	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/sqs"
+)
+
+// retryScale shrinks the definition's Retry waits (IntervalSeconds 2,
+// BackoffRate 2, MaxDelaySeconds 30, full jitter) in the fault tests: the
+// intervals stay realistic relative to each other and to a 10 s outage,
+// the test waits half as long.
+const retryScale = 0.5
+
+const (
+	outage     = 10 * time.Second
+	inFlight   = 5
+	recoverMax = 3 * time.Minute
+)
+
+// slowProvider is the clean procedural provider taking a little time per
+// image, so that the generations are still in flight when the fault hits.
+func slowProvider() *scripted {
+	return cleanProvider(func(generation.ProviderRequest, int, int) (generation.Image, error, bool) {
+		time.Sleep(150 * time.Millisecond)
+		return generation.Image{}, nil, false
+	})
+}
+
+type faultRun struct {
+	t     *testing.T
+	stack *stack.Stack
+	api   *httptest.Server
+
+	mu      sync.Mutex
+	retries map[string]int // StateRetrying events by error name
+}
+
+func (r *faultRun) retried(name string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.retries[name]
+}
+
+func startFaultStack(t *testing.T, opts stack.Options) *faultRun {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	if opts.Config.ObjectEndpoint != "" {
+		cfg.ObjectEndpoint, cfg.ObjectAccessKey, cfg.ObjectSecretKey, cfg.ObjectPathStyle = opts.Config.ObjectEndpoint, "local", "local", true
+	}
+	opts.Config = cfg
+	opts.MapConcurrency = 4
+	r := &faultRun{t: t, retries: map[string]int{}}
+	opts.Events = func(e sfnlocal.Event) {
+		if e.Kind == sfnlocal.StateRetrying {
+			r.mu.Lock()
+			r.retries[e.Error]++
+			r.mu.Unlock()
+		}
+	}
+	opts.Sleep = func(ctx context.Context, d time.Duration) error {
+		timer := time.NewTimer(time.Duration(float64(d) * retryScale))
+		defer timer.Stop()
+		select {
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s, err := stack.Start(context.Background(), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close(context.Background()) })
+	r.stack = s
+	r.api = httptest.NewServer(s.API(true).Handler())
+	t.Cleanup(r.api.Close)
+	return r
+}
+
+// start creates n generations through the API; their executions run in the
+// background.
+func (r *faultRun) start(n int, settings string) []string {
+	h := &harness{t: r.t, stack: r.stack, api: r.api}
+	ids := make([]string, n)
+	for i := range ids {
+		status, out := h.post(settings)
+		require.Equal(r.t, http.StatusAccepted, status, out)
+		ids[i] = out["id"].(string)
+	}
+	return ids
+}
+
+// waitAll waits for every execution and returns when the last one ended.
+func (r *faultRun) waitAll(ids []string, deadline time.Duration) time.Time {
+	ctx, cancel := context.WithTimeout(context.Background(), deadline)
+	defer cancel()
+	for _, id := range ids {
+		_, err := r.stack.Starter.Wait(ctx, id)
+		require.NotErrorIs(r.t, err, context.DeadlineExceeded, "generation %s still running %s after the fault", id, deadline)
+	}
+	return time.Now()
+}
+
+// requireNoInfrastructureOutcomes checks the generations after a fault.
+func (r *faultRun) requireNoInfrastructureOutcomes(ids []string) (delivered, errored int) {
+	t, ctx := r.t, context.Background()
+	h := &harness{t: t, stack: r.stack}
+	for _, id := range ids {
+		g, err := r.stack.Store.Generation(ctx, id)
+		require.NoError(t, err)
+		require.True(t, g.Status.Final(), "generation %s left %s", id, g.Status)
+		switch g.Status {
+		case generation.StatusDelivered:
+			delivered++
+		case generation.StatusFailed:
+			requireUserFacing(t, g.Error)
+		default:
+			t.Fatalf("generation %s ended %s: %s", id, g.Status, g.Error)
+		}
+		for _, c := range h.candidates(id) {
+			require.NotEqual(t, generation.CandidateFailed, c.Status, "candidate %s failed for an infrastructure reason: %s", c.ID, c.FailureReason)
+			if c.Status == generation.CandidateErrored {
+				errored++
+				requireUserFacing(t, c.FailureReason)
+				require.Empty(t, h.objectKeys(generation.ObjectKey(id, c.Round, c.Index, "")), "errored candidate %s keeps no object", c.ID)
+			}
+		}
+	}
+	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback f JOIN candidates c ON c.id = f.candidate_id WHERE c.status = 'errored'`),
+		"no feedback from an infrastructure error")
+	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback WHERE feedback_type = 'failed' AND feedback_source = 'generation'`))
+	return delivered, errored
+}
+
+// requireUserFacing: a stored reason is "<code>: <message>", never the
+// engineer's detail.
+func requireUserFacing(t *testing.T, reason string) {
+	t.Helper()
+	code, msg, ok := strings.Cut(reason, ": ")
+	require.True(t, ok && code != "" && msg != "", "reason %q", reason)
+	for _, detail := range []string{"EOF", "InternalError", "DependencyUnavailable", "SQLSTATE", "dial tcp", "errorMessage"} {
+		require.NotContains(t, reason, detail)
+	}
+}
+
+func TestFaultPostgresStopped(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{"fast", "immediate"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			provider := slowProvider()
+			r := startFaultStack(t, stack.Options{Providers: map[string]generation.Provider{"procedural": provider}})
+			require.NotNil(t, r.stack.Postgres)
+			// The throwaway cluster commits asynchronously for speed (a
+			// server option); an immediate stop would lose acknowledged
+			// commits, which no production server does. Commit as
+			// production does: a database setting, for new sessions.
+			_, err := r.stack.Pool.Exec(context.Background(), `ALTER DATABASE postgres SET synchronous_commit = on`)
+			require.NoError(t, err)
+			r.stack.Pool.Reset()
+			ids := r.start(inFlight, `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`)
+			require.Eventually(t, func() bool { return provider.Total() >= 3 }, time.Minute, 10*time.Millisecond)
+
+			ctx := context.Background()
+			require.NoError(t, r.stack.Postgres.Halt(ctx, mode))
+			time.Sleep(outage)
+			require.NoError(t, r.stack.Postgres.Resume(ctx))
+			restarted := time.Now()
+
+			done := r.waitAll(ids, recoverMax)
+			delivered, errored := r.requireNoInfrastructureOutcomes(ids)
+			require.Positive(t, r.retried("DependencyUnavailable"), "the outage hit running work")
+			t.Logf("postgres stop -m %s for %s: %d/%d delivered, %d candidates errored (replaced), %d DependencyUnavailable retries, all final %.1fs after the restart",
+				mode, outage, delivered, len(ids), errored, r.retried("DependencyUnavailable"), done.Sub(restarted).Seconds())
+		})
+	}
+}
+
+// proxy is a TCP proxy a test can cut: while cut it refuses connections
+// (its port is closed) and drops the open ones.
+type proxy struct {
+	addr, target string
+	mu           sync.Mutex
+	l            net.Listener
+	conns        map[net.Conn]bool
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{addr: l.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	p.serve(l)
+	t.Cleanup(p.cut)
+	return p
+}
+
+func (p *proxy) serve(l net.Listener) {
+	p.l = l
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go p.pipe(c)
+		}
+	}()
+}
+
+func (p *proxy) pipe(c net.Conn) {
+	up, err := net.Dial("tcp", p.target)
+	if err != nil {
+		c.Close()
+		return
+	}
+	p.mu.Lock()
+	p.conns[c], p.conns[up] = true, true
+	p.mu.Unlock()
+	go func() { _, _ = io.Copy(up, c); up.Close() }()
+	_, _ = io.Copy(c, up)
+	c.Close()
+}
+
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.l != nil {
+		p.l.Close()
+		p.l = nil
+	}
+	for c := range p.conns {
+		c.Close()
+	}
+	p.conns = map[net.Conn]bool{}
+}
+
+func (p *proxy) restore(t *testing.T) {
+	l, err := net.Listen("tcp", p.addr)
+	require.NoError(t, err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.serve(l)
+}
+
+func TestFaultObjectStoreUnreachable(t *testing.T) {
+	t.Parallel()
+	s3, err := s3local.Start()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s3.Close() })
+	px := startProxy(t, strings.TrimPrefix(s3.URL(), "http://"))
+	provider := slowProvider()
+	var cfg config.Config
+	cfg.ObjectEndpoint = "http://" + px.addr
+	r := startFaultStack(t, stack.Options{DatabaseURL: pgtest.NewURL(t), Config: cfg,
+		Providers: map[string]generation.Provider{"procedural": provider}})
+	require.NoError(t, r.stack.Objects.EnsureBucket(context.Background()))
+	ids := r.start(inFlight, `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`)
+	require.Eventually(t, func() bool { return provider.Total() >= 3 }, time.Minute, 10*time.Millisecond)
+
+	px.cut()
+	time.Sleep(outage)
+	px.restore(t)
+	restored := time.Now()
+
+	done := r.waitAll(ids, recoverMax)
+	delivered, errored := r.requireNoInfrastructureOutcomes(ids)
+	require.Positive(t, r.retried("DependencyUnavailable"), "the outage hit running work")
+	t.Logf("object store unreachable for %s: %d/%d delivered, %d candidates errored (replaced), %d DependencyUnavailable retries, all final %.1fs after it came back",
+		outage, delivered, len(ids), errored, r.retried("DependencyUnavailable"), done.Sub(restored).Seconds())
+}
+
+// fakeSQS answers SendMessageBatch in the SQS JSON protocol: refusing
+// every call with status/code, or accepting entries whose body SQS would
+// accept (it refuses U+FFFE and U+FFFF, as SQS does).
+type fakeSQS struct {
+	status int
+	code   string
+	mu     sync.Mutex
+	sent   int
+}
+
+func (f *fakeSQS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	if f.status != 0 {
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(`{"__type":"com.amazonaws.sqs#` + f.code + `","message":"refused by the test"}`))
+		return
+	}
+	var in struct {
+		Entries []struct{ Id, MessageBody string }
+	}
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	type entry struct{ Id, MessageId, MD5OfMessageBody string }
+	var out struct{ Successful []entry }
+	for _, e := range in.Entries {
+		if strings.ContainsAny(e.MessageBody, "\uFFFE\uFFFF") {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"com.amazonaws.sqs#InvalidMessageContents","message":"Invalid characters found."}`))
+			return
+		}
+		out.Successful = append(out.Successful, entry{Id: e.Id, MessageId: generation.NewID(), MD5OfMessageBody: md5Hex(e.MessageBody)})
+	}
+	f.mu.Lock()
+	f.sent += len(in.Entries)
+	f.mu.Unlock()
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func TestFaultQueueAtDeliver(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name        string
+		fake        *fakeSQS
+		unreachable bool
+		prompt      string
+		wantSent    bool
+	}{
+		{name: "refused (AccessDenied)", fake: &fakeSQS{status: http.StatusForbidden, code: "AccessDenied"}},
+		{name: "throttled", fake: &fakeSQS{status: http.StatusBadRequest, code: "ThrottlingException"}},
+		{name: "unreachable", fake: &fakeSQS{}, unreachable: true},
+		{name: "a prompt with U+FFFE is sent", fake: &fakeSQS{}, prompt: "navy coat \uFFFE studio", wantSent: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(tt.fake)
+			url := srv.URL
+			if tt.unreachable {
+				srv.Close()
+			} else {
+				t.Cleanup(srv.Close)
+			}
+			client := awssqs.New(awssqs.Options{
+				BaseEndpoint: aws.String(url), Region: "us-east-1", RetryMaxAttempts: 1,
+				Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""),
+			})
+			pub := sqs.NewPublisher(client, "https://sqs.us-east-1.amazonaws.com/000000000000/feedback")
+			pub.Backoff = func(int) time.Duration { return 0 }
+			r := startFaultStack(t, stack.Options{DatabaseURL: pgtest.NewURL(t), Publisher: pub,
+				Providers: map[string]generation.Provider{"procedural": cleanProvider(nil)}})
+			settings := `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`
+			if tt.prompt != "" {
+				b, _ := json.Marshal(tt.prompt)
+				settings = `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256, "prompt": ` + string(b) + `}`
+			}
+			id := r.start(1, settings)[0]
+			_, err := r.stack.Starter.Wait(context.Background(), id)
+			require.NoError(t, err, "the execution succeeds: a committed delivery is final")
+			h := &harness{t: t, stack: r.stack}
+			g, err := r.stack.Store.Generation(context.Background(), id)
+			require.NoError(t, err)
+			require.Equal(t, generation.StatusDelivered, g.Status)
+			const rows = `SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`
+			require.Equal(t, g.PlannedCount, h.count(rows, id), "the outbox rows are stored with the delivery")
+			tt.fake.mu.Lock()
+			sent := tt.fake.sent
+			tt.fake.mu.Unlock()
+			if tt.wantSent {
+				require.Equal(t, g.PlannedCount, sent)
+			} else {
+				require.Zero(t, sent)
+			}
+			_, err = r.stack.Pipeline.Recalibrate(context.Background())
+			require.NoError(t, err)
+			require.Zero(t, h.count(rows+` AND processed_at IS NULL`, id), "Recalibrate folds what the queue never carried")
+		})
+	}
+}
+
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

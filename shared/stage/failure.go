@@ -1,0 +1,74 @@
+package stage
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// failure is a caught error as the MarkFailed states store it: a code and a
+// message fit for the user, and the detail for the log.
+type failure struct {
+	Name    string // the Step Functions error name
+	Code    string // stored before the message: "<code>: <message>"
+	Message string // what a user may read
+	Detail  string // the error's own message (the Lambda errorMessage), for the log only
+}
+
+// lambdaPayload is the error payload of a Lambda function. Step Functions
+// puts the whole payload, as JSON text, into a Catch's Cause.
+type lambdaPayload struct {
+	ErrorMessage string `json:"errorMessage"`
+	ErrorType    string `json:"errorType"`
+}
+
+// describeFailure reads a Catch's error object. Cause is either AWS's JSON
+// payload {"errorMessage", "errorType", "stackTrace"?} (a Task's Lambda
+// failed) or plain text (States.Timeout, States.Runtime, an engine that
+// passes errorMessage alone).
+func describeFailure(e StateError) failure {
+	f := failure{Name: e.Error, Detail: strings.TrimSpace(e.Cause)}
+	if f.Name == "" {
+		f.Name = "Unknown"
+	}
+	var p lambdaPayload
+	if strings.HasPrefix(f.Detail, "{") && json.Unmarshal([]byte(f.Detail), &p) == nil && (p.ErrorMessage != "" || p.ErrorType != "") {
+		f.Detail = p.ErrorMessage
+	}
+	switch {
+	case f.Name == "InvalidRequest":
+		// Its message is the domain's user-safe message (named keeps only that).
+		f.Code, f.Message = "invalid_request", oneLine(f.Detail, 300)
+	case f.Name == "DependencyUnavailable":
+		f.Code, f.Message = "dependency_unavailable", "a service the pipeline depends on was unavailable for too long; please try again"
+	case f.Name == "ProviderThrottled":
+		f.Code, f.Message = "provider_throttled", "the image provider kept limiting requests; please try again later"
+	case f.Name == "ProviderUnavailable":
+		f.Code, f.Message = "provider_unavailable", "the image provider was unavailable; please try again later"
+	case f.Name == "NotFound":
+		f.Code, f.Message = "not_found", "the generation or one of its images no longer exists"
+	case f.Name == "Conflict":
+		f.Code, f.Message = "conflict", "the generation changed while it was being processed"
+	case f.Name == "States.Timeout":
+		f.Code, f.Message = "timeout", "the generation took too long and was stopped"
+	default: // InternalError, Lambda.*, States.*, a panic: ours to fix
+		f.Code, f.Message = "internal_error", "something went wrong on our side; please try again"
+	}
+	if f.Message == "" {
+		f.Message = f.Code
+	}
+	return f
+}
+
+// oneLine trims s to one line of at most n bytes, cut at a rune boundary.
+func oneLine(s string, n int) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
