@@ -302,6 +302,8 @@ func TestRate(t *testing.T) {
 	requireCode(t, err, generation.EINVALID, "rating")
 	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating, Reasons: []string{" "}})
 	requireCode(t, err, generation.EINVALID, "reasons[0]")
+	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating, Reasons: []string{"ok", "bad\u0085\ufffe"}})
+	requireCode(t, err, generation.EINVALID, "reasons[1]")
 
 	f.svc.Ratings = nil
 	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating})

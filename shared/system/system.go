@@ -201,10 +201,11 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 	}
 	return &httpapi.Service{
 		App: &app.Service{
-			Store:            s.Store,
-			Objects:          s.Objects,
-			Starter:          s.Starter,
-			Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
+			Store:   s.Store,
+			Objects: s.Objects,
+			Starter: s.Starter,
+			Defaults: generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider,
+				Models: AllowedModels(s.Config, time.Now())},
 			ValidatorVersion: s.Pipeline.Validator.Version(),
 			PresignExpiry:    s.Config.PresignExpiry,
 			Planner:          planner(s.Config),
