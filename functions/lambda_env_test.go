@@ -61,6 +61,7 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 		"R2_USE_PATH_STYLE":    "true",
 		"PROVIDER":             "procedural",
 		"STATE_MACHINE_ARN":    lambdaStateMachineARN,
+		"GENERATION_ID_SECRET": "functions-test-generation-id-secret-0123456789",
 		"FEEDBACK_QUEUE_URL":   lambdaQueueURL,
 		"LOG_LEVEL":            "error",
 		// The AWS SDK: service endpoints, region and static credentials,

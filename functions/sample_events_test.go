@@ -15,6 +15,7 @@ import (
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/stage"
 	"github.com/designerbff/pipeline/shared/system"
@@ -98,7 +99,8 @@ var sampleEventChecks = map[string]func(f *fixture){
 				created = append(created, body.ID)
 			}
 		}
-		require.Equal(t, "1cb2a2f0-d062-515a-a237-6d1428816041", created[0], "the id derives from the user and the key")
+		require.Equal(t, app.IdempotentID([]byte(sampleIDSecret), "auth0|65f1c0de2a7b4c0012345678", "web-7d1f2c9a-order-42"), created[0],
+			"the id derives from the user and the key under the secret")
 		require.Equal(t, created[0], created[1])
 		require.NotEqual(t, created[0], created[2])
 		for _, id := range []string{created[0], created[2]} {
@@ -240,6 +242,9 @@ func failedIDs(t *testing.T, out []byte) []string {
 	return ids
 }
 
+// sampleIDSecret is GENERATION_ID_SECRET of the sample events' API function.
+const sampleIDSecret = "sample-events-generation-id-secret-0123456789"
+
 // Every function's handler, built by the registry the mains use, handles
 // every one of its sample events in events/<function>/ as it should.
 func TestSampleEvents(t *testing.T) {
@@ -252,6 +257,7 @@ func TestSampleEvents(t *testing.T) {
 			check, ok := sampleEventChecks[fn.Name]
 			require.True(t, ok, "no sample-event check for function %s", fn.Name)
 			s := stacktest.New(t)
+			s.System.GenerationIDSecret = sampleIDSecret // as the template sets it on the API function
 			h, err := fn.Handler(s.System)
 			require.NoError(t, err)
 			f := &fixture{t: t, stack: s, fn: fn.Name, handler: h, used: map[string]bool{}}

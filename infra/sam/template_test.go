@@ -417,9 +417,9 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 	}
 	// Read by code outside config (provider adapters, the vision judge).
 	keys := []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN"}
-	readElsewhere := append([]string{"VALIDATION_VISION_PROVIDER", "VALIDATION_VISION_MODEL", "VALIDATION_VISION_WEIGHT"}, keys...)
+	readElsewhere := append([]string{"VALIDATION_VISION_PROVIDER", "VALIDATION_VISION_MODEL", "VALIDATION_VISION_WEIGHT", "GENERATION_ID_SECRET"}, keys...)
 	// Deploy-time values from Secrets Manager, never parameters.
-	secrets := append([]string{"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY"}, keys...)
+	secrets := append([]string{"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "GENERATION_ID_SECRET"}, keys...)
 
 	global := envVars(tpl.Globals["Function"])
 	setBy := map[string][]string{} // name → "Globals" and/or function ids

@@ -141,11 +141,14 @@ type fixture struct {
 	starter *starter
 }
 
+const testIDSecret = "app-test-generation-id-secret-0123456789"
+
 func newFixture() *fixture {
 	f := &fixture{store: newMemStore(), objects: &memObjects{}, starter: &starter{}}
 	f.svc = &app.Service{
 		Store: f.store, Objects: f.objects, Starter: f.starter,
 		Defaults: generation.Defaults{TargetConfidence: 0.9, Provider: "procedural"},
+		IDSecret: []byte(testIDSecret),
 		Logger:   slog.New(slog.DiscardHandler),
 		Now:      func() time.Time { return time.Date(2026, 3, 14, 0, 0, 0, 0, time.UTC) },
 	}
@@ -238,11 +241,40 @@ func TestCreateIdempotencyKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	second, err := f.svc.Create(t.Context(), req)
-	if err != nil || second.ID != first.ID || first.ID != generation.EventID("generation", "ann", "k1") {
+	if err != nil || second.ID != first.ID || first.ID != app.IdempotentID([]byte(testIDSecret), "ann", "k1") {
 		t.Fatalf("retry: %v %v %v", first.ID, second.ID, err)
 	}
 	if len(f.starter.ids) != 1 || len(f.objects.puts) != 1 {
 		t.Fatalf("a retry started %v and stored %v", f.starter.ids, f.objects.puts)
+	}
+}
+
+// The id of a generation created with an Idempotency-Key cannot be derived
+// from the user and the key alone: it is keyed by the server's secret.
+func TestIdempotentIDNeedsTheSecret(t *testing.T) {
+	t.Parallel()
+	a := app.IdempotentID([]byte(testIDSecret), "ann", "k1")
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"a UUID", generation.IsUUID(a)},
+		{"same user and key, same id", a == app.IdempotentID([]byte(testIDSecret), "ann", "k1")},
+		{"another secret, another id", a != app.IdempotentID([]byte("another-secret-of-32-bytes-or-more!!"), "ann", "k1")},
+		{"another key, another id", a != app.IdempotentID([]byte(testIDSecret), "ann", "k2")},
+		{"the parts are length-prefixed", a != app.IdempotentID([]byte(testIDSecret), "annk", "1")},
+		{"not the earlier unkeyed derivation", a != generation.EventID("generation", "ann", "k1")},
+	} {
+		if !c.ok {
+			t.Errorf("%s: %s", c.name, a)
+		}
+	}
+
+	f := newFixture()
+	f.svc.IDSecret = nil
+	_, err := f.svc.Create(t.Context(), app.CreateRequest{User: "ann", IdempotencyKey: "k1", Image: pngBytes(t), Settings: []byte(`{"count": 1}`)})
+	if generation.ErrorCode(err) != generation.EINTERNAL || len(f.objects.puts) != 0 {
+		t.Fatalf("no secret: want an internal error and nothing stored, got %v, %v", err, f.objects.puts)
 	}
 }
 
@@ -302,6 +334,8 @@ func TestRate(t *testing.T) {
 	requireCode(t, err, generation.EINVALID, "rating")
 	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating, Reasons: []string{" "}})
 	requireCode(t, err, generation.EINVALID, "reasons[0]")
+	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating, Reasons: []string{"ok", "bad\u0085\ufffe"}})
+	requireCode(t, err, generation.EINVALID, "reasons[1]")
 
 	f.svc.Ratings = nil
 	_, err = f.svc.Rate(t.Context(), app.RateRequest{User: "ann", GenerationID: id, ImageID: img, Rating: &rating})

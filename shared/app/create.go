@@ -30,7 +30,8 @@ const startFailedReason = "the generation workflow could not be started"
 type CreateRequest struct {
 	User string
 	// IdempotencyKey (optional) makes a retried request return the same
-	// generation: its id derives from (User, IdempotencyKey).
+	// generation: its id derives from (User, IdempotencyKey) under
+	// Service.IDSecret.
 	IdempotencyKey string
 	// Image is the reference image's bytes (PNG, JPEG or WebP).
 	Image []byte
@@ -150,7 +151,10 @@ func referenceExt(contentType string) (string, error) {
 func (s *Service) submit(ctx context.Context, sub submission) (generation.Generation, error) {
 	id := generation.NewID()
 	if sub.key != "" {
-		id = generation.EventID("generation", sub.user, sub.key)
+		var err error
+		if id, err = s.idempotentID(sub.user, sub.key); err != nil {
+			return generation.Generation{}, err
+		}
 		existing, err := s.Store.Generation(ctx, id)
 		switch {
 		case err == nil:

@@ -47,6 +47,11 @@ type Service struct {
 	// LearnerStats reads the learner's statistics for Learning (nil:
 	// EUNAVAILABLE).
 	LearnerStats generation.AttributeStatsReader
+	// IDSecret keys the ids of generations created with an Idempotency-Key
+	// (IdempotentID; GENERATION_ID_SECRET), at least MinIDSecretLength
+	// bytes. Without it a request with a key fails (500) rather than get a
+	// guessable id; requests without a key get random ids either way.
+	IDSecret []byte
 	// Logger receives what a caller is not told (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).

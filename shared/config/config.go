@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // Config is every setting the functions read from the environment. README's
@@ -39,6 +40,10 @@ type Config struct {
 	// GEMINI_MODEL, STABILITY_MODEL, REPLICATE_MODEL); empty means the
 	// catalog's current default.
 	Models map[string]string
+	// AllowedModels are models a request may name beyond the catalog's
+	// current ones and the configured one (ALLOWED_MODELS: comma-separated
+	// provider:model pairs, e.g. replicate:acme/flux-x), by provider.
+	AllowedModels map[string][]string
 
 	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
 	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
@@ -84,6 +89,12 @@ func Load(getenv func(string) string) (Config, error) {
 		"gemini":    r.str("GEMINI_MODEL", ""),
 		"stability": r.str("STABILITY_MODEL", ""),
 		"replicate": r.str("REPLICATE_MODEL", ""),
+	}
+	c.AllowedModels = r.allowedModels("ALLOWED_MODELS")
+	for name, model := range c.Models {
+		if model != "" && !generation.ValidModelID(model) {
+			r.problems = append(r.problems, fmt.Sprintf("%s_MODEL=%q is not a model id", strings.ToUpper(name), model))
+		}
 	}
 	c.Providers = withProvider(c.Providers, c.Provider)
 	if c.Provider != "auto" && !slices.Contains(KnownProviders, c.Provider) {
@@ -177,6 +188,30 @@ func (r *reader) providers(name, def string) []string {
 			r.problems = append(r.problems, fmt.Sprintf("%s=%q: unknown provider %q (known: %s)", name, v, p, strings.Join(KnownProviders, ", ")))
 		default:
 			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// allowedModels reads provider:model pairs, each model of a known provider
+// and with the shape of a model id.
+func (r *reader) allowedModels(name string) map[string][]string {
+	out := map[string][]string{}
+	v, _ := r.raw(name)
+	for _, pair := range strings.Split(v, ",") {
+		pair = strings.TrimSpace(pair)
+		if pair == "" {
+			continue
+		}
+		provider, model, _ := strings.Cut(pair, ":")
+		provider, model = strings.ToLower(strings.TrimSpace(provider)), strings.TrimSpace(model)
+		if !slices.Contains(KnownProviders, provider) || !generation.ValidModelID(model) {
+			r.problems = append(r.problems, fmt.Sprintf("%s: %q must be provider:model with a known provider (%s) and a model id of letters, digits, '.', '_', '-' (owner/name for replicate)",
+				name, pair, strings.Join(KnownProviders, ", ")))
+			continue
+		}
+		if !slices.Contains(out[provider], model) {
+			out[provider] = append(out[provider], model)
 		}
 	}
 	return out

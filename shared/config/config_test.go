@@ -68,3 +68,16 @@ func TestFlagThresholdIsABandOfPoints(t *testing.T) {
 	require.ErrorContains(t, err, `VALIDATION_AUTO_FLAG_THRESHOLD="-0.5": a band of points (0 to 100) above VALIDATION_MIN_SCORE`)
 	require.ErrorContains(t, err, "not the earlier system's outlier score in [-1, 1]")
 }
+
+func TestAllowedModels(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(map[string]string{"ALLOWED_MODELS": " replicate:acme/flux-x, OpenAI:gpt-image-9 ,replicate:acme/flux-x"}))
+	require.NoError(t, err)
+	require.Equal(t, map[string][]string{"replicate": {"acme/flux-x"}, "openai": {"gpt-image-9"}}, c.AllowedModels)
+	for _, bad := range []string{"acme/flux-x", "nobody:m", "replicate:../../v1/deployments/acme/x", "replicate:a/b/c", "openai:"} {
+		_, err := config.Load(env(map[string]string{"ALLOWED_MODELS": bad}))
+		require.ErrorContains(t, err, "ALLOWED_MODELS", bad)
+	}
+	_, err = config.Load(env(map[string]string{"REPLICATE_MODEL": "acme/x?y"}))
+	require.ErrorContains(t, err, "REPLICATE_MODEL")
+}

@@ -98,10 +98,17 @@ type rawSettings struct {
 	Height           *int             `json:"height"`
 }
 
-// Defaults are the environment-driven defaults that settings fall back on.
+// Defaults are the environment-driven defaults that settings fall back on,
+// and the providers and models a request may name.
 type Defaults struct {
 	TargetConfidence float64 // BUFFER_TARGET_CONFIDENCE
 	Provider         string  // PROVIDER
+	// Models are the models a request may name, by enabled provider
+	// (system.AllowedModels: the catalog's current models, the configured
+	// one and ALLOWED_MODELS). A provider without an entry is refused, and
+	// so is a model not in its list. Nil checks only their shape: settings
+	// re-read from storage (Validate) were checked when they were written.
+	Models map[string][]string
 }
 
 // settingsJSON decodes a settings object; its messages are the API's.
@@ -127,19 +134,22 @@ func ParseSettings(data []byte, d Defaults) (Settings, error) {
 	if err != nil {
 		return Settings{}, err
 	}
-	return s, s.checkText()
+	return s, s.checkText(d)
 }
 
-// checkText rejects NUL characters, which Postgres text and jsonb cannot hold.
-func (s Settings) checkText() error {
-	for _, f := range []struct{ name, value string }{
-		{"provider", s.Provider}, {"model", s.Model}, {"prompt", s.Prompt}, {"negativePrompt", s.NegativePrompt},
-	} {
-		if strings.IndexByte(f.value, 0) >= 0 {
-			return FieldError(f.name, "must not contain NUL characters")
+// checkText bounds and types the free strings: prompt and negative prompt
+// hold only SafeText, the provider is an enabled one (or a plain name when
+// d.Models is nil), the model an allowed one of it (see Defaults.Models).
+func (s Settings) checkText(d Defaults) error {
+	for _, f := range []struct{ name, value string }{{"prompt", s.Prompt}, {"negativePrompt", s.NegativePrompt}} {
+		if err := checkText(f.name, f.value, MaxPromptLength); err != nil {
+			return err
 		}
 	}
-	return nil
+	if err := checkProvider(s.Provider, d.Models); err != nil {
+		return err
+	}
+	return checkModel(s.Provider, s.Model, d.Models)
 }
 
 func (r rawSettings) resolve(d Defaults) (Settings, error) {

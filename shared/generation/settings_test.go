@@ -1,6 +1,7 @@
 package generation_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -77,6 +78,14 @@ func TestParseSettingsErrorsNameTheField(t *testing.T) {
 		{"not json", `{count: 1}`, "settings"},
 		{"two objects", `{"count": 1} {"count": 2}`, "settings"},
 		{"NUL in prompt", `{"count": 1, "prompt": "red\u0000dress"}`, "prompt"},
+		{"carriage return in prompt", `{"count": 1, "prompt": "red\rdress"}`, "prompt"},
+		{"escape sequence in negative prompt", `{"count": 1, "negativePrompt": "\u001b[2J"}`, "negativePrompt"},
+		{"C1 control in prompt", `{"count": 1, "prompt": "red\u0085dress"}`, "prompt"},
+		{"non-character in prompt", `{"count": 1, "prompt": "red\uffffdress"}`, "prompt"},
+		{"model path traversal", `{"count": 1, "provider": "replicate", "model": "../../v1/deployments/acme/x"}`, "model"},
+		{"model with a query", `{"count": 1, "model": "flux?x=1"}`, "model"},
+		{"model of 5,000 characters", `{"count": 1, "model": "` + strings.Repeat("m", 5000) + `"}`, "model"},
+		{"provider with spaces", `{"count": 1, "provider": "no such provider"}`, "provider"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,5 +97,42 @@ func TestParseSettingsErrorsNameTheField(t *testing.T) {
 			require.ErrorAs(t, err, &e)
 			require.Equal(t, tt.field, e.Field, err.Error())
 		})
+	}
+}
+
+// With an allow-list, a request names only an enabled provider and one of
+// its allowed models.
+func TestParseSettingsAllowedModels(t *testing.T) {
+	t.Parallel()
+	d := defaults
+	d.Models = map[string][]string{"procedural": {"procedural-v1"}, "replicate": {"black-forest-labs/flux-2-pro", "acme/flux-x"}}
+	for _, ok := range []string{
+		`{"count": 1}`,
+		`{"count": 1, "model": "procedural-v1"}`,
+		`{"count": 1, "provider": "replicate", "model": "acme/flux-x"}`,
+		`{"count": 1, "provider": "auto"}`,
+	} {
+		_, err := generation.ParseSettings([]byte(ok), d)
+		require.NoError(t, err, ok)
+	}
+	for _, tt := range []struct{ json, field string }{
+		{`{"count": 1, "provider": "replicate", "model": "acme/other"}`, "model"},
+		{`{"count": 1, "model": "black-forest-labs/flux-2-pro"}`, "model"}, // another provider's model
+		{`{"count": 1, "provider": "openai"}`, "provider"},                 // not enabled
+	} {
+		_, err := generation.ParseSettings([]byte(tt.json), d)
+		var e *generation.Error
+		require.ErrorAs(t, err, &e, tt.json)
+		require.Equal(t, tt.field, e.Field, err.Error())
+	}
+}
+
+func TestSafeText(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{"", "red coat", "tab\tand\nnewline", "crème brûlée 👗", "\u00a0nbsp", "\U0010FFFD"} {
+		require.Empty(t, generation.SafeText(ok), "%q", ok)
+	}
+	for _, bad := range []string{"\x00", "\r", "\x1b[31m", "\x7f", "\u0085", "\ufffe", "\uffff", "\xff\xfe", string([]byte{0xed, 0xa0, 0x80})} {
+		require.NotEmpty(t, generation.SafeText(bad), "%q", bad)
 	}
 }

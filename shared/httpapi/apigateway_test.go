@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -75,7 +76,7 @@ func TestHandleAPIGatewayCreateAndRead(t *testing.T) {
 	g, err := e.store.Generation(t.Context(), c.ID)
 	require.NoError(t, err)
 	require.Equal(t, fixtureSubject, g.UserID, "the JWT sub is the user, not the Authorization header or the userId field")
-	require.Equal(t, generation.EventID("generation", fixtureSubject, "upload-7f3a"), g.ID)
+	require.Equal(t, app.IdempotentID([]byte(testIDSecret), fixtureSubject, "upload-7f3a"), g.ID)
 	require.Equal(t, "upload-7f3a", g.IdempotencyKey)
 	require.InDelta(t, 0.97, g.TargetConfidence, 1e-9)
 	stored, err := e.objects.Get(t.Context(), g.ReferenceKey)

@@ -77,6 +77,8 @@ type env struct {
 	handler http.Handler
 }
 
+const testIDSecret = "httpapi-test-generation-id-secret-0123456789"
+
 func newEnv(t *testing.T, configure ...func(*env)) *env {
 	t.Helper()
 	pool := pgtest.NewDB(t)
@@ -101,6 +103,7 @@ func newEnv(t *testing.T, configure ...func(*env)) *env {
 		Starter:          e.starter,
 		Defaults:         generation.Defaults{TargetConfidence: 0.9, Provider: "procedural"},
 		ValidatorVersion: validatorVersion,
+		IDSecret:         []byte(testIDSecret),
 		Logger:           slog.New(slog.DiscardHandler),
 		Now:              func() time.Time { return testNow },
 	}

@@ -23,6 +23,10 @@ var Functions = []Function{
 		if s.Starter == nil {
 			return nil, errors.New("STATE_MACHINE_ARN is not set: the API starts the state machine")
 		}
+		if s.GenerationIDSecret == "" {
+			// The development default would make ids derivable from an Idempotency-Key.
+			return nil, errors.New(GenerationIDSecretEnv + " is not set: the API keys generation ids with it")
+		}
 		return s.API(LambdaAPI).HandleAPIGateway, nil
 	}},
 	{"plan", "PlanFunction", stageHandler(func(s *System) any { return stage.Plan{Pipeline: s.Pipeline}.Handle })},

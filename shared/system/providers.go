@@ -2,6 +2,7 @@ package system
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/designerbff/pipeline/shared/config"
@@ -56,4 +57,22 @@ func Providers(cfg config.Config, getenv func(string) string) map[string]generat
 // the prior for every provider, so the cheapest wins.
 func AutoChooser(cfg config.Config, stats generation.ProviderStatsReader) catalog.Chooser {
 	return catalog.Chooser{Options: catalog.OptionsFor(cfg.Providers, cfg.Models, time.Now()), Stats: stats}
+}
+
+// AllowedModels are the models a request may name, by enabled provider: the
+// catalog's models that are not shut down at `at`, the provider's
+// configured model and the operator's additions (ALLOWED_MODELS). Nothing
+// else reaches a provider's URL or a stored row.
+func AllowedModels(cfg config.Config, at time.Time) map[string][]string {
+	out := map[string][]string{}
+	for _, name := range cfg.Providers {
+		models := catalog.Current(name, at)
+		for _, m := range append([]string{cfg.Models[name]}, cfg.AllowedModels[name]...) {
+			if m != "" && !slices.Contains(models, m) {
+				models = append(models, m)
+			}
+		}
+		out[name] = models
+	}
+	return out
 }

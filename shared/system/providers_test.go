@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -75,4 +76,17 @@ func TestAutoChooserUsesEnabledProviders(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "stability", p, "cheapest expected cost without history")
 	require.Equal(t, "sd3.5-large", m)
+}
+
+func TestAllowedModels(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Load(func(k string) string {
+		return map[string]string{"PROVIDERS": "replicate", "REPLICATE_MODEL": "acme/flux-own", "ALLOWED_MODELS": "replicate:acme/flux-x,openai:gpt-image-9"}[k]
+	})
+	require.NoError(t, err)
+	got := system.AllowedModels(cfg, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
+	require.Equal(t, map[string][]string{
+		"procedural": {"procedural-v1"},
+		"replicate":  {"black-forest-labs/flux-2-pro", "black-forest-labs/flux-1.1-pro", "black-forest-labs/flux-schnell", "acme/flux-own", "acme/flux-x"},
+	}, got, "openai is not enabled, so its addition allows nothing")
 }

@@ -29,6 +29,18 @@ import (
 	"github.com/designerbff/pipeline/shared/stage"
 )
 
+// GenerationIDSecretEnv keys the ids of generations created with an
+// Idempotency-Key (app.IdempotentID). Like the provider keys it is read
+// outside config: in AWS only the API function gets it (template.yaml, from
+// the Secrets Manager secret), and it refuses to start without it.
+const GenerationIDSecretEnv = "GENERATION_ID_SECRET"
+
+// DevGenerationIDSecret is the local stack's GENERATION_ID_SECRET when none
+// is set (make serve, make demo, the tests): public, so local ids are as
+// guessable as before, which is harmless on one machine and never used by a
+// deployed function.
+const DevGenerationIDSecret = "designer-bff-local-development-only-generation-id-secret"
+
 // LambdaPoolSize is the Postgres pool of one Lambda execution environment:
 // it serves one invocation at a time, so two connections at most.
 const LambdaPoolSize = 2
@@ -68,6 +80,10 @@ type System struct {
 	Pipeline *generation.Pipeline
 	Starter  generation.Starter // nil where no workflow is started
 	Logger   *slog.Logger
+	// GenerationIDSecret is GENERATION_ID_SECRET ("" when unset: the API
+	// then uses DevGenerationIDSecret locally, and the API function does
+	// not start).
+	GenerationIDSecret string
 }
 
 // New builds the system over cfg's database and object store.
@@ -80,6 +96,10 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.Default()
+	}
+	idSecret := deps.Getenv(GenerationIDSecretEnv)
+	if idSecret != "" && len(idSecret) < app.MinIDSecretLength {
+		return nil, fmt.Errorf("%s must be at least %d bytes", GenerationIDSecretEnv, app.MinIDSecretLength)
 	}
 	objects, err := r2.New(r2.Config{
 		Endpoint:        cfg.ObjectEndpoint,
@@ -113,6 +133,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 		Objects: objects,
 		Starter: deps.Starter,
 		Logger:  deps.Logger,
+
+		GenerationIDSecret: idSecret,
 		Pipeline: &generation.Pipeline{
 			Store:           store,
 			Objects:         objects,
@@ -195,21 +217,27 @@ var LambdaAPI = APIOptions{MaxBodyBytes: 4 << 20}
 // API is the HTTP API service over the system. It is the only place that
 // builds one.
 func (s *System) API(opts APIOptions) *httpapi.Service {
+	idSecret := s.GenerationIDSecret
+	if idSecret == "" {
+		idSecret = DevGenerationIDSecret
+	}
 	var ratings generation.Publisher
 	if s.Config.FeedbackEnabled { // RLHF_FEEDBACK_ENABLED off: ratings are refused with 503
 		ratings = s.Pipeline.Publisher
 	}
 	return &httpapi.Service{
 		App: &app.Service{
-			Store:            s.Store,
-			Objects:          s.Objects,
-			Starter:          s.Starter,
-			Defaults:         generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider},
+			Store:   s.Store,
+			Objects: s.Objects,
+			Starter: s.Starter,
+			Defaults: generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider,
+				Models: AllowedModels(s.Config, time.Now())},
 			ValidatorVersion: s.Pipeline.Validator.Version(),
 			PresignExpiry:    s.Config.PresignExpiry,
 			Planner:          planner(s.Config),
 			ProviderChooser:  AutoChooser(s.Config, s.Store), // settings.provider "auto"
 			Ratings:          ratings,
+			IDSecret:         []byte(idSecret),
 			LearnerStats:     s.Store,
 			Logger:           s.Logger,
 		},

@@ -49,3 +49,23 @@ func TestLambdaLoggerHonoursLogLevel(t *testing.T) {
 	require.Equal(t, "g1", line["generation"])
 	require.Contains(t, line, "timestamp")
 }
+
+type noStarter struct{}
+
+func (noStarter) Start(context.Context, string) (string, error) { return "", nil }
+
+// The deployed API function keys generation ids with GENERATION_ID_SECRET:
+// it does not start without one (the local stack's development default
+// would make ids derivable), and a short one is refused.
+func TestAPIFunctionNeedsTheGenerationIDSecret(t *testing.T) {
+	t.Parallel()
+	_, err := (&system.System{Starter: noStarter{}}).Handler("api")
+	require.ErrorContains(t, err, "GENERATION_ID_SECRET is not set")
+
+	cfg, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	_, err = system.New(t.Context(), cfg, system.Deps{PoolSize: 1, Getenv: func(k string) string {
+		return map[string]string{"GENERATION_ID_SECRET": "short"}[k]
+	}})
+	require.ErrorContains(t, err, "GENERATION_ID_SECRET must be at least 32 bytes")
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/designerbff/pipeline/shared/provider/catalog"
 	"github.com/designerbff/pipeline/shared/provider/openai"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
+	"github.com/designerbff/pipeline/shared/provider/providerhttp"
 	"github.com/designerbff/pipeline/shared/quality"
 )
 
@@ -156,7 +157,7 @@ func TestHostedProviderFiltersAndThrottles(t *testing.T) {
 		DatabaseURL: pgtest.NewURL(t),
 		Config:      cfg,
 		Providers: map[string]generation.Provider{
-			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL}),
+			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL, HTTP: providerhttp.Caller{Local: true}}),
 		},
 		MapConcurrency: 4,
 		Sleep: func(_ context.Context, d time.Duration) error {

@@ -354,7 +354,19 @@ func TestFilteredCandidatesAreOutcomes(t *testing.T) {
 func TestInvalidGenerationFailsWithAReasonAndWritesNothing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, cleanProvider(nil), nil)
-	g, err := h.run(`{"count": 2, "provider": "imaginary"}`)
+	// The API refuses a provider that is not enabled, so the stored
+	// generation is forged: a valid one copied under a new id.
+	valid, err := h.run(`{"count": 1}`)
+	require.NoError(t, err)
+	forged := valid
+	forged.ID, forged.Provider, forged.Settings.Provider = generation.NewID(), "imaginary", "imaginary"
+	forged.Status, forged.ExecutionARN, forged.CompletedAt, forged.Error = generation.StatusPlanning, "", nil, ""
+	_, created, err := h.stack.Store.CreateGeneration(t.Context(), forged)
+	require.NoError(t, err)
+	require.True(t, created)
+	_, err = h.stack.Execute(t.Context(), forged.ID)
+	g, gErr := h.stack.Store.Generation(t.Context(), forged.ID)
+	require.NoError(t, gErr)
 	var execErr *sfnlocal.ExecutionError
 	require.ErrorAs(t, err, &execErr)
 	require.Equal(t, "GenerationFailed", execErr.Name)
@@ -469,4 +481,39 @@ func TestFeedbackOffStoresNoOutcomes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, generation.StatusDelivered, g.Status)
 	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`, g.ID))
+}
+
+// Every free string of a request is bounded and typed before anything is
+// written: a provider that is not enabled, a model that is not allowed, a
+// model too long for Postgres's index (5,000 characters) or copied into
+// every row (100 KB), a path that would steer the Replicate URL, a control
+// character in the prompt. Each is a 400 JSON answer naming the field, and
+// the database and the bucket stay empty.
+func TestRefusedSettingsAre400AndWriteNothing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cleanProvider(nil), map[string]string{"PROVIDERS": "procedural,replicate"})
+	tests := []struct{ name, settings, field string }{
+		{"provider not enabled", `{"count": 1, "provider": "imaginary"}`, "provider"},
+		{"model of another provider", `{"count": 1, "model": "black-forest-labs/flux-2-pro"}`, "model"},
+		{"model not allowed", `{"count": 1, "provider": "replicate", "model": "acme/x"}`, "model"},
+		{"model steering the URL", `{"count": 1, "provider": "replicate", "model": "../../v1/deployments/acme/x"}`, "model"},
+		{"model of 5,000 characters", `{"count": 1, "model": "` + strings.Repeat("m", 5000) + `"}`, "model"},
+		{"model of 100 KB", `{"count": 1, "model": "` + strings.Repeat("m", 100<<10) + `"}`, "model"},
+		{"escape sequence in the prompt", `{"count": 1, "prompt": "coat\u001b[2J"}`, "prompt"},
+	}
+	for _, tt := range tests {
+		status, out := h.post(tt.settings)
+		require.Equal(t, http.StatusBadRequest, status, "%s: %v", tt.name, out)
+		e, _ := out["error"].(map[string]any)
+		require.Equal(t, generation.EINVALID, e["code"], tt.name)
+		require.Equal(t, tt.field, e["field"], tt.name)
+		msg, _ := e["message"].(string)
+		require.Less(t, len(msg), 400, "%s: the message does not echo the value", tt.name)
+		require.NotContains(t, msg, "SQLSTATE", tt.name)
+	}
+	require.Zero(t, h.count(`SELECT count(*) FROM generations`))
+	require.Empty(t, h.objectKeys(""))
+
+	status, out := h.post(`{"count": 1, "provider": "replicate", "model": "black-forest-labs/flux-schnell"}`)
+	require.Equal(t, http.StatusAccepted, status, "an allowed model of an enabled provider is accepted: %v", out)
 }

@@ -143,3 +143,19 @@ func Retired(provider, model string, at time.Time) bool {
 	r, ok := RetirementOf(provider, model)
 	return ok && !at.Before(r.ShutDown)
 }
+
+// Current is the provider's known models that are not shut down at `at`,
+// its default first: the models a request may name unless the operator
+// allows more (ALLOWED_MODELS).
+func Current(provider string, at time.Time) []string {
+	var out []string
+	if d := defaults[provider]; d != "" && !Retired(provider, d, at) {
+		out = append(out, d)
+	}
+	for _, m := range models {
+		if m.Provider == provider && !slices.Contains(out, m.Model) && !Retired(provider, m.Model, at) {
+			out = append(out, m.Model)
+		}
+	}
+	return out
+}

@@ -173,3 +173,16 @@ func TestChooserDropsAModelThatRetiresWhileItLives(t *testing.T) {
 	require.Equal(t, "gemini", p, "gpt-image-1.5 (cheaper) shut down on 2026-12-01")
 	require.Equal(t, "gemini-3.1-flash-image", m)
 }
+
+func TestCurrent(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"gpt-image-2", "gpt-image-1.5"}, catalog.Current(catalog.OpenAI, today))
+	require.Equal(t, []string{"gpt-image-2"}, catalog.Current(catalog.OpenAI, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)), "shut down on its day")
+	require.Equal(t, []string{"black-forest-labs/flux-2-pro", "black-forest-labs/flux-1.1-pro", "black-forest-labs/flux-schnell"}, catalog.Current(catalog.Replicate, today))
+	require.Empty(t, catalog.Current("nobody", today))
+	for _, p := range []string{catalog.OpenAI, catalog.Gemini, catalog.Stability, catalog.Replicate, catalog.Procedural} {
+		for _, m := range catalog.Current(p, today) {
+			require.True(t, generation.ValidModelID(m), "%s %s has the shape requests are checked against", p, m)
+		}
+	}
+}

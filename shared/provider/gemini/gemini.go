@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -288,8 +287,12 @@ func (p *Provider) post(ctx context.Context, model, method string, body any) (pr
 		return providerhttp.Response{}, err
 	}
 	defer cancel()
-	u := p.URL("/v1beta/models/" + url.PathEscape(model) + ":" + method)
-	httpReq, err := http.NewRequestWithContext(callCtx, http.MethodPost, u, bytes.NewReader(payload))
+	// The model is one escaped path segment: it cannot name another endpoint.
+	path, err := providerhttp.Path("v1beta", "models", model)
+	if err != nil {
+		return providerhttp.Response{}, p.http.Error(generation.ProviderInvalidRequest, err.Error(), 0, err)
+	}
+	httpReq, err := http.NewRequestWithContext(callCtx, http.MethodPost, p.URL(path+":"+method), bytes.NewReader(payload))
 	if err != nil {
 		return providerhttp.Response{}, fmt.Errorf("gemini: build request: %w", err)
 	}

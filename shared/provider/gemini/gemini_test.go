@@ -241,6 +241,14 @@ func TestGenerate(t *testing.T) {
 		{name: "invalid argument", respond: func(*testing.T) func(http.ResponseWriter, string, string, *seen) {
 			return googleError(400, "INVALID_ARGUMENT", "Request contains an invalid argument.")
 		}, wantKind: generation.ProviderInvalidRequest},
+		{name: "a dot-dot model: no call", req: generation.ProviderRequest{Prompt: "coat", Model: ".."},
+			respond:  func(t *testing.T) func(http.ResponseWriter, string, string, *seen) { return imageReply(t, false) },
+			wantKind: generation.ProviderInvalidRequest, wantIn: "path segment", wantCalls: -1},
+		{name: "a model stays one path segment", req: generation.ProviderRequest{Prompt: "coat", Model: "x/../../v1/files?y"},
+			respond: func(t *testing.T) func(http.ResponseWriter, string, string, *seen) { return imageReply(t, false) },
+			check: func(t *testing.T, s *seen, _ []generation.Image) {
+				require.Equal(t, []string{"/v1beta/models/x/../../v1/files?y:generateContent"}, s.paths, "decoded: the escaped %2F and %3F reached the server")
+			}},
 		{name: "no key: no call", key: "-", respond: func(t *testing.T) func(http.ResponseWriter, string, string, *seen) { return imageReply(t, false) },
 			wantKind: generation.ProviderAuth, wantIn: "GEMINI_API_KEY is not set", wantCalls: -1},
 	}
@@ -248,7 +256,7 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := fakeGoogle(t, tt.respond(t))
-			p := gemini.New(gemini.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			p := gemini.New(gemini.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
 			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls)
 			if tt.wantKind != "" {

@@ -199,7 +199,7 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := fakeOpenAI(t, tt.respond(t))
-			p := openai.New(openai.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			p := openai.New(openai.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
 			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls, "one attempt, never a loop")
 			if tt.wantKind != "" {
@@ -217,7 +217,7 @@ func TestGenerate(t *testing.T) {
 func TestGenerateReturnsOneImage(t *testing.T) {
 	t.Parallel()
 	srv, _ := fakeOpenAI(t, images(t, 1))
-	p := openai.New(openai.Options{APIKey: key, BaseURL: srv.URL})
+	p := openai.New(openai.Options{APIKey: key, BaseURL: srv.URL, HTTP: providerhttp.Caller{Local: true}})
 	require.Equal(t, "openai", p.Name())
 	require.Equal(t, "gpt-image-2", p.DefaultModel())
 	img, err := p.Generate(context.Background(), generation.ProviderRequest{Prompt: "coat"})
@@ -229,7 +229,7 @@ func TestGenerateReturnsOneImage(t *testing.T) {
 func TestNoTimeLeftBeforeTheDeadline(t *testing.T) {
 	t.Parallel()
 	srv, s := fakeOpenAI(t, images(t, 1))
-	p := openai.New(openai.Options{APIKey: key, BaseURL: srv.URL, HTTP: providerhttp.Caller{Margin: 5 * time.Second}})
+	p := openai.New(openai.Options{APIKey: key, BaseURL: srv.URL, HTTP: providerhttp.Caller{Margin: 5 * time.Second, Local: true}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // less than the margin
 	defer cancel()
 	_, err := p.Generate(ctx, generation.ProviderRequest{Prompt: "coat"})

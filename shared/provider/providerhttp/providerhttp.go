@@ -25,11 +25,15 @@ import (
 	"io"
 	"math"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/textproto"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "golang.org/x/image/webp" // sniff WebP
@@ -46,9 +50,23 @@ const (
 )
 
 // Caller makes one bounded HTTP attempt for a provider.
+//
+// Outbound calls go only where they should: without Local, a request that
+// is not https is refused before it is sent, and the default client dials
+// no loopback, private, link-local or otherwise non-public address (checked
+// on the resolved address, so DNS cannot point it inwards) and follows no
+// redirect to another host or scheme. A refusal is a ProviderInvalidRequest
+// whose reason says what was refused: retrying cannot change it.
 type Caller struct {
 	Provider string
-	Client   *http.Client  // default: a client with no timeout of its own (the context bounds it)
+	// Client sends the requests (default: NewClient(Local), no timeout of
+	// its own: the context bounds it). A client given here brings its own
+	// dialing and redirect policy.
+	Client *http.Client
+	// Local allows plain http and loopback, private and link-local
+	// addresses: tests against httptest servers and local stand-ins only,
+	// never a deployment.
+	Local    bool
 	MaxCall  time.Duration // cap of one attempt (default 90 s)
 	Margin   time.Duration // time left before the caller's deadline (default 10 s)
 	MaxBytes int64         // response size limit (default 64 MiB)
@@ -86,9 +104,15 @@ func (c Caller) Context(ctx context.Context) (context.Context, context.CancelFun
 // Do sends req (whose context should come from Context) and reads the body.
 // A transport failure or timeout is a ProviderUnavailable error.
 func (c Caller) Do(req *http.Request) (Response, error) {
+	if req.URL.Scheme != "https" && !c.Local {
+		return Response{}, c.Error(generation.ProviderInvalidRequest, "refused: "+req.URL.Scheme+" URL, only https is called", 0, nil)
+	}
 	client := c.Client
 	if client == nil {
-		client = http.DefaultClient
+		client = publicClient
+		if c.Local {
+			client = localClient
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -110,6 +134,9 @@ func (c Caller) Do(req *http.Request) (Response, error) {
 }
 
 func (c Caller) transport(req *http.Request, err error) error {
+	if errors.Is(err, ErrRefused) {
+		return c.Error(generation.ProviderInvalidRequest, Excerpt([]byte(err.Error())), 0, err)
+	}
 	reason := "transport error"
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(req.Context().Err(), context.DeadlineExceeded) {
 		reason = "timeout"
@@ -315,4 +342,119 @@ func One(ctx context.Context, req generation.ProviderRequest, generateN func(con
 		first.CostUSD += extra.CostUSD
 	}
 	return first, nil
+}
+
+// ErrRefused is wrapped by every refused destination: a non-public address,
+// a redirect to another host, a provider-returned URL off its allowed hosts.
+var ErrRefused = errors.New("refused")
+
+// The default clients: one for deployments, one for Caller.Local.
+var (
+	publicClient = NewClient(false)
+	localClient  = NewClient(true)
+)
+
+// NewClient is an HTTP client that follows redirects only on the same
+// scheme and host (so neither a token nor a fetch goes elsewhere) and,
+// unless allowPrivate, dials only public addresses. It uses no proxy: the
+// address it dials is the provider's.
+func NewClient(allowPrivate bool) *http.Client {
+	dialer := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
+		dialer.Control = publicOnly
+	}
+	return &http.Client{
+		Transport: &http.Transport{
+			DialContext:           dialer.DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		CheckRedirect: sameOrigin,
+	}
+}
+
+// sameOrigin allows a redirect only to the first request's scheme and host.
+func sameOrigin(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return fmt.Errorf("%w: more than 5 redirects", ErrRefused)
+	}
+	if from := via[0].URL; req.URL.Scheme != from.Scheme || req.URL.Host != from.Host {
+		return fmt.Errorf("%w: redirect from %s to another host", ErrRefused, from.Host)
+	}
+	return nil
+}
+
+// nonPublic are ranges that netip's predicates do not name: "this network",
+// carrier-grade NAT (RFC 6598), benchmarking (RFC 2544) and NAT64's
+// local-use prefix.
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+}
+
+// publicOnly is the dialer's Control hook: it sees the resolved address
+// just before connecting.
+func publicOnly(_, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return fmt.Errorf("%w: address %q", ErrRefused, address)
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("%w: address %q", ErrRefused, address)
+	}
+	ip = ip.Unmap()
+	if !ip.IsGlobalUnicast() || ip.IsPrivate() || ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+		return fmt.Errorf("%w: %s is not a public address", ErrRefused, ip)
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return fmt.Errorf("%w: %s is not a public address", ErrRefused, ip)
+		}
+	}
+	return nil
+}
+
+// OnHosts checks a URL a provider returned: it must parse, be https (or
+// http too when local) and name one of hosts, where "example.com" is that
+// host exactly and ".example.com" any host under it. The error wraps
+// ErrRefused and names what was wrong, not the URL.
+func OnHosts(raw string, hosts []string, local bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a URL", ErrRefused)
+	}
+	if u.Scheme != "https" && !(local && u.Scheme == "http") {
+		return nil, fmt.Errorf("%w: %s URL, only https", ErrRefused, Excerpt([]byte(u.Scheme)))
+	}
+	if u.Host == "" || u.User != nil {
+		return nil, fmt.Errorf("%w: not an absolute URL without credentials", ErrRefused)
+	}
+	host := strings.ToLower(u.Host)
+	for _, h := range hosts {
+		h = strings.ToLower(h)
+		if host == h || strings.HasPrefix(h, ".") && strings.HasSuffix(host, h) && u.Port() == "" {
+			return u, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: host %s is not one of %s", ErrRefused, Excerpt([]byte(u.Host)), strings.Join(hosts, ", "))
+}
+
+// Path joins path segments, each escaped with url.PathEscape, so that a
+// value (a model id) stays one segment: "/", "?", "#" and "%" cannot change
+// which endpoint is called. "." and ".." are refused: servers resolve them.
+func Path(segments ...string) (string, error) {
+	var b strings.Builder
+	for _, seg := range segments {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("%w: path segment %q", ErrRefused, seg)
+		}
+		b.WriteString("/" + url.PathEscape(seg))
+	}
+	return b.String(), nil
 }

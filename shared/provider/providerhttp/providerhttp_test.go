@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -139,12 +140,12 @@ func TestCallerBoundsOneAttempt(t *testing.T) {
 		deadline time.Duration // of the caller's context (0: none)
 		wantIn   string
 	}{
-		{name: "MaxCall caps the attempt", url: srv.URL, caller: providerhttp.Caller{Provider: "x", MaxCall: 50 * time.Millisecond}, wantIn: "timeout"},
-		{name: "the caller's deadline less the margin", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Margin: 950 * time.Millisecond},
+		{name: "MaxCall caps the attempt", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Local: true, MaxCall: 50 * time.Millisecond}, wantIn: "timeout"},
+		{name: "the caller's deadline less the margin", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Local: true, Margin: 950 * time.Millisecond},
 			deadline: time.Second, wantIn: "timeout"},
-		{name: "no time left: no call", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Margin: 2 * time.Second},
+		{name: "no time left: no call", url: srv.URL, caller: providerhttp.Caller{Provider: "x", Local: true, Margin: 2 * time.Second},
 			deadline: time.Second, wantIn: "no time left"},
-		{name: "connection refused", url: closed.URL, caller: providerhttp.Caller{Provider: "x"}, wantIn: "transport error"},
+		{name: "connection refused", url: closed.URL, caller: providerhttp.Caller{Provider: "x", Local: true}, wantIn: "transport error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -228,4 +229,101 @@ func TestOneCarriesEveryImagesCost(t *testing.T) {
 	}
 	_, err = providerhttp.One(context.Background(), generation.ProviderRequest{}, failing)
 	require.EqualError(t, err, "refused")
+}
+
+// Without Local, a call goes only to https on a public address: a plain
+// http URL is refused before it is sent, and the default client does not
+// dial loopback (an https server on 127.0.0.1 receives nothing). Either way
+// the outcome is invalid_request, not retried.
+func TestCallerRefusesNonPublicDestinations(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(srv.Close)
+	plain := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hits.Add(1) }))
+	t.Cleanup(plain.Close)
+	for _, tt := range []struct{ url, wantIn string }{
+		{srv.URL, "127.0.0.1 is not a public address"},
+		{plain.URL, "refused: http URL"},
+		{"https://[::1]:1/x", "::1 is not a public address"},
+		{"https://169.254.169.254/latest/meta-data", "169.254.169.254 is not a public address"},
+		{"https://10.0.0.1:1/", "10.0.0.1 is not a public address"},
+		{"https://100.64.0.1:1/", "100.64.0.1 is not a public address"},
+	} {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, tt.url, nil)
+		require.NoError(t, err)
+		_, err = providerhttp.Caller{Provider: "x"}.Do(req)
+		pe, ok := generation.AsProviderError(err)
+		require.True(t, ok, "%s: %v", tt.url, err)
+		require.Equal(t, generation.ProviderInvalidRequest, pe.Kind, tt.url)
+		require.Contains(t, pe.Reason, tt.wantIn)
+	}
+	require.Zero(t, hits.Load())
+}
+
+// A redirect to another host (or scheme) is not followed, whatever the
+// addresses: the Authorization header and the fetch stay on the first host.
+func TestCallerFollowsNoRedirectToAnotherHost(t *testing.T) {
+	t.Parallel()
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/away":
+			http.Redirect(w, r, other.URL+"/internal", http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		default:
+			_, _ = w.Write([]byte("here"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	caller := providerhttp.Caller{Provider: "x", Local: true}
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/away", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer secret")
+	_, err = caller.Do(req)
+	pe, ok := generation.AsProviderError(err)
+	require.True(t, ok, "%v", err)
+	require.Equal(t, generation.ProviderInvalidRequest, pe.Kind)
+	require.Contains(t, pe.Reason, "redirect from")
+	require.Zero(t, elsewhere.Load())
+
+	req, err = http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/same", nil)
+	require.NoError(t, err)
+	resp, err := caller.Do(req)
+	require.NoError(t, err, "a redirect on the same host is followed")
+	require.Equal(t, "here", string(resp.Body))
+}
+
+func TestOnHosts(t *testing.T) {
+	t.Parallel()
+	hosts := []string{"replicate.delivery", ".replicate.delivery"}
+	for _, ok := range []string{"https://replicate.delivery/xezq/a/out-0.png", "https://pbxt.replicate.delivery/a/out-0.png"} {
+		_, err := providerhttp.OnHosts(ok, hosts, false)
+		require.NoError(t, err, ok)
+	}
+	for _, bad := range []string{
+		"http://replicate.delivery/a.png", "https://replicate.delivery.evil.com/a.png", "https://evilreplicate.delivery/a.png",
+		"https://x.replicate.delivery:8443/a.png", "https://user:pw@replicate.delivery/a.png", "file:///etc/passwd",
+		"https://127.0.0.1/a.png", "//replicate.delivery/a.png", "https://replicate.delivery%2f@evil.com/",
+	} {
+		_, err := providerhttp.OnHosts(bad, hosts, false)
+		require.ErrorIs(t, err, providerhttp.ErrRefused, bad)
+	}
+	_, err := providerhttp.OnHosts("http://127.0.0.1:5000/x", []string{"127.0.0.1:5000"}, true)
+	require.NoError(t, err, "tests name their fake's host and allow http")
+}
+
+func TestPath(t *testing.T) {
+	t.Parallel()
+	p, err := providerhttp.Path("v1beta", "models", "a/b?c#d%e:generateContent")
+	require.NoError(t, err)
+	require.Equal(t, "/v1beta/models/a%2Fb%3Fc%23d%25e:generateContent", p)
+	for _, bad := range []string{"", ".", ".."} {
+		_, err := providerhttp.Path("v1", bad)
+		require.ErrorIs(t, err, providerhttp.ErrRefused, bad)
+	}
 }

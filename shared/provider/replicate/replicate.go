@@ -13,6 +13,14 @@
 // unreadable bodies are unavailable. Polling GETs that answer 429 or 5xx are
 // polled again (waiting for one paid prediction, never creating another).
 // See package providerhttp for the retry policy.
+//
+// What Replicate returns is not trusted to steer requests: the token goes
+// only to the configured API host, so `urls.get` and `urls.cancel` must be
+// https URLs on it (api.replicate.com), and outputs are fetched, without the
+// token, only from https URLs on Replicate's file delivery host
+// (replicate.delivery and its subdomains, e.g. pbxt.replicate.delivery; the
+// HTTP API reference's output examples). Anything else fails the candidate
+// with an invalid_request outcome whose reason says what was refused.
 package replicate
 
 import (
@@ -21,6 +29,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +46,7 @@ const (
 	DefaultWait         = 60 * time.Second // Prefer: wait's maximum
 	DefaultPollInterval = time.Second
 	KeyEnv              = "REPLICATE_API_TOKEN"
+	modelParts          = 2 // owner/name
 	MaxImages           = 4 // flux-schnell's num_outputs
 )
 
@@ -47,15 +57,24 @@ type Options struct {
 	BaseURL      string // default https://api.replicate.com
 	Wait         time.Duration
 	PollInterval time.Duration
-	HTTP         providerhttp.Caller
+	// OutputHosts are the hosts output files are fetched from: "host"
+	// exactly or ".domain" for any host under it (default
+	// DefaultOutputHosts; tests name their fake's host:port).
+	OutputHosts []string
+	HTTP        providerhttp.Caller
 }
+
+// DefaultOutputHosts serve prediction outputs.
+var DefaultOutputHosts = []string{"replicate.delivery", ".replicate.delivery"}
 
 // Provider runs predictions on Replicate.
 type Provider struct {
 	providerhttp.Endpoint
-	token      string
-	wait, poll time.Duration
-	http       providerhttp.Caller
+	token       string
+	wait, poll  time.Duration
+	apiHost     string   // the configured base URL's host: the only one the token goes to
+	outputHosts []string // OutputHosts
+	http        providerhttp.Caller
 }
 
 var _ generation.Provider = (*Provider)(nil)
@@ -70,6 +89,13 @@ func New(opts Options) *Provider {
 		p.poll = DefaultPollInterval
 	}
 	p.http.Provider = Name
+	if u, err := url.Parse(p.URL("")); err == nil {
+		p.apiHost = u.Host
+	}
+	p.outputHosts = opts.OutputHosts
+	if len(p.outputHosts) == 0 {
+		p.outputHosts = DefaultOutputHosts
+	}
 	return p
 }
 
@@ -122,6 +148,9 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 	for !pr.terminal() {
 		if pr.URLs.Get == "" {
 			return nil, p.http.Error(generation.ProviderUnavailable, "running prediction "+pr.ID+" has no urls.get", 0, nil)
+		}
+		if _, err := p.apiURL(pr.URLs.Get); err != nil {
+			return nil, p.http.Error(generation.ProviderInvalidRequest, "prediction urls.get "+err.Error(), 0, err)
 		}
 		select {
 		case <-callCtx.Done():
@@ -180,12 +209,27 @@ func (p *Provider) input(req generation.ProviderRequest, model string, n int, mu
 	return in, refs
 }
 
+// modelPath is /v1/models/{owner}/{name}/predictions for an official
+// model's owner/name, each part a valid model id part and escaped: a model
+// cannot name another endpoint (a deployment, another account's model).
+func modelPath(model string) (string, error) {
+	parts := strings.Split(model, "/")
+	if len(parts) != modelParts || !generation.ValidModelID(model) {
+		return "", fmt.Errorf("%w: model %q is not owner/name", providerhttp.ErrRefused, providerhttp.Excerpt([]byte(model)))
+	}
+	return providerhttp.Path("v1", "models", parts[0], parts[1], "predictions")
+}
+
 func (p *Provider) create(ctx context.Context, model string, input map[string]any) (prediction, error) {
+	path, err := modelPath(model)
+	if err != nil {
+		return prediction{}, p.http.Error(generation.ProviderInvalidRequest, err.Error(), 0, err)
+	}
 	body, err := json.Marshal(map[string]any{"input": input})
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: encode request: %w", err)
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL("/v1/models/"+model+"/predictions"), bytes.NewReader(body))
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL(path), bytes.NewReader(body))
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: build request: %w", err)
 	}
@@ -210,8 +254,19 @@ func (p *Provider) create(ctx context.Context, model string, input map[string]an
 	return p.decode(resp)
 }
 
-func (p *Provider) get(ctx context.Context, url string) (prediction, error) {
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// apiURL is a URL Replicate returned for its own API (urls.get,
+// urls.cancel), which the token may be sent to: https on the configured
+// API host only.
+func (p *Provider) apiURL(raw string) (*url.URL, error) {
+	return providerhttp.OnHosts(raw, []string{p.apiHost}, p.http.Local)
+}
+
+func (p *Provider) get(ctx context.Context, raw string) (prediction, error) {
+	u, err := p.apiURL(raw)
+	if err != nil {
+		return prediction{}, p.http.Error(generation.ProviderInvalidRequest, "prediction urls.get "+err.Error(), 0, err)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: build poll: %w", err)
 	}
@@ -228,12 +283,13 @@ func (p *Provider) get(ctx context.Context, url string) (prediction, error) {
 
 // cancel stops a prediction nobody will wait for, best effort.
 func (p *Provider) cancel(ctx context.Context, pr prediction) {
-	if pr.URLs.Cancel == "" {
-		return
+	u, err := p.apiURL(pr.URLs.Cancel)
+	if err != nil {
+		return // Cancel-After ends it at the deadline anyway
 	}
 	cctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer stop()
-	httpReq, err := http.NewRequestWithContext(cctx, http.MethodPost, pr.URLs.Cancel, nil)
+	httpReq, err := http.NewRequestWithContext(cctx, http.MethodPost, u.String(), nil)
 	if err != nil {
 		return
 	}
@@ -294,7 +350,12 @@ func (p *Provider) download(ctx context.Context, uri string) ([]byte, error) {
 		}
 		return data, nil
 	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, uri, nil)
+	u, err := providerhttp.OnHosts(uri, p.outputHosts, p.http.Local)
+	if err != nil {
+		return nil, p.http.Error(generation.ProviderInvalidRequest, "output URL "+err.Error(), 0, err)
+	}
+	// No Authorization: output files are public and the token is the API's.
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, p.http.Error(generation.ProviderUnavailable, "output URL unusable", 0, err)
 	}

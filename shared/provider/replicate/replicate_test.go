@@ -91,6 +91,9 @@ func (f *fake) prediction(w http.ResponseWriter, status int, state, output strin
 		state, output, e, f.srv.URL, f.srv.URL)
 }
 
+// hosts are the fake's file host, for Options.OutputHosts.
+func (f *fake) hosts() []string { return []string{strings.TrimPrefix(f.srv.URL, "http://")} }
+
 func (f *fake) file(n int) string { return fmt.Sprintf(`"%s/files/out-%d.png"`, f.srv.URL, n) }
 
 func problem(status int, title, detail string, headers ...string) func(*fake, http.ResponseWriter) {
@@ -230,8 +233,8 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFake(t, tt.create, tt.poll)
-			p := replicate.New(replicate.Options{APIToken: providertest.Key(token, tt.key), BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond,
-				HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			p := replicate.New(replicate.Options{APIToken: providertest.Key(token, tt.key), BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond, OutputHosts: f.hosts(),
+				HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -253,10 +256,96 @@ func TestGenerate(t *testing.T) {
 func TestSeveralImagesNeedAMultiOutputModel(t *testing.T) {
 	t.Parallel()
 	f := newFake(t, problem(500, "", ""), noPoll)
-	p := replicate.New(replicate.Options{APIToken: token, BaseURL: f.srv.URL})
+	p := replicate.New(replicate.Options{APIToken: token, BaseURL: f.srv.URL, HTTP: providerhttp.Caller{Local: true}})
 	_, err := p.GenerateN(context.Background(), generation.ProviderRequest{Prompt: "coat"}, 2)
 	pe, ok := generation.AsProviderError(err)
 	require.True(t, ok)
 	require.Equal(t, generation.ProviderInvalidRequest, pe.Kind)
 	require.Zero(t, f.creates)
+}
+
+// What Replicate returns does not steer requests: urls.get and urls.cancel
+// on another host get neither a poll nor the token, outputs are fetched only
+// from the file hosts and never through a redirect to another host, and a
+// model cannot name another endpoint. Each fails the candidate with an
+// invalid_request outcome (not retried: a retry would pay for another
+// prediction) saying what was refused.
+func TestRefusesWhatReplicateShouldNotSteer(t *testing.T) {
+	t.Parallel()
+	var elsewhere struct {
+		sync.Mutex
+		requests []string
+	}
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere.Lock()
+		defer elsewhere.Unlock()
+		elsewhere.requests = append(elsewhere.requests, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(providertest.PNG(t, 8, 8, 1))
+	}))
+	t.Cleanup(other.Close)
+	otherHost := strings.TrimPrefix(other.URL, "http://")
+
+	// reply answers a create with urls and output chosen by the case.
+	reply := func(state, get, cancel, output string) func(*fake, http.ResponseWriter) {
+		return func(_ *fake, w http.ResponseWriter) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(201)
+			_, _ = fmt.Fprintf(w, `{"id": "p1", "status": %q, "output": %s, "error": null, "urls": {"get": %q, "cancel": %q}}`, state, output, get, cancel)
+		}
+	}
+	tests := []struct {
+		name   string
+		model  string
+		create func(f *fake) func(*fake, http.ResponseWriter)
+		wantIn string
+	}{
+		{name: "urls.get on another host", wantIn: "urls.get refused: host " + otherHost, create: func(*fake) func(*fake, http.ResponseWriter) {
+			return reply("processing", other.URL+"/v1/predictions/p1", other.URL+"/v1/predictions/p1/cancel", "null")
+		}},
+		{name: "urls.get over plain http to the API host's name on another port", wantIn: "urls.get refused", create: func(*fake) func(*fake, http.ResponseWriter) {
+			return reply("processing", "http://127.0.0.1:1/v1/predictions/p1", "", "null")
+		}},
+		{name: "output on another host", wantIn: "output URL refused: host " + otherHost, create: func(f *fake) func(*fake, http.ResponseWriter) {
+			return reply("succeeded", f.srv.URL+"/v1/predictions/p1", "", fmt.Sprintf("%q", other.URL+"/files/out-1.png"))
+		}},
+		{name: "output redirected to another host", wantIn: "redirect from", create: func(f *fake) func(*fake, http.ResponseWriter) {
+			return reply("succeeded", f.srv.URL+"/v1/predictions/p1", "", fmt.Sprintf("%q", f.srv.URL+"/redirect"))
+		}},
+		{name: "output over another scheme", wantIn: "output URL refused: file URL", create: func(f *fake) func(*fake, http.ResponseWriter) {
+			return reply("succeeded", f.srv.URL+"/v1/predictions/p1", "", `"file:///etc/passwd"`)
+		}},
+		{name: "a model naming a deployment", model: "../../v1/deployments/acme/x", wantIn: "not owner/name"},
+		{name: "a model with a query", model: "acme/x?version=1", wantIn: "not owner/name"},
+		{name: "a model of three parts", model: "acme/x/y", wantIn: "not owner/name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			create := problem(500, "", "")
+			f := newFake(t, func(f *fake, w http.ResponseWriter) { create(f, w) }, noPoll)
+			if tt.create != nil {
+				create = tt.create(f)
+			}
+			// The fake's own file host redirects, as a compromised CDN would, to the other host.
+			f.srv.Config.Handler.(*http.ServeMux).HandleFunc("GET /redirect", func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, other.URL+"/internal", http.StatusFound)
+			})
+			p := replicate.New(replicate.Options{APIToken: token, BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond, OutputHosts: f.hosts(),
+				HTTP: providerhttp.Caller{Local: true, MaxCall: 2 * time.Second}})
+			_, err := p.Generate(context.Background(), generation.ProviderRequest{Prompt: "coat", Model: tt.model})
+			providertest.RequireProviderError(t, err, "replicate", generation.ProviderInvalidRequest, tt.wantIn, 0)
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			require.Zero(t, f.polls, "no poll")
+			if tt.model != "" {
+				require.Zero(t, f.creates, "no call for a model that is not owner/name")
+			}
+			for _, a := range f.auth {
+				require.Equal(t, "Bearer "+token, a, "the token went only to the API host")
+			}
+			elsewhere.Lock()
+			defer elsewhere.Unlock()
+			require.Empty(t, elsewhere.requests, "nothing was fetched from, and no token sent to, another host")
+		})
+	}
 }

@@ -183,7 +183,7 @@ func TestGenerate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, s := fakeStability(t, tt.respond(t))
-			p := stability.New(stability.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall}})
+			p := stability.New(stability.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
 			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls)
 			if tt.wantKind != "" {
