@@ -345,13 +345,15 @@ func TestFaultQueueAtDeliver(t *testing.T) {
 		name        string
 		fake        *fakeSQS
 		unreachable bool
-		prompt      string
+		reason      string // a provider's filter text on the first candidate
 		wantSent    bool
 	}{
 		{name: "refused (AccessDenied)", fake: &fakeSQS{status: http.StatusForbidden, code: "AccessDenied"}},
 		{name: "throttled", fake: &fakeSQS{status: http.StatusBadRequest, code: "ThrottlingException"}},
 		{name: "unreachable", fake: &fakeSQS{}, unreachable: true},
-		{name: "a prompt with U+FFFE is sent", fake: &fakeSQS{}, prompt: "navy coat \uFFFE studio", wantSent: true},
+		// The API refuses U+FFFE in a prompt; a provider's own text (here its
+		// filter reason, which reaches the feedback events) is not ours to refuse.
+		{name: "a provider reason with U+FFFE is sent", fake: &fakeSQS{}, reason: "blocked \uFFFE by policy", wantSent: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,13 +371,15 @@ func TestFaultQueueAtDeliver(t *testing.T) {
 			})
 			pub := sqs.NewPublisher(client, "https://sqs.us-east-1.amazonaws.com/000000000000/feedback")
 			pub.Backoff = func(int) time.Duration { return 0 }
+			provider := cleanProvider(func(_ generation.ProviderRequest, _, call int) (generation.Image, error, bool) {
+				if tt.reason == "" || call != 1 {
+					return generation.Image{}, nil, false
+				}
+				return generation.Image{}, &generation.ProviderError{Kind: generation.ProviderFiltered, Provider: "procedural", Reason: tt.reason}, true
+			})
 			r := startFaultStack(t, stack.Options{DatabaseURL: pgtest.NewURL(t), Publisher: pub,
-				Providers: map[string]generation.Provider{"procedural": cleanProvider(nil)}})
+				Providers: map[string]generation.Provider{"procedural": provider}})
 			settings := `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`
-			if tt.prompt != "" {
-				b, _ := json.Marshal(tt.prompt)
-				settings = `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256, "prompt": ` + string(b) + `}`
-			}
 			id := r.start(1, settings)[0]
 			_, err := r.stack.Starter.Wait(context.Background(), id)
 			require.NoError(t, err, "the execution succeeds: a committed delivery is final")
