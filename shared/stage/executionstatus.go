@@ -16,6 +16,7 @@ type ExecutionStatusDetail struct {
 	StateMachineARN string  `json:"stateMachineArn"`
 	Name            string  `json:"name"`
 	Status          string  `json:"status"`
+	Input           string  `json:"input"`
 	Error           *string `json:"error"`
 	Cause           *string `json:"cause"`
 }
