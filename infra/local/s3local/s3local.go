@@ -42,7 +42,7 @@ func handler(b gofakes3.Backend) http.Handler {
 // Start serves a fresh, empty S3 API on 127.0.0.1 at a free port. It uses a
 // real listener (not httptest) so that a demo process can use it too.
 func Start() (*Server, error) {
-	return serve(s3mem.New())
+	return serve(NewHandler())
 }
 
 // StartFile serves the objects kept in the bolt database at path (created
@@ -53,7 +53,7 @@ func StartFile(path string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open s3 data file %s: %w", path, err)
 	}
-	s, err := serve(s3bolt.New(db))
+	s, err := serve(handler(s3bolt.New(db)))
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -62,14 +62,14 @@ func StartFile(path string) (*Server, error) {
 	return s, nil
 }
 
-func serve(b gofakes3.Backend) (*Server, error) {
+func serve(h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for s3 server: %w", err)
 	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           handler(b),
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 		url:  "http://" + ln.Addr().String(),
