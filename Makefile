@@ -1,7 +1,7 @@
 # Designer BFF generation pipeline. `make` lists the targets.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate
+FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate executionstatus
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s
 LOCAL := $(GO) run ./infra/local
 BENCH := $(GO) run ./infra/bench
@@ -100,6 +100,8 @@ build-LearnerFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/learner
 build-RecalibrateFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/recalibrate
+build-ExecutionStatusFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/executionstatus
 
 deploy: ## sam build && sam deploy with infra/sam/samconfig.toml
 	sam build --template-file template.yaml

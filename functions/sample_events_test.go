@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
@@ -230,6 +231,53 @@ var sampleEventChecks = map[string]func(f *fixture){
 			require.Equal(t, 1, got.Providers)
 			require.Equal(t, 2, got.Samples, "the validated and the failed candidate; the planned one has no outcome yet")
 		}
+	},
+	"executionstatus": func(f *fixture) {
+		t, s := f.t, f.stack
+		ctx := context.Background()
+		load := func() generation.Generation {
+			g, err := s.Store.Generation(ctx, stack.FixtureGenerationID)
+			require.NoError(t, err)
+			return g
+		}
+		reopen := func() { // the fixture generation unfinished again, for the next event
+			_, err := s.Pool.Exec(ctx, `UPDATE generations SET status = 'generating', error = NULL, completed_at = NULL WHERE id = $1`, stack.FixtureGenerationID)
+			require.NoError(t, err)
+		}
+		for _, tt := range []struct{ event, reason string }{
+			{"timed-out", "timed_out: the generation did not finish within its time limit"},
+			{"aborted", "aborted: the generation was stopped before it finished"},
+		} {
+			got := output[generation.Settlement](f, tt.event)
+			require.Equal(t, "finalised", got.Action, tt.event)
+			g := load()
+			require.Equal(t, generation.StatusFailed, g.Status)
+			require.Equal(t, tt.reason, g.Error, "a stored code and message, never the raw error")
+			require.NotNil(t, g.CompletedAt)
+			again := output[generation.Settlement](f, tt.event)
+			require.Equal(t, "none", again.Action, "a redelivered event changes nothing")
+			reopen()
+		}
+
+		// FAILED on DependencyUnavailable: an outage outlasted the retries,
+		// so the next attempt runs (locally: the real state machine) and
+		// delivers; the same event again starts nothing more.
+		got := output[generation.Settlement](f, "failed")
+		require.Equal(t, generation.Settlement{Action: "restarted", Attempt: 2}, got)
+		_, err := s.Starter.Wait(ctx, stack.FixtureGenerationID)
+		require.NoError(t, err)
+		require.True(t, load().Status.Final())
+		require.Equal(t, "none", output[generation.Settlement](f, "failed").Action)
+
+		// The last attempt failing transiently finalises instead.
+		reopen()
+		ev, err := stack.ExecutionStatusEvent(generation.ExecutionName(stack.FixtureGenerationID, generation.MaxExecutionAttempts),
+			generation.ExecutionFailed, "DependencyUnavailable", "database unavailable", time.Now())
+		require.NoError(t, err)
+		out, err := f.invoke(ev)
+		require.NoError(t, err)
+		require.Equal(t, "finalised", decode[generation.Settlement](t, out).Action)
+		require.Equal(t, generation.EndReason(generation.ReasonUnavailable), load().Error)
 	},
 }
 

@@ -127,6 +127,12 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 		return nil, err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
+	// A demo over an existing DATABASE_URL finishes what an earlier run left.
+	if resumed, err := s.Resume(ctx); err != nil {
+		return nil, err
+	} else if len(resumed) > 0 {
+		fmt.Fprintf(stdout, "Resumed %d unfinished generations from an earlier run.\n", len(resumed))
+	}
 	api := httptest.NewServer(s.API(true).Handler())
 	defer api.Close()
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -15,18 +16,41 @@ import (
 	"github.com/designerbff/pipeline/shared/config"
 )
 
-// serveCommand serves the API over the local stack until interrupted.
-func serveCommand(ctx context.Context, _ []string, stdout, stderr io.Writer) error {
+// DefaultDataDir keeps `make serve`'s database and images between runs.
+const DefaultDataDir = ".local/serve"
+
+// serveCommand serves the API over the local stack until interrupted. Its
+// Postgres cluster and S3 objects live in --data (unless DATABASE_URL /
+// R2_ENDPOINT name other ones), so a restart, even after kill -9, finds
+// every generation and image; it resumes every unfinished generation,
+// finalises stalled ones and recalibrates on a schedule.
+func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data", DefaultDataDir, "folder keeping the local Postgres cluster and S3 objects between runs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return err
 	}
 	log := logger(stderr, cfg.LogLevel)
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Logger: log, FeedbackPoll: 200 * time.Millisecond})
+	s, err := stack.Start(ctx, stack.Options{
+		Config: cfg, Logger: log, FeedbackPoll: 200 * time.Millisecond, DataDir: *dataDir,
+		Maintenance: stack.Maintenance{StallTimeout: cfg.StallTimeout, Recalibrate: cfg.RecalibrateInterval},
+	})
 	if err != nil {
 		return err
 	}
 	defer s.Close(context.WithoutCancel(ctx))
+	resumed, err := s.Resume(ctx)
+	if err != nil {
+		return err
+	}
+	if len(resumed) > 0 {
+		fmt.Fprintf(stdout, "resumed %d unfinished generations\n", len(resumed))
+	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
 	srv := &http.Server{Addr: addr, Handler: s.API(true).Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)

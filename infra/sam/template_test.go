@@ -405,13 +405,19 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 	localOnly := map[string]string{
 		"PORT":       "make serve's listen port",
 		"QUIRK_SEED": "the procedural provider's default defect table is fine in AWS",
+		// In AWS the execution's TimeoutSeconds and the EventBridge rule to
+		// ExecutionStatusFunction finalise a stranded generation.
+		"GENERATION_STALL_TIMEOUT": "make serve's sweeper",
+		// In AWS RecalibrateFunction's ScheduleV2 event runs it.
+		"RECALIBRATE_INTERVAL": "make serve's recalibration schedule",
 	}
 	// Set on these functions only, pointing at a resource of this type.
 	perFunction := map[string]struct {
 		functions []string
 		refType   string
 	}{
-		"STATE_MACHINE_ARN": {[]string{"ApiFunction"}, "AWS::Serverless::StateMachine"},
+		// The API starts executions; ExecutionStatusFunction restarts them.
+		"STATE_MACHINE_ARN": {[]string{"ApiFunction", "ExecutionStatusFunction"}, "AWS::Serverless::StateMachine"},
 		// Deliver publishes outcomes; the API publishes user ratings.
 		"FEEDBACK_QUEUE_URL": {[]string{"ApiFunction", "DeliverFunction"}, "AWS::SQS::Queue"},
 	}
@@ -650,6 +656,19 @@ func TestEvents(t *testing.T) {
 			require.NoError(t, json.Unmarshal(data, &got))
 			require.ElementsMatch(t, slices.Collect(maps.Keys(want)), slices.Collect(maps.Keys(got)))
 		}},
+		{name: "execution failed", file: "executionstatus/failed.json", check: func(t *testing.T, data []byte) {
+			d := requireExecutionStatusEvent(t, data, "FAILED")
+			require.NotNil(t, d.Error)
+			requireLambdaCause(t, stage.StateError{Error: *d.Error, Cause: *d.Cause})
+		}},
+		{name: "execution timed out", file: "executionstatus/timed-out.json", check: func(t *testing.T, data []byte) {
+			d := requireExecutionStatusEvent(t, data, "TIMED_OUT")
+			require.Equal(t, "States.Timeout", *d.Error)
+		}},
+		{name: "execution aborted", file: "executionstatus/aborted.json", check: func(t *testing.T, data []byte) {
+			d := requireExecutionStatusEvent(t, data, "ABORTED")
+			require.Nil(t, d.Error)
+		}},
 		{name: "api create JSON", file: "api/create-json.json", check: func(t *testing.T, data []byte) {
 			ev := requireAPIEvent(t, data)
 			require.Equal(t, "application/json", ev.Headers["content-type"])
@@ -700,6 +719,34 @@ func TestEvents(t *testing.T) {
 			tt.check(t, data)
 		})
 	}
+}
+
+// requireExecutionStatusEvent checks an EventBridge "Step Functions
+// Execution Status Change" event against ExecutionStatusFunction's rule and
+// returns its detail.
+func requireExecutionStatusEvent(t *testing.T, data []byte, status string) stage.ExecutionStatusDetail {
+	t.Helper()
+	ev := decodeStrict[events.EventBridgeEvent](t, data)
+	pattern := dig(testTemplate(t).Resources["ExecutionStatusFunction"].Properties, "Events", "ExecutionEnded", "Properties", "Pattern")
+	require.NotNil(t, pattern, "ExecutionStatusFunction needs an EventBridgeRule event ExecutionEnded")
+	require.Equal(t, "EventBridgeRule", dig(testTemplate(t).Resources["ExecutionStatusFunction"].Properties, "Events", "ExecutionEnded", "Type"))
+	require.Contains(t, dig(pattern, "source"), ev.Source)
+	require.Contains(t, dig(pattern, "detail-type"), ev.DetailType)
+	require.Contains(t, dig(pattern, "detail", "status"), status)
+	smRef, _ := Ref(dig(pattern, "detail", "stateMachineArn").([]any)[0])
+	require.Equal(t, "AWS::Serverless::StateMachine", testTemplate(t).Resources[smRef].Type, "the rule is scoped to the state machine")
+	var d stage.ExecutionStatusDetail
+	require.NoError(t, json.Unmarshal(ev.Detail, &d))
+	require.Equal(t, status, d.Status)
+	id, attempt, ok := generation.ParseExecutionName(d.Name)
+	require.True(t, ok, "the execution is named after the generation")
+	require.Equal(t, 1, attempt)
+	require.True(t, strings.HasSuffix(d.ExecutionARN, ":"+d.Name))
+	require.Equal(t, []string{d.ExecutionARN}, ev.Resources)
+	var in struct{ GenerationID string }
+	require.NoError(t, json.Unmarshal([]byte(d.Input), &in))
+	require.Equal(t, id, in.GenerationID)
+	return d
 }
 
 // requireLambdaCause checks a Catch's error object as Lambda fills it: the

@@ -278,13 +278,33 @@ func TestIdempotentIDNeedsTheSecret(t *testing.T) {
 	}
 }
 
-func TestCreateStartFailsMarksFailed(t *testing.T) {
-	f := newFixture()
-	f.starter.err = errors.New("sfn: AccessDenied")
-	_, err := f.svc.Create(t.Context(), app.CreateRequest{User: "ann", Image: pngBytes(t), Settings: []byte(`{"count": 1}`)})
-	requireCode(t, err, generation.EUNAVAILABLE, "")
-	if len(f.store.failed) != 1 {
-		t.Fatalf("failed: %v", f.store.failed)
+// A workflow that fails to start burns nothing: the generation stays
+// unstarted and not failed, and the same Idempotency-Key retried starts it.
+// A transient failure is EUNAVAILABLE, a refusal EINTERNAL.
+func TestCreateStartFailureIsResumable(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{generation.Errorf(generation.EUNAVAILABLE, "throttled"), generation.EUNAVAILABLE},
+		{generation.Errorf(generation.EINTERNAL, "AccessDenied"), generation.EINTERNAL},
+	} {
+		f := newFixture()
+		req := app.CreateRequest{User: "ann", IdempotencyKey: "k", Image: pngBytes(t), Settings: []byte(`{"count": 1}`)}
+		f.starter.err = tt.err
+		_, err := f.svc.Create(t.Context(), req)
+		requireCode(t, err, tt.want, "")
+		if len(f.store.failed) != 0 {
+			t.Fatalf("a start failure marked %v failed", f.store.failed)
+		}
+		f.starter.err = nil
+		g, err := f.svc.Create(t.Context(), req)
+		if err != nil || g.ExecutionARN != "arn:"+g.ID || g.Status.Final() {
+			t.Fatalf("retry: %+v, %v", g, err)
+		}
+		if len(f.starter.ids) != 2 || f.starter.ids[1] != g.ID || len(f.objects.puts) != 1 {
+			t.Fatalf("the retry started %v and stored %v", f.starter.ids, f.objects.puts)
+		}
 	}
 }
 

@@ -22,8 +22,8 @@ const idempotencyKeyField = "Idempotency-Key"
 // up must not leave a recorded generation whose workflow never starts.
 const submitTimeout = 30 * time.Second
 
-// startFailedReason is stored on a generation whose workflow did not start;
-// users see it, so it never carries the underlying error.
+// startFailedReason is what a client hears when the workflow did not start;
+// it never carries the underlying error.
 const startFailedReason = "the generation workflow could not be started"
 
 // CreateRequest is a request for a generation, as a transport decoded it.
@@ -71,8 +71,9 @@ type submission struct {
 // records the generation and starts its workflow. Nothing is written for a
 // rejected request. With an idempotency key a retry returns the generation
 // the first attempt recorded (starting its workflow if that attempt did
-// not). A workflow that cannot start marks the generation failed and is
-// EUNAVAILABLE. The writes run detached from ctx's cancellation (bounded by
+// not). A workflow that cannot start leaves the generation recorded and
+// unstarted, so a retry with the same key starts it: EUNAVAILABLE when the
+// failure may pass, EINTERNAL when the deployment must change. The writes run detached from ctx's cancellation (bounded by
 // 30 s), so a caller that hangs up cannot strand a recorded generation.
 func (s *Service) Create(ctx context.Context, req CreateRequest) (generation.Generation, error) {
 	sub, err := s.validate(ctx, req)
@@ -241,16 +242,18 @@ func (s *Service) resume(ctx context.Context, user string, g generation.Generati
 	return s.start(ctx, g)
 }
 
-// start starts the workflow. If it cannot start, the generation is marked
-// failed (nothing would ever run it) and the caller gets EUNAVAILABLE.
+// start starts the workflow. If it cannot start, the generation stays as it
+// is (not final, no execution), so that a retry with the same
+// Idempotency-Key starts it (resume); nothing is burnt. A transient failure
+// is EUNAVAILABLE (503: retry later), a permanent one EINTERNAL.
 func (s *Service) start(ctx context.Context, g generation.Generation) (generation.Generation, error) {
 	arn, err := s.Starter.Start(ctx, g.ID)
 	if err != nil {
 		s.logger().ErrorContext(ctx, "start generation workflow", "generation", g.ID, "error", err)
-		if mErr := s.Store.MarkGenerationFailed(ctx, g.ID, startFailedReason, s.now()); mErr != nil {
-			s.logger().ErrorContext(ctx, "mark generation failed", "generation", g.ID, "error", mErr)
+		if generation.ErrorCode(err) == generation.EUNAVAILABLE {
+			return generation.Generation{}, generation.Errorf(generation.EUNAVAILABLE, "%s; retry with the same Idempotency-Key", startFailedReason)
 		}
-		return generation.Generation{}, generation.Errorf(generation.EUNAVAILABLE, "%s; try again later", startFailedReason)
+		return generation.Generation{}, generation.Errorf(generation.EINTERNAL, "%s: the workflow service refused it", startFailedReason)
 	}
 	if err := s.Store.SetExecution(ctx, g.ID, arn); err != nil {
 		// The workflow runs regardless; the ARN is bookkeeping, so the

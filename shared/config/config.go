@@ -54,7 +54,14 @@ type Config struct {
 	FeedbackQueueURL string        // FEEDBACK_QUEUE_URL
 	StateMachineARN  string        // STATE_MACHINE_ARN
 	Port             int           // PORT (3000): make serve
-	LogLevel         string        // LOG_LEVEL (info)
+	// StallTimeout: `make serve` finalises a generation whose rows did not
+	// change for this long (GENERATION_STALL_TIMEOUT, 15m; local only: in
+	// AWS the execution's own timeout reaches the executionstatus function).
+	StallTimeout time.Duration
+	// RecalibrateInterval: how often `make serve` recalibrates
+	// (RECALIBRATE_INTERVAL, 15m: template.yaml's RecalibrateSchedule).
+	RecalibrateInterval time.Duration
+	LogLevel            string // LOG_LEVEL (info)
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -82,6 +89,8 @@ func Load(getenv func(string) string) (Config, error) {
 		FeedbackQueueURL:       r.str("FEEDBACK_QUEUE_URL", ""),
 		StateMachineARN:        r.str("STATE_MACHINE_ARN", ""),
 		Port:                   r.int("PORT", 3000, 1, 65535),
+		StallTimeout:           r.duration("GENERATION_STALL_TIMEOUT", 15*time.Minute, time.Second, 48*time.Hour),
+		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
 	}
 	c.Models = map[string]string{

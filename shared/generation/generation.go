@@ -85,6 +85,9 @@ type Generation struct {
 	IdempotencyKey               string
 	CreatedAt                    time.Time
 	CompletedAt                  *time.Time
+	// UpdatedAt is the last change to the generation or any of its
+	// candidates: its last progress (set by the store).
+	UpdatedAt time.Time
 }
 
 // ReferenceFeatures are what the pipeline keeps of the user's reference image.

@@ -126,6 +126,13 @@ type Starter interface {
 	Start(ctx context.Context, generationID string) (executionARN string, err error)
 }
 
+// Restarter starts a further execution of a generation whose execution
+// ended before delivering it. attempt numbers the generation's executions
+// (Start's is 1); restarting an attempt twice starts it once.
+type Restarter interface {
+	Restart(ctx context.Context, generationID string, attempt int) (executionARN string, err error)
+}
+
 // Store is the source of truth (Postgres). Every write is idempotent on its key.
 type Store interface {
 	// CreateGeneration inserts g. If g.UserID already has a generation with
@@ -170,6 +177,13 @@ type Store interface {
 	SaveDelivery(ctx context.Context, generationID string, d Delivery) error
 	// MarkGenerationFailed sets status failed with reason unless it is final.
 	MarkGenerationFailed(ctx context.Context, generationID, reason string, at time.Time) error
+	// UnfinishedGenerations returns the ids of the generations that are not
+	// final, least recently changed first.
+	UnfinishedGenerations(ctx context.Context) ([]string, error)
+	// FailStalled marks failed with reason, in one step, every unfinished
+	// generation with no change to it or its candidates since before, and
+	// returns their ids.
+	FailStalled(ctx context.Context, before time.Time, reason string, at time.Time) ([]string, error)
 
 	// InsertFeedback inserts events, ignoring event ids already stored, and
 	// returns how many rows were new.

@@ -25,6 +25,10 @@ type Pipeline struct {
 	// LearningRate discounts old attribute counts per fold (RLHF_LEARNING_RATE).
 	LearningRate float64
 	Now          func() time.Time
+	// Restarter starts another execution of a generation whose execution
+	// failed transiently (see SettleExecution). Nil: such a generation is
+	// finalised instead.
+	Restarter Restarter
 }
 
 func (p *Pipeline) now() time.Time {

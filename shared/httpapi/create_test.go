@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -112,25 +113,47 @@ func TestCreateIdempotencyKey(t *testing.T) {
 	require.Equal(t, []string{first.ID, other.ID, another.ID}, e.starter.started())
 }
 
+// A workflow that cannot start answers 503 when the failure may pass (the
+// adapter's EUNAVAILABLE: throttling, 5xx) and a generic 500 when it was
+// refused, never the dependency's words; either way the generation is not
+// failed, and the same Idempotency-Key retried starts it.
 func TestCreateStartFails(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	e.starter.err = errStartRefused
-	rec := e.do(t, request{
-		method: http.MethodPost, path: "/v1/generations", user: "alice", contentType: "application/json",
-		body: jsonBody(t, pngImage(t, 16, 16, 1), map[string]any{"count": 1}),
-	})
-	got := requireError(t, rec.Code, rec.Header(), rec.Body.Bytes(), http.StatusServiceUnavailable, generation.EUNAVAILABLE, "")
-	require.NotContains(t, got.Error.Message, "AccessDenied") // never leak the dependency's error
+	for _, tt := range []struct {
+		err    error
+		status int
+		code   string
+	}{
+		{generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions is unavailable (ThrottlingException)"), http.StatusServiceUnavailable, generation.EUNAVAILABLE},
+		{errStartRefused, http.StatusInternalServerError, generation.EINTERNAL},
+	} {
+		e := newEnv(t)
+		create := func() *httptest.ResponseRecorder {
+			return e.do(t, request{
+				method: http.MethodPost, path: "/v1/generations", user: "alice", contentType: "application/json",
+				body: jsonBody(t, pngImage(t, 16, 16, 1), map[string]any{"count": 1}), header: map[string]string{"Idempotency-Key": "k"},
+			})
+		}
+		e.starter.err = tt.err
+		rec := create()
+		got := requireError(t, rec.Code, rec.Header(), rec.Body.Bytes(), tt.status, tt.code, "")
+		require.NotContains(t, got.Error.Message, "AccessDenied") // never leak the dependency's error
 
-	ids := e.starter.started()
-	require.Len(t, ids, 1)
-	g, err := e.store.Generation(t.Context(), ids[0])
-	require.NoError(t, err)
-	require.Equal(t, generation.StatusFailed, g.Status)
-	require.NotEmpty(t, g.Error)
-	require.NotContains(t, g.Error, "AccessDenied")
-	require.NotNil(t, g.CompletedAt)
+		ids := e.starter.started()
+		require.Len(t, ids, 1)
+		g, err := e.store.Generation(t.Context(), ids[0])
+		require.NoError(t, err)
+		require.False(t, g.Status.Final(), "a start failure burns nothing")
+		require.Empty(t, g.ExecutionARN)
+
+		e.starter.err = nil
+		rec = create()
+		require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+		require.Equal(t, []string{ids[0], ids[0]}, e.starter.started(), "the retry starts the same generation")
+		g, err = e.store.Generation(t.Context(), ids[0])
+		require.NoError(t, err)
+		require.NotEmpty(t, g.ExecutionARN)
+	}
 }
 
 func TestCreateRejectsBadInput(t *testing.T) {

@@ -25,6 +25,7 @@ type GenerationBody struct {
 	Error            string            `json:"error,omitempty"`
 	CreatedAt        time.Time         `json:"createdAt"`
 	CompletedAt      *time.Time        `json:"completedAt,omitempty"`
+	UpdatedAt        time.Time         `json:"updatedAt"` // the last progress
 	Images           []ImageBody       `json:"images"`
 	Discarded        []DiscardedBody   `json:"discarded"`
 	DiscardReasons   map[string]int    `json:"discardReasons"`
@@ -75,6 +76,7 @@ func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user str
 		Error:            g.Error,
 		CreatedAt:        g.CreatedAt,
 		CompletedAt:      g.CompletedAt,
+		UpdatedAt:        g.UpdatedAt,
 		Images:           make([]ImageBody, 0, len(rep.Images)),
 		Discarded:        make([]DiscardedBody, 0, len(rep.Discarded)),
 		DiscardReasons:   rep.DiscardReasons,

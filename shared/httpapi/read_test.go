@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,6 +28,7 @@ type readBody struct {
 	Error            string  `json:"error"`
 	CreatedAt        string  `json:"createdAt"`
 	CompletedAt      *string `json:"completedAt"`
+	UpdatedAt        string  `json:"updatedAt"`
 	Images           []struct {
 		ID      string   `json:"id"`
 		Rank    int      `json:"rank"`
@@ -138,6 +140,9 @@ func TestGetGeneration(t *testing.T) {
 	require.Equal(t, 2, got.DeliveredCount)
 	require.Equal(t, "fixed", got.BufferMethod)
 	require.NotNil(t, got.CompletedAt)
+	updated, err := time.Parse(time.RFC3339Nano, got.UpdatedAt)
+	require.NoError(t, err)
+	require.False(t, updated.Before(time.Now().Add(-time.Minute)), "updatedAt is the last change: just now")
 	require.Equal(t, "/v1/generations/"+id, got.Links.Self)
 
 	require.Len(t, got.Images, 2)

@@ -50,7 +50,7 @@ const generationColumns = `id::text, user_id, status, requested_count, settings:
 	reference_features::text, rounds, planned_count, generated_count, passed_count,
 	delivered_count, buffer_percent::float8, COALESCE(buffer_method, ''), target_confidence,
 	predicted_delivery_probability, cost_usd::float8, COALESCE(error, ''),
-	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at`
+	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at, updated_at`
 
 func scanGeneration(row pgx.Row) (generation.Generation, error) {
 	var (
@@ -62,7 +62,7 @@ func scanGeneration(row pgx.Row) (generation.Generation, error) {
 		&features, &g.Rounds, &g.PlannedCount, &g.GeneratedCount, &g.PassedCount,
 		&g.DeliveredCount, &g.BufferPercent, &g.BufferMethod, &g.TargetConfidence,
 		&g.PredictedDeliveryProbability, &g.CostUSD, &g.Error,
-		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt)
+		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt, &g.UpdatedAt)
 	if err != nil {
 		return g, err
 	}

@@ -10,8 +10,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/smithy-go"
+
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -26,7 +29,10 @@ type Starter struct {
 	StateMachineARN string
 }
 
-var _ generation.Starter = (*Starter)(nil)
+var (
+	_ generation.Starter   = (*Starter)(nil)
+	_ generation.Restarter = (*Starter)(nil)
+)
 
 // ExecutionInput is the state machine's input: ids only.
 func ExecutionInput(generationID string) []byte {
@@ -36,21 +42,62 @@ func ExecutionInput(generationID string) []byte {
 
 // Start names the execution after the generation: Step Functions treats a
 // second StartExecution with the same name and input as the same execution,
-// so a retried request never runs a generation twice.
+// so a retried request never runs a generation twice. ExecutionAlreadyExists
+// (the name is taken, by a running or an ended execution) means it was
+// started: that is success. Other errors are classified (see startError).
 func (s *Starter) Start(ctx context.Context, generationID string) (string, error) {
+	return s.start(ctx, generationID, 1)
+}
+
+// Restart starts attempt n (≥ 2) of a generation's execution, named
+// generation.ExecutionName(id, n): a new name, since Step Functions keeps an
+// ended execution's name. Restarting the same attempt twice starts it once.
+func (s *Starter) Restart(ctx context.Context, generationID string, attempt int) (string, error) {
+	return s.start(ctx, generationID, max(attempt, 2))
+}
+
+func (s *Starter) start(ctx context.Context, generationID string, attempt int) (string, error) {
+	name := generation.ExecutionName(generationID, attempt)
 	out, err := s.Client.StartExecution(ctx, &awssfn.StartExecutionInput{
 		StateMachineArn: aws.String(s.StateMachineARN),
-		Name:            aws.String(generationID),
+		Name:            aws.String(name),
 		Input:           aws.String(string(ExecutionInput(generationID))),
 	})
 	var exists *types.ExecutionAlreadyExists
 	switch {
 	case errors.As(err, &exists):
-		return ExecutionARN(s.StateMachineARN, generationID), nil
+		return ExecutionARN(s.StateMachineARN, name), nil
 	case err != nil:
-		return "", generation.Errorf(generation.EUNAVAILABLE, "start execution: %v", err)
+		return "", startError(err)
 	}
 	return aws.ToString(out.ExecutionArn), nil
+}
+
+// startError classifies a StartExecution failure. Throttling, 5xx, the
+// running-executions limit, timeouts and network failures are EUNAVAILABLE
+// (retry later); anything else the service refused (AccessDenied, a missing
+// state machine, an invalid ARN: a deployment problem, not the caller's) is
+// EINTERNAL, since retrying cannot help until the deployment changes. The
+// message names only the service's error code, never its text or the ARN.
+func startError(err error) error {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) {
+		// No answer from the service: a timeout, a refused connection, a
+		// cancelled context.
+		return fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions did not answer"), err)
+	}
+	code := apiErr.ErrorCode()
+	status := 0
+	var respErr *awshttp.ResponseError
+	if errors.As(err, &respErr) {
+		status = respErr.HTTPStatusCode()
+	}
+	var limit *types.ExecutionLimitExceeded
+	if status >= 500 || status == 429 || errors.As(err, &limit) || apiErr.ErrorFault() == smithy.FaultServer ||
+		strings.Contains(code, "Throttl") || code == "RequestLimitExceeded" || code == "ServiceUnavailable" {
+		return fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions is unavailable (%s)", code), err)
+	}
+	return fmt.Errorf("%w: %w", generation.Errorf(generation.EINTERNAL, "start execution: Step Functions refused it (%s)", code), err)
 }
 
 // ExecutionARN derives an execution's ARN from its state machine's ARN.

@@ -69,15 +69,77 @@ func TestStarterNamesExecutionAfterGeneration(t *testing.T) {
 	require.JSONEq(t, `{"generationId":"`+id+`","round":1}`, (*calls)[0]["input"])
 }
 
-func TestStarterReportsUnavailable(t *testing.T) {
+// StartExecution's failures are classified: what may pass is EUNAVAILABLE
+// (the API answers 503, the client retries), what the deployment must fix
+// is EINTERNAL, and neither message carries the service's text.
+func TestStarterClassifiesErrors(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-		w.WriteHeader(http.StatusBadRequest)
-		_, _ = w.Write([]byte(`{"__type":"StateMachineDoesNotExist","message":"no such machine"}`))
-	}))
-	t.Cleanup(srv.Close)
-	client := awssfn.New(awssfn.Options{Region: "eu-west-1", BaseEndpoint: aws.String(srv.URL), Credentials: credentials.NewStaticCredentialsProvider("k", "s", "")})
-	_, err := (&sfn.Starter{Client: client, StateMachineARN: machineARN}).Start(context.Background(), generation.NewID())
-	require.Equal(t, generation.EUNAVAILABLE, generation.ErrorCode(err))
+	tests := []struct {
+		name   string
+		status int
+		typ    string
+		want   string
+	}{
+		{"throttled", 400, "ThrottlingException", generation.EUNAVAILABLE},
+		{"too many running executions", 400, "ExecutionLimitExceeded", generation.EUNAVAILABLE},
+		{"server error", 500, "InternalServerError", generation.EUNAVAILABLE},
+		{"unavailable", 503, "ServiceUnavailable", generation.EUNAVAILABLE},
+		{"access denied", 400, "AccessDeniedException", generation.EINTERNAL},
+		{"no such state machine", 400, "StateMachineDoesNotExist", generation.EINTERNAL},
+		{"invalid arn", 400, "InvalidArn", generation.EINTERNAL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+				w.WriteHeader(tt.status)
+				_, _ = w.Write([]byte(`{"__type":"` + tt.typ + `","message":"secret detail arn:aws:iam::123456789012:role/x"}`))
+			}))
+			t.Cleanup(srv.Close)
+			_, err := newStarter(srv.URL).Start(context.Background(), generation.NewID())
+			require.Equal(t, tt.want, generation.ErrorCode(err), "%v", err)
+			require.NotContains(t, generation.ErrorMessage(err), "secret")
+			require.Contains(t, generation.ErrorMessage(err), tt.typ)
+		})
+	}
+	t.Run("no answer", func(t *testing.T) {
+		t.Parallel()
+		srv := httptest.NewServer(http.NotFoundHandler())
+		srv.Close() // connection refused
+		_, err := newStarter(srv.URL).Start(context.Background(), generation.NewID())
+		require.Equal(t, generation.EUNAVAILABLE, generation.ErrorCode(err), "%v", err)
+	})
+}
+
+// A restart is a new execution, named "<generation id>-r<attempt>", and
+// restarting the same attempt again is the same execution.
+func TestStarterRestartNamesAttempt(t *testing.T) {
+	t.Parallel()
+	srv, calls := fakeStepFunctions(t)
+	s := newStarter(srv.URL)
+	id := generation.NewID()
+	_, err := s.Start(context.Background(), id)
+	require.NoError(t, err)
+	arn, err := s.Restart(context.Background(), id, 2)
+	require.NoError(t, err)
+	require.Equal(t, "arn:aws:states:eu-west-1:123456789012:execution:generation:"+id+"-r2", arn)
+	again, err := s.Restart(context.Background(), id, 2)
+	require.NoError(t, err)
+	require.Equal(t, arn, again)
+	require.Len(t, *calls, 3)
+	require.Equal(t, id+"-r2", (*calls)[1]["name"])
+	require.JSONEq(t, `{"generationId":"`+id+`","round":1}`, (*calls)[1]["input"])
+	gotID, attempt, ok := generation.ParseExecutionName(id + "-r2")
+	require.True(t, ok)
+	require.Equal(t, id, gotID)
+	require.Equal(t, 2, attempt)
+}
+
+// newStarter is a starter against url that makes one attempt per call (the
+// SDK's own retries would only slow the tests down).
+func newStarter(url string) *sfn.Starter {
+	client := awssfn.New(awssfn.Options{Region: "eu-west-1", BaseEndpoint: aws.String(url),
+		Credentials: credentials.NewStaticCredentialsProvider("k", "s", ""), RetryMaxAttempts: 1})
+	return &sfn.Starter{Client: client, StateMachineARN: machineARN}
 }

@@ -37,6 +37,8 @@ var Functions = []Function{
 	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
 	{"learner", "LearnerFunction", stageHandler(func(s *System) any { return s.Learner().Handle })},
 	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline}.Handle })},
+	// EventBridge: an execution that FAILED, TIMED_OUT or was ABORTED.
+	{"executionstatus", "ExecutionStatusFunction", stageHandler(func(s *System) any { return stage.ExecutionStatus{Pipeline: s.Pipeline}.Handle })},
 }
 
 func stageHandler(h func(*System) any) func(*System) (any, error) {

@@ -60,7 +60,8 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*System, error) {
 			return nil, fmt.Errorf("load AWS config: %w", err)
 		}
 		if cfg.StateMachineARN != "" {
-			deps.Starter = &sfn.Starter{Client: awssfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN}
+			starter := &sfn.Starter{Client: awssfn.NewFromConfig(awsCfg), StateMachineARN: cfg.StateMachineARN}
+			deps.Starter, deps.Restarter = starter, starter
 		}
 		if cfg.FeedbackQueueURL != "" {
 			deps.Publisher = sqs.NewPublisher(awssqs.NewFromConfig(awsCfg), cfg.FeedbackQueueURL)

@@ -51,6 +51,10 @@ type Deps struct {
 	// in-process interpreter locally. Nil: the API cannot be built (only
 	// the API function starts workflows).
 	Starter generation.Starter
+	// Restarter starts a further execution of a generation whose execution
+	// failed transiently (the executionstatus function). Nil: such a
+	// generation is finalised instead.
+	Restarter generation.Restarter
 	// Publisher carries feedback (delivery outcomes and user ratings) to
 	// the learner: SQS in AWS when FEEDBACK_QUEUE_URL is set, the local
 	// queue locally. Nil: outcomes are stored but not published (the next
@@ -147,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			FeedbackEnabled: cfg.FeedbackEnabled,
 			LearningRate:    cfg.LearningRate,
 			Now:             time.Now,
+			Restarter:       deps.Restarter,
 		},
 	}, nil
 }

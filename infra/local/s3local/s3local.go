@@ -1,5 +1,6 @@
-// Package s3local runs an in-process S3-compatible server (gofakes3 with a
-// memory backend) on 127.0.0.1, for local runs and tests. It does not check
+// Package s3local runs an in-process S3-compatible server (gofakes3) on
+// 127.0.0.1, for local runs and tests: in memory (Start), or kept in a bolt
+// file that survives restarts (StartFile, `make serve`). It does not check
 // credentials; any static keys work.
 package s3local
 
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3bolt"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Server is a running S3 API on a loopback port.
@@ -23,24 +26,50 @@ type Server struct {
 
 	mu       sync.Mutex
 	serveErr error
+	closeDB  func() error // the bolt file's, when StartFile opened one
 }
 
 // NewHandler returns an S3 API handler over a fresh, empty memory backend,
 // for callers that bring their own listener (a TLS test server, say).
 func NewHandler() http.Handler {
-	return gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	return handler(s3mem.New())
+}
+
+func handler(b gofakes3.Backend) http.Handler {
+	return gofakes3.New(b, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
 }
 
 // Start serves a fresh, empty S3 API on 127.0.0.1 at a free port. It uses a
 // real listener (not httptest) so that a demo process can use it too.
 func Start() (*Server, error) {
+	return serve(NewHandler())
+}
+
+// StartFile serves the objects kept in the bolt database at path (created
+// when missing), so that they survive a restart, even a killed process: bolt
+// commits every write with an fsync, and the file lock dies with the process.
+func StartFile(path string) (*Server, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open s3 data file %s: %w", path, err)
+	}
+	s, err := serve(handler(s3bolt.New(db)))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s.closeDB = db.Close
+	return s, nil
+}
+
+func serve(h http.Handler) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for s3 server: %w", err)
 	}
 	s := &Server{
 		srv: &http.Server{
-			Handler:           NewHandler(),
+			Handler:           h,
 			ReadHeaderTimeout: 10 * time.Second,
 		},
 		url:  "http://" + ln.Addr().String(),
@@ -62,10 +91,13 @@ func Start() (*Server, error) {
 func (s *Server) URL() string { return s.url }
 
 // Close stops the server, dropping open connections, and reports a serve
-// failure if there was one. The stored objects are lost.
+// failure if there was one. Objects in memory are lost; a file keeps them.
 func (s *Server) Close() error {
 	err := s.srv.Close()
 	<-s.done
+	if s.closeDB != nil {
+		err = errors.Join(err, s.closeDB())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.serveErr != nil {

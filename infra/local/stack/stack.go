@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -57,6 +58,10 @@ type Options struct {
 	// DatabaseURL, when set, replaces Config.DatabaseURL (a test's own
 	// database).
 	DatabaseURL string
+	// DataDir, when set, keeps the local Postgres cluster (DataDir/postgres)
+	// and the local S3 server's objects (DataDir/s3.bolt) there, so that
+	// they survive a restart (`make serve`). Empty: both are thrown away.
+	DataDir string
 	// Providers replaces the configured providers (tests wrap them).
 	Providers map[string]generation.Provider
 	// MapConcurrency is the Map state's MaxConcurrency (default 8).
@@ -75,6 +80,9 @@ type Options struct {
 	Events func(sfnlocal.Event)
 	// Logger receives the handlers' logs (default: discarded).
 	Logger *slog.Logger
+	// Maintenance are background jobs (the stall sweeper, recalibration);
+	// zero: none.
+	Maintenance Maintenance
 }
 
 // Stack is a running local pipeline. Close it.
@@ -94,15 +102,20 @@ type Stack struct {
 	// URL was given); fault tests halt and resume it.
 	Postgres *pgserver.Server
 
+	keptPG     *pgserver.Persistent
 	logger     *slog.Logger
 	stopPoll   context.CancelFunc
 	pollerDone chan struct{}
+	jobsCtx    context.Context // Maintenance's jobs run until Close cancels it
+	stopJobs   context.CancelFunc
+	jobs       sync.WaitGroup
 }
 
 // Start brings the stack up.
 func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	cfg := opts.Config
 	s := &Stack{logger: opts.Logger}
+	s.jobsCtx, s.stopJobs = context.WithCancel(context.WithoutCancel(ctx))
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,7 +127,14 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.DatabaseURL != "" {
 		cfg.DatabaseURL = opts.DatabaseURL
 	}
-	if cfg.DatabaseURL == "" {
+	switch {
+	case cfg.DatabaseURL != "":
+	case opts.DataDir != "":
+		if s.keptPG, err = pgserver.StartIn(ctx, filepath.Join(opts.DataDir, "postgres"), pgserver.Options{}); err != nil {
+			return nil, fmt.Errorf("start postgres: %w", err)
+		}
+		cfg.DatabaseURL = s.keptPG.URL("postgres")
+	default:
 		if s.Postgres, err = pgserver.Start(ctx, pgserver.Options{}); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
@@ -125,14 +145,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		return nil, err
 	}
 	if cfg.ObjectEndpoint == "" {
-		if s.S3, err = s3local.Start(); err != nil {
+		if opts.DataDir != "" {
+			s.S3, err = s3local.StartFile(filepath.Join(opts.DataDir, "s3.bolt"))
+		} else {
+			s.S3, err = s3local.Start()
+		}
+		if err != nil {
 			return nil, fmt.Errorf("start S3 server: %w", err)
 		}
 		cfg.ObjectEndpoint, cfg.ObjectAccessKey, cfg.ObjectSecretKey, cfg.ObjectPathStyle = s.S3.URL(), "local", "local", true
 	}
 
-	s.Starter = &Starter{execute: s.Execute, logger: s.logger, runs: map[string]*run{}}
-	deps := system.Deps{Starter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
+	s.Starter = &Starter{execute: s.Execute, ended: s.executionEnded, logger: s.logger, runs: map[string]*run{}, latest: map[string]*run{}}
+	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
 	switch {
 	case opts.Publisher != nil:
 		deps.Publisher = opts.Publisher
@@ -153,7 +178,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.Config, s.Pool, s.Store, s.Objects, s.Pipeline = cfg, s.System.Pool, s.System.Store, s.System.Objects, s.System.Pipeline
 	if s.S3 != nil {
-		if err := s.Objects.EnsureBucket(ctx); err != nil { // the local server starts empty
+		if err := s.Objects.EnsureBucket(ctx); err != nil { // the local server may start empty
 			return nil, err
 		}
 	}
@@ -180,6 +205,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.FeedbackPoll > 0 && s.Queue != nil {
 		s.pollFeedback(opts.FeedbackPoll)
 	}
+	s.startMaintenance(opts.Maintenance)
 	return s, nil
 }
 
@@ -264,6 +290,8 @@ func (s *Stack) Execute(ctx context.Context, generationID string) ([]byte, error
 
 // Close stops everything Start started.
 func (s *Stack) Close(ctx context.Context) {
+	s.stopJobs()
+	s.jobs.Wait()
 	if s.stopPoll != nil {
 		s.stopPoll()
 		<-s.pollerDone
@@ -277,6 +305,11 @@ func (s *Stack) Close(ctx context.Context) {
 	if s.S3 != nil {
 		_ = s.S3.Close()
 	}
+	if s.keptPG != nil {
+		if err := s.keptPG.Stop(ctx); err != nil {
+			s.logger.Warn("stop postgres", "error", err)
+		}
+	}
 	if s.Postgres != nil {
 		if err := s.Postgres.Stop(ctx); err != nil {
 			s.logger.Warn("stop postgres", "error", err)
@@ -284,15 +317,20 @@ func (s *Stack) Close(ctx context.Context) {
 	}
 }
 
-// Starter starts executions in-process, one per generation, as Step
-// Functions does for executions named after the generation.
+// Starter starts executions in-process, one per execution name, as Step
+// Functions does: the API's Start names it after the generation, a Restart
+// "<id>-r<n>" (generation.ExecutionName). An execution that ends in an
+// error is reported to ended, as EventBridge reports FAILED and TIMED_OUT
+// executions to the executionstatus function in AWS.
 type Starter struct {
 	execute func(ctx context.Context, generationID string) ([]byte, error) // Stack.Execute
+	ended   func(ctx context.Context, name string, err error)              // Stack.executionEnded
 	logger  *slog.Logger
 
-	mu   sync.Mutex
-	runs map[string]*run
-	wg   sync.WaitGroup
+	mu     sync.Mutex
+	runs   map[string]*run // by execution name
+	latest map[string]*run // by generation: its last execution
+	wg     sync.WaitGroup
 }
 
 type run struct {
@@ -301,19 +339,33 @@ type run struct {
 	err    error
 }
 
-var _ generation.Starter = (*Starter)(nil)
+var (
+	_ generation.Starter   = (*Starter)(nil)
+	_ generation.Restarter = (*Starter)(nil)
+)
 
-// Start begins the execution in the background; a second Start for the same
-// generation returns the first one's ARN.
+// Start begins the generation's first execution in the background; a
+// second Start returns the first one's ARN.
 func (st *Starter) Start(ctx context.Context, generationID string) (string, error) {
-	arn := sfn.ExecutionARN(stateMachineARN, generationID)
+	return st.start(ctx, generationID, 1), nil
+}
+
+// Restart begins attempt n of the generation's execution, once.
+func (st *Starter) Restart(ctx context.Context, generationID string, attempt int) (string, error) {
+	return st.start(ctx, generationID, max(attempt, 2)), nil
+}
+
+func (st *Starter) start(ctx context.Context, generationID string, attempt int) string {
+	name := generation.ExecutionName(generationID, attempt)
+	arn := sfn.ExecutionARN(stateMachineARN, name)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if _, ok := st.runs[generationID]; ok {
-		return arn, nil
+	if _, ok := st.runs[name]; ok {
+		return arn
 	}
 	r := &run{done: make(chan struct{})}
-	st.runs[generationID] = r
+	st.runs[name] = r
+	st.latest[generationID] = r
 	st.wg.Add(1)
 	go func() {
 		defer st.wg.Done()
@@ -322,26 +374,37 @@ func (st *Starter) Start(ctx context.Context, generationID string) (string, erro
 		ctx := context.WithoutCancel(ctx)
 		r.output, r.err = st.execute(ctx, generationID)
 		if r.err != nil {
-			st.logger.Info("execution failed", "generation", generationID, "error", r.err)
+			st.logger.Info("execution failed", "generation", generationID, "execution", name, "error", r.err)
+			if st.ended != nil {
+				st.ended(ctx, name, r.err)
+			}
 		}
 	}()
-	return arn, nil
+	return arn
 }
 
-// Wait blocks until the generation's execution ends and returns its output
-// (an *sfnlocal.ExecutionError when the execution failed).
+// Wait blocks until the generation's last execution ends and returns its
+// output (an *sfnlocal.ExecutionError when the execution failed). A
+// restart that ending execution caused is waited for too.
 func (st *Starter) Wait(ctx context.Context, generationID string) ([]byte, error) {
-	st.mu.Lock()
-	r, ok := st.runs[generationID]
-	st.mu.Unlock()
-	if !ok {
-		return nil, errors.New("no execution for generation " + generationID)
-	}
-	select {
-	case <-r.done:
-		return r.output, r.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	for {
+		st.mu.Lock()
+		r, ok := st.latest[generationID]
+		st.mu.Unlock()
+		if !ok {
+			return nil, errors.New("no execution for generation " + generationID)
+		}
+		select {
+		case <-r.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		st.mu.Lock()
+		same := st.latest[generationID] == r
+		st.mu.Unlock()
+		if same {
+			return r.output, r.err
+		}
 	}
 }
 
