@@ -44,17 +44,19 @@ func TestFeedbackValidateMirrorsTheSchema(t *testing.T) {
 		edit  func(e *generation.FeedbackEvent)
 		field string
 	}{
-		"score below 0":       {func(e *generation.FeedbackEvent) { e.QualityScore = f(-0.5) }, "qualityScore"},
-		"score above 100":     {func(e *generation.FeedbackEvent) { e.QualityScore = f(100.5) }, "qualityScore"},
-		"score NaN":           {func(e *generation.FeedbackEvent) { e.QualityScore = f(math.NaN()) }, "qualityScore"},
-		"negative weight":     {func(e *generation.FeedbackEvent) { e.Weight = -1 }, "weight"},
-		"NaN weight":          {func(e *generation.FeedbackEvent) { e.Weight = math.NaN() }, "weight"},
-		"infinite weight":     {func(e *generation.FeedbackEvent) { e.Weight = math.Inf(1) }, "weight"},
-		"both labels":         {func(e *generation.FeedbackEvent) { e.Negative = true }, "isNegative"},
-		"empty provider":      {func(e *generation.FeedbackEvent) { e.Provider = "" }, "provider"},
-		"NUL in a reason":     {func(e *generation.FeedbackEvent) { e.Reasons = []string{"a\x00b"} }, "feedback"},
-		"NUL in metadata key": {func(e *generation.FeedbackEvent) { e.Metadata = map[string]any{"x": []any{map[string]any{"\x00": 1.0}}} }, "metadata"},
-		"bad type":            {func(e *generation.FeedbackEvent) { e.Type = "liked" }, "feedbackType"},
+		"score below 0":   {func(e *generation.FeedbackEvent) { e.QualityScore = f(-0.5) }, "qualityScore"},
+		"score above 100": {func(e *generation.FeedbackEvent) { e.QualityScore = f(100.5) }, "qualityScore"},
+		"score NaN":       {func(e *generation.FeedbackEvent) { e.QualityScore = f(math.NaN()) }, "qualityScore"},
+		"negative weight": {func(e *generation.FeedbackEvent) { e.Weight = -1 }, "weight"},
+		"NaN weight":      {func(e *generation.FeedbackEvent) { e.Weight = math.NaN() }, "weight"},
+		"infinite weight": {func(e *generation.FeedbackEvent) { e.Weight = math.Inf(1) }, "weight"},
+		"both labels":     {func(e *generation.FeedbackEvent) { e.Negative = true }, "isNegative"},
+		"empty provider":  {func(e *generation.FeedbackEvent) { e.Provider = "" }, "provider"},
+		"NUL in a reason": {func(e *generation.FeedbackEvent) { e.Reasons = []string{"a\x00b"} }, "feedback"},
+		"NUL in metadata key": {func(e *generation.FeedbackEvent) {
+			e.Metadata = map[string]any{"x": []any{map[string]any{"\x00": 1.0}}}
+		}, "metadata"},
+		"bad type": {func(e *generation.FeedbackEvent) { e.Type = "liked" }, "feedbackType"},
 	} {
 		e := good()
 		tc.edit(&e)
