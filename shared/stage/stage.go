@@ -26,7 +26,7 @@ func (h Plan) Handle(ctx context.Context, in RoundInput) (PlanOutput, error) {
 	if err != nil {
 		return PlanOutput{}, named(err)
 	}
-	out := PlanOutput{GenerationID: in.GenerationID, Round: in.Round, Needed: plan.Needed, CandidateIDs: make([]string, len(cands))}
+	out := PlanOutput{GenerationID: in.GenerationID, Round: in.Round, Needed: plan.Needed, Bounded: plan.Bounded, CandidateIDs: make([]string, len(cands))}
 	for i, c := range cands {
 		out.CandidateIDs[i] = c.ID
 	}
