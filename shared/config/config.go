@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/generation"
 )
 
 // Config is every setting the functions read from the environment. README's
@@ -39,6 +40,16 @@ type Config struct {
 	// GEMINI_MODEL, STABILITY_MODEL, REPLICATE_MODEL); empty means the
 	// catalog's current default.
 	Models map[string]string
+	// ProviderLimits are the hosted providers' call budgets, shared by every
+	// generation: <P>_MAX_CONCURRENT_CALLS and <P>_CALLS_PER_MINUTE for
+	// OPENAI, GEMINI, STABILITY and REPLICATE (defaults in
+	// DefaultProviderLimits), per PROVIDER_RATE_WINDOW (1m; tests shorten
+	// the minute). The procedural provider has none.
+	ProviderLimits map[string]generation.ProviderLimit
+	// ProviderBudgetMaxWait (PROVIDER_BUDGET_MAX_WAIT, 20s) is the most a
+	// Generate call waits for its budget or a Retry-After before answering
+	// ProviderThrottled for the state machine to retry.
+	ProviderBudgetMaxWait time.Duration
 
 	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
 	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
@@ -85,11 +96,34 @@ func Load(getenv func(string) string) (Config, error) {
 		"stability": r.str("STABILITY_MODEL", ""),
 		"replicate": r.str("REPLICATE_MODEL", ""),
 	}
+	window := r.duration("PROVIDER_RATE_WINDOW", time.Minute, 10*time.Millisecond, time.Hour)
+	c.ProviderLimits = map[string]generation.ProviderLimit{}
+	for name, def := range DefaultProviderLimits {
+		prefix := strings.ToUpper(name)
+		c.ProviderLimits[name] = generation.ProviderLimit{
+			Concurrent: r.int(prefix+"_MAX_CONCURRENT_CALLS", def.Concurrent, 1, 10_000),
+			PerWindow:  r.int(prefix+"_CALLS_PER_MINUTE", def.PerWindow, 1, 1_000_000),
+			Window:     window,
+		}
+	}
+	c.ProviderBudgetMaxWait = r.duration("PROVIDER_BUDGET_MAX_WAIT", 20*time.Second, 0, 5*time.Minute)
 	c.Providers = withProvider(c.Providers, c.Provider)
 	if c.Provider != "auto" && !slices.Contains(KnownProviders, c.Provider) {
 		r.problems = append(r.problems, fmt.Sprintf("PROVIDER=%q must be auto or one of %s", c.Provider, strings.Join(KnownProviders, ", ")))
 	}
 	return c, r.err()
+}
+
+// DefaultProviderLimits are the hosted providers' default budgets (calls in
+// flight, calls per minute). Stability documents 150 requests per 10 s and
+// Replicate 600 prediction creations per minute; OpenAI's and Google's
+// image limits depend on the account's tier, so theirs are conservative
+// starting points to raise to the tier.
+var DefaultProviderLimits = map[string]generation.ProviderLimit{
+	"openai":    {Concurrent: 4, PerWindow: 20},
+	"gemini":    {Concurrent: 4, PerWindow: 20},
+	"stability": {Concurrent: 10, PerWindow: 600},
+	"replicate": {Concurrent: 10, PerWindow: 500},
 }
 
 // KnownProviders are the provider names PROVIDER and PROVIDERS accept.
