@@ -97,14 +97,19 @@ func Load(getenv func(string) string) (Config, error) {
 		"replicate": r.str("REPLICATE_MODEL", ""),
 	}
 	window := r.duration("PROVIDER_RATE_WINDOW", time.Minute, 10*time.Millisecond, time.Hour)
-	c.ProviderLimits = map[string]generation.ProviderLimit{}
-	for name, def := range DefaultProviderLimits {
-		prefix := strings.ToUpper(name)
-		c.ProviderLimits[name] = generation.ProviderLimit{
-			Concurrent: r.int(prefix+"_MAX_CONCURRENT_CALLS", def.Concurrent, 1, 10_000),
-			PerWindow:  r.int(prefix+"_CALLS_PER_MINUTE", def.PerWindow, 1, 1_000_000),
-			Window:     window,
-		}
+	limit := func(concurrent, perMinute int) generation.ProviderLimit {
+		return generation.ProviderLimit{Concurrent: concurrent, PerWindow: perMinute, Window: window}
+	}
+	d := DefaultProviderLimits
+	c.ProviderLimits = map[string]generation.ProviderLimit{
+		"openai": limit(r.int("OPENAI_MAX_CONCURRENT_CALLS", d["openai"].Concurrent, 1, 10_000),
+			r.int("OPENAI_CALLS_PER_MINUTE", d["openai"].PerWindow, 1, 1_000_000)),
+		"gemini": limit(r.int("GEMINI_MAX_CONCURRENT_CALLS", d["gemini"].Concurrent, 1, 10_000),
+			r.int("GEMINI_CALLS_PER_MINUTE", d["gemini"].PerWindow, 1, 1_000_000)),
+		"stability": limit(r.int("STABILITY_MAX_CONCURRENT_CALLS", d["stability"].Concurrent, 1, 10_000),
+			r.int("STABILITY_CALLS_PER_MINUTE", d["stability"].PerWindow, 1, 1_000_000)),
+		"replicate": limit(r.int("REPLICATE_MAX_CONCURRENT_CALLS", d["replicate"].Concurrent, 1, 10_000),
+			r.int("REPLICATE_CALLS_PER_MINUTE", d["replicate"].PerWindow, 1, 1_000_000)),
 	}
 	c.ProviderBudgetMaxWait = r.duration("PROVIDER_BUDGET_MAX_WAIT", 20*time.Second, 0, 5*time.Minute)
 	c.Providers = withProvider(c.Providers, c.Provider)
