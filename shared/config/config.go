@@ -44,6 +44,16 @@ type Config struct {
 	// current ones and the configured one (ALLOWED_MODELS: comma-separated
 	// provider:model pairs, e.g. replicate:acme/flux-x), by provider.
 	AllowedModels map[string][]string
+	// ProviderLimits are the hosted providers' call budgets, shared by every
+	// generation: <P>_MAX_CONCURRENT_CALLS and <P>_CALLS_PER_MINUTE for
+	// OPENAI, GEMINI, STABILITY and REPLICATE (defaults in
+	// DefaultProviderLimits), per PROVIDER_RATE_WINDOW (1m; tests shorten
+	// the minute). The procedural provider has none.
+	ProviderLimits map[string]generation.ProviderLimit
+	// ProviderBudgetMaxWait (PROVIDER_BUDGET_MAX_WAIT, 20s) is the most a
+	// Generate call waits for its budget or a Retry-After before answering
+	// ProviderThrottled for the state machine to retry.
+	ProviderBudgetMaxWait time.Duration
 
 	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
 	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
@@ -105,11 +115,39 @@ func Load(getenv func(string) string) (Config, error) {
 			r.problems = append(r.problems, fmt.Sprintf("%s_MODEL=%q is not a model id", strings.ToUpper(name), model))
 		}
 	}
+	window := r.duration("PROVIDER_RATE_WINDOW", time.Minute, 10*time.Millisecond, time.Hour)
+	limit := func(concurrent, perMinute int) generation.ProviderLimit {
+		return generation.ProviderLimit{Concurrent: concurrent, PerWindow: perMinute, Window: window}
+	}
+	d := DefaultProviderLimits
+	c.ProviderLimits = map[string]generation.ProviderLimit{
+		"openai": limit(r.int("OPENAI_MAX_CONCURRENT_CALLS", d["openai"].Concurrent, 1, 10_000),
+			r.int("OPENAI_CALLS_PER_MINUTE", d["openai"].PerWindow, 1, 1_000_000)),
+		"gemini": limit(r.int("GEMINI_MAX_CONCURRENT_CALLS", d["gemini"].Concurrent, 1, 10_000),
+			r.int("GEMINI_CALLS_PER_MINUTE", d["gemini"].PerWindow, 1, 1_000_000)),
+		"stability": limit(r.int("STABILITY_MAX_CONCURRENT_CALLS", d["stability"].Concurrent, 1, 10_000),
+			r.int("STABILITY_CALLS_PER_MINUTE", d["stability"].PerWindow, 1, 1_000_000)),
+		"replicate": limit(r.int("REPLICATE_MAX_CONCURRENT_CALLS", d["replicate"].Concurrent, 1, 10_000),
+			r.int("REPLICATE_CALLS_PER_MINUTE", d["replicate"].PerWindow, 1, 1_000_000)),
+	}
+	c.ProviderBudgetMaxWait = r.duration("PROVIDER_BUDGET_MAX_WAIT", 20*time.Second, 0, 5*time.Minute)
 	c.Providers = withProvider(c.Providers, c.Provider)
 	if c.Provider != "auto" && !slices.Contains(KnownProviders, c.Provider) {
 		r.problems = append(r.problems, fmt.Sprintf("PROVIDER=%q must be auto or one of %s", c.Provider, strings.Join(KnownProviders, ", ")))
 	}
 	return c, r.err()
+}
+
+// DefaultProviderLimits are the hosted providers' default budgets (calls in
+// flight, calls per minute). Stability documents 150 requests per 10 s and
+// Replicate 600 prediction creations per minute; OpenAI's and Google's
+// image limits depend on the account's tier, so theirs are conservative
+// starting points to raise to the tier.
+var DefaultProviderLimits = map[string]generation.ProviderLimit{
+	"openai":    {Concurrent: 4, PerWindow: 20},
+	"gemini":    {Concurrent: 4, PerWindow: 20},
+	"stability": {Concurrent: 10, PerWindow: 600},
+	"replicate": {Concurrent: 10, PerWindow: 500},
 }
 
 // KnownProviders are the provider names PROVIDER and PROVIDERS accept.

@@ -3,7 +3,10 @@ package generation
 import (
 	"crypto/rand"
 	"crypto/sha1"
+	"encoding/json"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 )
 
@@ -56,7 +59,10 @@ type FeedbackEvent struct {
 	CreatedAt time.Time      `json:"createdAt"`
 }
 
-// Validate checks what the learner needs of an event from the queue.
+// Validate checks what the learner needs of an event from the queue and
+// every CHECK of the rlhf_feedback table (migrations/004), so that an event
+// the database would refuse is refused here, alone, and never fails the
+// batch it came with.
 func (e FeedbackEvent) Validate() error {
 	switch {
 	case !IsUUID(e.EventID):
@@ -78,7 +84,51 @@ func (e FeedbackEvent) Validate() error {
 	default:
 		return FieldError("feedbackSource", "unknown source %q", e.Source)
 	}
+	switch {
+	case e.QualityScore != nil && !(*e.QualityScore >= 0 && *e.QualityScore <= 100): // NaN fails too
+		return FieldError("qualityScore", "must be from 0 to 100, got %v", *e.QualityScore)
+	case !(e.Weight >= 0) || math.IsInf(e.Weight, 1):
+		return FieldError("weight", "must be a finite number ≥ 0, got %v", e.Weight)
+	case e.Negative && e.Positive:
+		return FieldError("isNegative", "an event cannot be both negative and positive")
+	}
+	// Postgres text and jsonb cannot hold NUL.
+	texts := append([]string{e.Provider, e.Model, e.Prompt}, e.Modifiers...)
+	texts = append(texts, e.Reasons...)
+	for _, t := range texts {
+		if strings.IndexByte(t, 0) >= 0 {
+			return FieldError("feedback", "text must not contain NUL characters")
+		}
+	}
+	if hasNUL(e.Metadata) {
+		return FieldError("metadata", "must not contain NUL characters")
+	}
+	if _, err := json.Marshal(e.Metadata); err != nil {
+		return FieldError("metadata", "cannot be encoded as JSON: %v", err)
+	}
 	return nil
+}
+
+// hasNUL reports whether a decoded JSON value holds a NUL character in a key
+// or a string.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.IndexByte(v, 0) >= 0
+	case []any:
+		for _, x := range v {
+			if hasNUL(x) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if hasNUL(k) || hasNUL(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // EventID derives a stable UUID (version 5 layout, SHA-1) from its parts.

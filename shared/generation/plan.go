@@ -23,9 +23,12 @@ type RoundPlan struct {
 	// PosteriorAlpha and PosteriorBeta are the Beta posterior of the pass
 	// rate the plan was computed with (0 without a Planner).
 	PosteriorAlpha, PosteriorBeta float64
-	// Capped says maxImages or maxCostUsd bound the count, so the predicted
-	// probability may be below the target confidence.
+	// Capped says maxImages, maxCostUsd or the bounds bound the count, so
+	// the predicted probability may be below the target confidence.
 	Capped bool
+	// Bounded, when the round or generation bound (RoundBound,
+	// GenerationBound) cut the count, says so in words for the user.
+	Bounded string
 }
 
 // PlanPolicy carries the environment's planning defaults.
@@ -40,6 +43,7 @@ type PlanPolicy struct {
 type Tally struct {
 	Generated int     // candidates planned in earlier rounds
 	Passed    int     // candidates that passed validation
+	Errored   int     // candidates lost to infrastructure: neither a pass nor evidence of failure
 	CostUSD   float64 // spent so far
 }
 
@@ -49,7 +53,10 @@ func TallyOf(cands []Candidate) Tally {
 	for _, c := range cands {
 		t.Generated++
 		t.CostUSD += c.CostUSD
-		if c.Verdict != nil && c.Verdict.Passed {
+		switch {
+		case c.Status == CandidateErrored:
+			t.Errored++
+		case c.Verdict != nil && c.Verdict.Passed:
 			t.Passed++
 		}
 	}
@@ -62,8 +69,9 @@ func TallyOf(cands []Candidate) Tally {
 // rule, with this generation's earlier outcomes as extra evidence. With a
 // Planner, "auto" is the smallest count that reaches the target confidence
 // and every plan reports its predicted probability. The count is capped by
-// settings.maxImages and settings.maxCostUsd; a plan of zero means the budget
-// is spent.
+// settings.maxImages, settings.maxCostUsd, RoundBound and what
+// GenerationBound leaves (a plan cut by a bound says so in Bounded); a plan
+// of zero means the budget is spent.
 func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []ProviderStats) (RoundPlan, error) {
 	if round < 1 || round > g.Settings.MaxRounds {
 		return RoundPlan{}, FieldError("round", "must be from 1 to maxRounds (%d), got %d", g.Settings.MaxRounds, round)
@@ -73,15 +81,23 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 		needed = max(0, g.RequestedCount-t.Passed)
 	}
 	limit := roundLimit(g, t, history)
+	// The bounds hold before anything is written, whatever the settings
+	// and the planner say.
+	bound := min(RoundBound(g.RequestedCount), max(0, GenerationBound(g.RequestedCount)-t.Generated))
+	bounding := limit < 0 || bound < limit
+	if bounding {
+		limit = bound
+	}
 	plan := RoundPlan{Round: round, Needed: needed, BufferPercent: p.DefaultBufferPercent, BufferMethod: BufferAuto}
 	if !g.Settings.BufferPercent.Auto {
 		plan.BufferPercent = g.Settings.BufferPercent.Percent
 		plan.BufferMethod = BufferFixed
 	}
 	if p.Planner == nil {
-		plan.Count = WithBuffer(needed, plan.BufferPercent)
-		if limit >= 0 {
-			plan.Count = min(plan.Count, limit)
+		want := WithBuffer(needed, plan.BufferPercent)
+		plan.Count = min(want, limit)
+		if bounding && want > limit {
+			plan.Capped, plan.Bounded = true, boundedNote(g, t, want, limit)
 		}
 		return plan, nil
 	}
@@ -92,7 +108,7 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 		Model:          g.Model,
 		History:        history,
 		Passed:         t.Passed,
-		Failed:         t.Generated - t.Passed,
+		Failed:         t.Generated - t.Passed - t.Errored, // an outage is no evidence about the provider
 		Limit:          max(0, limit),
 	}
 	if !g.Settings.BufferPercent.Auto {
@@ -113,7 +129,21 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, s.BufferPercent, s.Method
 	plan.PredictedDeliveryProbability = &s.Probability
 	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped = s.Alpha, s.Beta, s.Capped
+	if bounding && s.Capped {
+		// What keeping the promise would have needed, for the note only.
+		q.Limit = 0
+		if want := p.Planner.Size(q).Count; want > limit {
+			plan.Bounded = boundedNote(g, t, want, limit)
+		}
+	}
 	return plan, nil
+}
+
+// boundedNote says that a round planned less than it needed.
+func boundedNote(g Generation, t Tally, want, planned int) string {
+	return fmt.Sprintf("round needed %d images to keep the promise; planned %d, the bound (a round at most %d, "+
+		"a generation at most %d images for count %d; %d planned before)",
+		want, planned, RoundBound(g.RequestedCount), GenerationBound(g.RequestedCount), g.RequestedCount, t.Generated)
 }
 
 // roundLimit is the most candidates this round may have under maxImages and

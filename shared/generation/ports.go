@@ -84,6 +84,35 @@ func AsProviderError(err error) (*ProviderError, bool) {
 	return pe, ok
 }
 
+// ProviderLimit is a provider's budget across every generation: at most
+// Concurrent calls in flight and PerWindow calls started in any Window
+// (a minute in production).
+type ProviderLimit struct {
+	Concurrent int
+	PerWindow  int
+	Window     time.Duration
+}
+
+// BudgetGrant is a ProviderBudget's answer: a lease to call now, or none
+// and how long to wait before asking again (0: unknown, ask soon).
+type BudgetGrant struct {
+	Lease int64 // 0: not granted
+	Wait  time.Duration
+	Why   string // what is exhausted, when not granted
+}
+
+// ProviderBudget is the shared budget of provider calls (shared/postgres).
+type ProviderBudget interface {
+	// Acquire starts a call within limit, leased until lease passes (a
+	// caller that dies never blocks the budget for longer), or says how long
+	// to wait.
+	Acquire(ctx context.Context, provider string, limit ProviderLimit, lease time.Duration) (BudgetGrant, error)
+	// Release ends a granted call.
+	Release(ctx context.Context, lease int64) error
+	// Hold stops every call to provider for d (the provider's Retry-After).
+	Hold(ctx context.Context, provider string, d time.Duration) error
+}
+
 // Validator judges an image from its bytes. An image that cannot be decoded is
 // a failed Verdict with a reason, not an error; errors are for broken callers.
 type Validator interface {

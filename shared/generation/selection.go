@@ -33,6 +33,8 @@ func Select(g Generation, cands []Candidate, round int) Selection {
 		s.Reason = "maxRounds reached"
 	case g.Settings.MaxImages > 0 && t.Generated >= g.Settings.MaxImages:
 		s.Reason = "maxImages reached"
+	case t.Generated >= GenerationBound(g.RequestedCount):
+		s.Reason = boundReason(g.RequestedCount)
 	case g.Settings.MaxCostUSD > 0 && t.CostUSD >= g.Settings.MaxCostUSD:
 		s.Reason = "maxCostUsd reached"
 	case refusedRound(cands, round) != "":
@@ -191,6 +193,9 @@ func Deliver(g Generation, cands []Candidate, now time.Time) Delivery {
 		d.Status = StatusFailed
 		d.Reason = "no candidate produced a usable image"
 	}
+	if t.Passed < n && t.Generated >= GenerationBound(n) {
+		d.Reason += "; " + boundReason(n)
+	}
 	selected := map[string]bool{}
 	for _, c := range d.Selected {
 		selected[c.ID] = true
@@ -202,6 +207,12 @@ func Deliver(g Generation, cands []Candidate, now time.Time) Delivery {
 		d.Feedback = append(d.Feedback, feedbackFor(g, c, selected[c.ID], now))
 	}
 	return d
+}
+
+// boundReason says that the generation spent its image bound.
+func boundReason(count int) string {
+	return "stopped after " + itoa(GenerationBound(count)) + " images, the most a generation of " + itoa(count) +
+		" may make (" + itoa(GenerationImagesPerCount) + " × count, at most " + itoa(MaxGenerationImages) + ")"
 }
 
 func belowReason(n, passed int) string {

@@ -216,8 +216,11 @@ func (r rawSettings) resolve(d Defaults) (Settings, error) {
 	}
 	if r.MaxImages != nil {
 		s.MaxImages = *r.MaxImages
-		if s.MaxImages < s.Count || s.MaxImages > MaxCount*(1+MaxBufferPercent/100)*MaxMaxRounds {
-			return Settings{}, FieldError("maxImages", "must be at least count (%d) and at most %d", s.Count, MaxCount*(1+MaxBufferPercent/100)*MaxMaxRounds)
+		// Refused, not capped: a request must not believe it may spend
+		// more than any generation will (see GenerationBound).
+		if s.MaxImages < s.Count || s.MaxImages > GenerationBound(s.Count) {
+			return Settings{}, FieldError("maxImages", "must be at least count (%d) and at most %d (%d × count, never more than %d)",
+				s.Count, GenerationBound(s.Count), GenerationImagesPerCount, MaxGenerationImages)
 		}
 	}
 	if r.Prompt != nil {

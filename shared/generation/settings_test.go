@@ -70,6 +70,8 @@ func TestParseSettingsErrorsNameTheField(t *testing.T) {
 		{"confidence", `{"count": 1, "targetConfidence": 1}`, "targetConfidence"},
 		{"rounds", `{"count": 1, "maxRounds": 0}`, "maxRounds"},
 		{"max images below count", `{"count": 10, "maxImages": 5}`, "maxImages"},
+		{"max images above 5 × count", `{"count": 10, "maxImages": 51}`, "maxImages"},
+		{"max images above the absolute bound", `{"count": 100, "maxImages": 493}`, "maxImages"},
 		{"cost", `{"count": 1, "maxCostUsd": 0}`, "maxCostUsd"},
 		{"width", `{"count": 1, "width": 10}`, "width"},
 		{"prompt empty", `{"count": 1, "prompt": "  "}`, "prompt"},

@@ -18,7 +18,7 @@ func (s *Store) InsertFeedback(ctx context.Context, events []generation.Feedback
 		return 0, nil
 	}
 	var n int
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "insert feedback", func(tx pgx.Tx) error {
 		var err error
 		n, err = insertFeedback(ctx, tx, events)
 		return err
@@ -37,9 +37,6 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 	batch := &pgx.Batch{}
 	for _, e := range events {
 		if err := e.Validate(); err != nil {
-			return 0, err
-		}
-		if err := finite("weight", e.Weight); err != nil {
 			return 0, err
 		}
 		metadata := []byte("{}")
@@ -81,14 +78,30 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 	return n, nil
 }
 
+// FoldBatchSize is how many feedback rows one fold statement claims: a
+// backlog (an outage, a lost queue) is folded in statements that each end
+// in well under a second, never in one that outlives the Lambda timeout and
+// is rolled back and repeated forever.
+const FoldBatchSize = 1000
+
 // FoldFeedback folds every unprocessed feedback row into attribute_stats
-// exactly once, in one statement (one transaction), and returns how many rows
-// it folded (marked processed).
+// exactly once, FoldBatchSize rows per statement (see FoldFeedbackBatches),
+// and returns how many rows it folded (marked processed).
+func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error) {
+	return s.FoldFeedbackBatches(ctx, discount, FoldBatchSize)
+}
+
+// FoldFeedbackBatches folds unprocessed rows in statements of at most batch
+// rows, oldest first, until none is left or ctx's deadline is near, and
+// returns how many rows it folded. A fold that stops early (the deadline, an
+// error after some batches) has committed what it folded; the rest stays
+// unfolded for the next fold.
 //
-// Semantics:
-//   - Rows are claimed with FOR UPDATE SKIP LOCKED and marked processed_at in
-//     the same statement, so concurrent folds take disjoint rows and a row is
-//     never counted twice; a second fold with nothing new folds 0.
+// Semantics of one statement:
+//   - It claims at most batch rows with FOR UPDATE SKIP LOCKED and marks
+//     them processed_at in the same statement, so concurrent folds take
+//     disjoint rows and a row is never counted twice; a second fold with
+//     nothing new folds 0.
 //   - Only the absolute outcome counts: per (provider, modifier) of a row,
 //     passes += 1 when passed is true, failures += 1 when false. An
 //     outcome counts once per candidate whatever the event's weight: that
@@ -102,27 +115,50 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 //     it is positive, failures += weight when negative; a neutral rating
 //     and any other row with passed NULL add nothing but are marked
 //     processed.
-//   - The discount (0–1) decays an attribute's old counts once per fold in
-//     which it receives new outcomes: passes = passes·(1−discount) + new,
+//   - The discount (0–1) decays an attribute's old counts once per
+//     statement in which it receives new outcomes: passes = passes·(1−discount) + new,
 //     likewise failures, in the upsert itself (no read-modify-write). An
 //     attribute without new outcomes keeps its counts, so evidence ages
 //     with use, not with time: an attribute remembers about 1/discount of
 //     its folds (RLHF_LEARNING_RATE 0.1: its last ~10 folds), and a rarely
-//     chosen attribute keeps what it taught. samples counts the outcome
-//     rows folded in, undiscounted.
-func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error) {
+//     chosen attribute keeps what it taught. A learner batch (10 messages)
+//     is one statement; a backlog is one per batch rows. samples counts the
+//     outcome rows folded in, undiscounted.
+func (s *Store) FoldFeedbackBatches(ctx context.Context, discount float64, batch int) (int, error) {
 	if err := finite("discount", discount); err != nil {
 		return 0, err
 	}
 	if discount < 0 || discount > 1 {
 		return 0, generation.FieldError("discount", "must be from 0 to 1, got %v", discount)
 	}
+	if batch < 1 {
+		return 0, generation.FieldError("batch", "must be at least 1, got %d", batch)
+	}
+	total := 0
+	for {
+		start := time.Now()
+		n, err := s.foldBatch(ctx, discount, batch)
+		total += n
+		if err != nil || n < batch {
+			return total, err
+		}
+		// Another statement only when it surely ends before the deadline:
+		// twice the last one's time plus a second to spare.
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < 2*time.Since(start)+time.Second {
+			return total, nil
+		}
+	}
+}
+
+// foldBatch is one fold statement over at most batch rows.
+func (s *Store) foldBatch(ctx context.Context, discount float64, batch int) (int, error) {
 	var n int
 	err := s.pool.QueryRow(ctx, `
 		WITH claimed AS (
 			SELECT id FROM rlhf_feedback
 			WHERE processed_at IS NULL
 			ORDER BY id
+			LIMIT $2
 			FOR UPDATE SKIP LOCKED
 		),
 		folded AS (
@@ -162,7 +198,7 @@ func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error)
 			    samples = a.samples + excluded.samples,
 			    updated_at = excluded.updated_at
 		)
-		SELECT count(*) FROM folded`, discount).Scan(&n)
+		SELECT count(*) FROM folded`, discount, batch).Scan(&n)
 	if err != nil {
 		return 0, dbError(err, "fold feedback")
 	}

@@ -19,6 +19,9 @@ type PlanOutput struct {
 	Round        int      `json:"round"`
 	CandidateIDs []string `json:"candidateIds"`
 	Needed       int      `json:"needed"`
+	// Bounded says that the round needed more images than its bound
+	// (generation.RoundBound, GenerationBound) and planned the bound.
+	Bounded string `json:"bounded,omitempty"`
 }
 
 // CandidateInput is one Map item.

@@ -25,7 +25,7 @@ func (h Plan) Handle(ctx context.Context, in RoundInput) (PlanOutput, error) {
 	if err != nil {
 		return PlanOutput{}, named(err)
 	}
-	out := PlanOutput{GenerationID: in.GenerationID, Round: in.Round, Needed: plan.Needed, CandidateIDs: make([]string, len(cands))}
+	out := PlanOutput{GenerationID: in.GenerationID, Round: in.Round, Needed: plan.Needed, Bounded: plan.Bounded, CandidateIDs: make([]string, len(cands))}
 	for i, c := range cands {
 		out.CandidateIDs[i] = c.ID
 	}
@@ -171,11 +171,21 @@ func (h Learner) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	}
 	inserted, err := h.Pipeline.Learn(ctx, batch)
 	if err != nil {
-		h.logger().ErrorContext(ctx, "store feedback", "error", err, "messages", len(batch))
-		for _, id := range ids {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		// The batch is one transaction: one event the database refuses
+		// would send every message back. Store them one at a time, so only
+		// the ones that fail alone are reported (and an outage still
+		// reports them all).
+		h.logger().WarnContext(ctx, "store feedback batch; storing one event at a time", "error", err, "messages", len(batch))
+		inserted = 0
+		for i, fe := range batch {
+			n, err := h.Pipeline.Learn(ctx, []generation.FeedbackEvent{fe})
+			if err != nil {
+				h.logger().ErrorContext(ctx, "store feedback", "messageId", ids[i], "eventId", fe.EventID, "error", err)
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ids[i]})
+				continue
+			}
+			inserted += n
 		}
-		return resp, nil
 	}
 	folded, err := h.Pipeline.Fold(ctx)
 	if err != nil {

@@ -52,6 +52,27 @@ func Providers(cfg config.Config, getenv func(string) string) map[string]generat
 	return out
 }
 
+// budgetReserve is what a wait for the budget must leave of the generate
+// function's deadline: the call's own timeout is the deadline less 10 s
+// (providerhttp), and a call needs some of it.
+const budgetReserve = 40 * time.Second
+
+// Budgeted holds every provider that has a limit (cfg.ProviderLimits: the
+// hosted ones) to its budget in budget, shared by every generation and
+// every function instance. The pipeline sees the same Provider port.
+func Budgeted(providers map[string]generation.Provider, cfg config.Config, budget generation.ProviderBudget) map[string]generation.Provider {
+	out := make(map[string]generation.Provider, len(providers))
+	for name, p := range providers {
+		limit, ok := cfg.ProviderLimits[name]
+		if !ok {
+			out[name] = p
+			continue
+		}
+		out[name] = generation.BudgetedProvider{Provider: p, Budget: budget, Limit: limit, MaxWait: cfg.ProviderBudgetMaxWait, Reserve: budgetReserve}
+	}
+	return out
+}
+
 // AutoChooser resolves settings.provider "auto" among the enabled providers
 // from the provider statistics stats reads. A nil stats means no history:
 // the prior for every provider, so the cheapest wins.

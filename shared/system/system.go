@@ -130,6 +130,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	}
 	store := postgres.NewStore(pool)
 	store.PassRatePrior = cfg.PassRatePrior // recalibration stores posteriors under it
+	providers = Budgeted(providers, cfg, store)
 	return &System{
 		Config:  cfg,
 		Pool:    pool,

@@ -88,6 +88,8 @@ type harness struct {
 	mu     sync.Mutex
 	sleeps []time.Duration
 	events []sfnlocal.Event
+	// reference replaces referencePNG in post when set.
+	reference []byte
 }
 
 func newHarness(t *testing.T, provider generation.Provider, env map[string]string) *harness {
@@ -135,7 +137,11 @@ func referencePNG(t *testing.T) []byte {
 // post sends POST /v1/generations as user "designer" and returns the status and body.
 func (h *harness) post(settings string) (int, map[string]any) {
 	t := h.t
-	body := `{"image": "` + base64.StdEncoding.EncodeToString(referencePNG(t)) + `", "settings": ` + settings + `}`
+	ref := h.reference
+	if ref == nil {
+		ref = referencePNG(t)
+	}
+	body := `{"image": "` + base64.StdEncoding.EncodeToString(ref) + `", "settings": ` + settings + `}`
 	req, err := http.NewRequest(http.MethodPost, h.api.URL+"/v1/generations", strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer designer")
