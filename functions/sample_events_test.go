@@ -230,7 +230,24 @@ var sampleEventChecks = map[string]func(f *fixture){
 			got := output[stage.RecalibrateOutput](f, "schedule")
 			require.Equal(t, 1, got.Providers)
 			require.Equal(t, 2, got.Samples, "the validated and the failed candidate; the planned one has no outcome yet")
+			require.Zero(t, got.Swept, "a generation that moved recently is left alone")
 		}
+		// No progress for longer than any execution may run (a start that
+		// failed and was never retried): the schedule finalises it.
+		ctx := context.Background()
+		for _, q := range []string{
+			`ALTER TABLE generations DISABLE TRIGGER generations_set_updated_at`,
+			`UPDATE generations SET updated_at = now() - interval '2 hours'`,
+			`ALTER TABLE generations ENABLE TRIGGER generations_set_updated_at`,
+		} {
+			_, err := s.Pool.Exec(ctx, q)
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, output[stage.RecalibrateOutput](f, "schedule").Swept)
+		g, err := s.Store.Generation(ctx, stack.FixtureGenerationID)
+		require.NoError(t, err)
+		require.Equal(t, generation.StatusFailed, g.Status)
+		require.Equal(t, generation.EndReason(generation.ReasonStalled), g.Error)
 	},
 	"executionstatus": func(f *fixture) {
 		t, s := f.t, f.stack

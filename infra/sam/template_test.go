@@ -406,8 +406,10 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 		"PORT":       "make serve's listen port",
 		"QUIRK_SEED": "the procedural provider's default defect table is fine in AWS",
 		// In AWS the execution's TimeoutSeconds and the EventBridge rule to
-		// ExecutionStatusFunction finalise a stranded generation.
-		"GENERATION_STALL_TIMEOUT": "make serve's sweeper",
+		// ExecutionStatusFunction finalise a stranded execution, and the
+		// recalibrate schedule sweeps what never started after the default
+		// (at least the execution timeout plus 5 minutes).
+		"GENERATION_STALL_TIMEOUT": "make serve's sweeper; AWS keeps the default",
 		// In AWS RecalibrateFunction's ScheduleV2 event runs it.
 		"RECALIBRATE_INTERVAL": "make serve's recalibration schedule",
 	}

@@ -99,4 +99,5 @@ type MarkFailedOutput struct {
 type RecalibrateOutput struct {
 	Providers int `json:"providers"`
 	Samples   int `json:"samples"`
+	Swept     int `json:"swept"` // stalled generations finalised
 }

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
@@ -209,8 +211,16 @@ func decodeFeedback(body string) (generation.FeedbackEvent, error) {
 	return fe, fe.Validate()
 }
 
-// Recalibrate recomputes provider statistics on the EventBridge schedule.
-type Recalibrate struct{ Pipeline *generation.Pipeline }
+// Recalibrate recomputes provider statistics on the EventBridge schedule,
+// and finalises generations that stalled.
+type Recalibrate struct {
+	Pipeline *generation.Pipeline
+	// SweepIdle, when positive, finalises every unfinished generation with
+	// no progress for this long: in AWS the one kind nothing else settles is
+	// a generation whose StartExecution failed and whose client never
+	// retried (no execution, so no status-change event).
+	SweepIdle time.Duration
+}
 
 // Handle is the recalibrate function's handler; the event's content is not
 // needed (the schedule only says "now").
@@ -222,6 +232,13 @@ func (h Recalibrate) Handle(ctx context.Context, _ events.EventBridgeEvent) (Rec
 	out := RecalibrateOutput{Providers: len(stats)}
 	for _, s := range stats {
 		out.Samples += s.Passes + s.Failures
+	}
+	if h.SweepIdle > 0 {
+		swept, err := h.Pipeline.SweepStalled(ctx, h.SweepIdle)
+		if err != nil {
+			return out, named(err)
+		}
+		out.Swept = len(swept)
 	}
 	return out, nil
 }

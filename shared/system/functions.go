@@ -3,8 +3,10 @@ package system
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/statemachine"
 )
 
 // Function is one Lambda function: its folder under functions/ (and
@@ -36,7 +38,7 @@ var Functions = []Function{
 	{"deliver", "DeliverFunction", stageHandler(func(s *System) any { return stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
 	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
 	{"learner", "LearnerFunction", stageHandler(func(s *System) any { return s.Learner().Handle })},
-	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline}.Handle })},
+	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline, SweepIdle: s.sweepIdle()}.Handle })},
 	// EventBridge: an execution that FAILED, TIMED_OUT or was ABORTED.
 	{"executionstatus", "ExecutionStatusFunction", stageHandler(func(s *System) any { return stage.ExecutionStatus{Pipeline: s.Pipeline}.Handle })},
 }
@@ -62,4 +64,13 @@ func (s *System) Handler(name string) (any, error) {
 		return nil, err
 	}
 	return f.Handler(s)
+}
+
+// sweepIdle is how long a generation may show no progress before the
+// scheduled recalibration finalises it: GENERATION_STALL_TIMEOUT, but never
+// less than the definition's own execution timeout plus a margin, so that
+// no live execution is swept from under itself (a timed-out one reaches the
+// executionstatus function first).
+func (s *System) sweepIdle() time.Duration {
+	return max(s.Config.StallTimeout, statemachine.ExecutionTimeout()+5*time.Minute)
 }
