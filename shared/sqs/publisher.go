@@ -137,7 +137,7 @@ func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, b
 		if len(retry) == 0 {
 			return failed, senderFault, nil
 		}
-		if err := wait(ctx, p.backoff(attempt+1)); err != nil {
+		if err := generation.Sleep(ctx, p.backoff(attempt+1)); err != nil {
 			return nil, false, fmt.Errorf("retry events %s: %w", eventIDs(retry), err)
 		}
 		pending = retry
@@ -208,20 +208,6 @@ func (p *Publisher) backoff(retry int) time.Duration {
 		return 0
 	}
 	return p.Backoff(retry)
-}
-
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 func describeFailure(eventID string, f types.BatchResultErrorEntry) string {
