@@ -257,28 +257,22 @@ func (s *Store) SaveDelivery(ctx context.Context, generationID string, d generat
 			}
 			return generation.Errorf(generation.ECONFLICT, "generation %s is already %s", generationID, status)
 		}
-		tag, err := tx.Exec(ctx, `
+		err = markCandidates(ctx, tx, "selected", generationID, len(selectedIDs), `
 			UPDATE candidates c
 			SET status = 'selected', rank = u.rank
 			FROM unnest($2::uuid[], $3::int[]) AS u(id, rank)
 			WHERE c.id = u.id AND c.generation_id = $1::uuid`,
-			generationID, selectedIDs, ranks)
+			selectedIDs, ranks)
 		if err != nil {
-			return dbError(err, "mark selected candidates of generation %s", generationID)
+			return err
 		}
-		if int(tag.RowsAffected()) != len(selectedIDs) {
-			return generation.Errorf(generation.EINVALID, "selected candidates are not all in generation %s", generationID)
-		}
-		tag, err = tx.Exec(ctx, `
+		err = markCandidates(ctx, tx, "discarded", generationID, len(discardedIDs), `
 			UPDATE candidates
 			SET status = 'discarded', rank = NULL
 			WHERE id = ANY($2::uuid[]) AND generation_id = $1::uuid`,
-			generationID, discardedIDs)
+			discardedIDs)
 		if err != nil {
-			return dbError(err, "mark discarded candidates of generation %s", generationID)
-		}
-		if int(tag.RowsAffected()) != len(discardedIDs) {
-			return generation.Errorf(generation.EINVALID, "discarded candidates are not all in generation %s", generationID)
+			return err
 		}
 		_, err = tx.Exec(ctx, `
 			UPDATE generations
@@ -384,6 +378,20 @@ var transientCodes = map[string]bool{
 	"53300": true, // too_many_connections
 	"40001": true, // serialization_failure
 	"40P01": true, // deadlock_detected
+}
+
+// markCandidates runs update (whose $1 is generationID, args the rest) to
+// give n candidates of the generation their status in a delivery; fewer
+// rows than n means an id that is not the generation's.
+func markCandidates(ctx context.Context, tx pgx.Tx, status, generationID string, n int, update string, args ...any) error {
+	tag, err := tx.Exec(ctx, update, append([]any{generationID}, args...)...)
+	if err != nil {
+		return dbError(err, "mark %s candidates of generation %s", status, generationID)
+	}
+	if int(tag.RowsAffected()) != n {
+		return generation.Errorf(generation.EINVALID, "%s candidates are not all in generation %s", status, generationID)
+	}
+	return nil
 }
 
 // dbError maps a pgx error onto the domain's codes, once, with context:
