@@ -21,6 +21,17 @@ type lambdaPayload struct {
 	ErrorType    string `json:"errorType"`
 }
 
+// userFailures are the stored code and message of the caught errors a user
+// can act on (by trying again, or not).
+var userFailures = map[string]struct{ code, message string }{
+	"DependencyUnavailable": {"dependency_unavailable", "a service the pipeline depends on was unavailable for too long; please try again"},
+	"ProviderThrottled":     {"provider_throttled", "the image provider kept limiting requests; please try again later"},
+	"ProviderUnavailable":   {"provider_unavailable", "the image provider was unavailable; please try again later"},
+	"NotFound":              {"not_found", "the generation or one of its images no longer exists"},
+	"Conflict":              {"conflict", "the generation changed while it was being processed"},
+	"States.Timeout":        {"timeout", "the generation took too long and was stopped"},
+}
+
 // describeFailure reads a Catch's error object. Cause is either AWS's JSON
 // payload {"errorMessage", "errorType", "stackTrace"?} (a Task's Lambda
 // failed) or plain text (States.Timeout, States.Runtime, an engine that
@@ -34,22 +45,12 @@ func describeFailure(e StateError) failure {
 	if strings.HasPrefix(f.Detail, "{") && json.Unmarshal([]byte(f.Detail), &p) == nil && (p.ErrorMessage != "" || p.ErrorType != "") {
 		f.Detail = p.ErrorMessage
 	}
-	switch {
+	switch known, ok := userFailures[f.Name]; {
 	case f.Name == "InvalidRequest":
 		// Its message is the domain's user-safe message (named keeps only that).
 		f.Code, f.Message = "invalid_request", oneLine(f.Detail, 300)
-	case f.Name == "DependencyUnavailable":
-		f.Code, f.Message = "dependency_unavailable", "a service the pipeline depends on was unavailable for too long; please try again"
-	case f.Name == "ProviderThrottled":
-		f.Code, f.Message = "provider_throttled", "the image provider kept limiting requests; please try again later"
-	case f.Name == "ProviderUnavailable":
-		f.Code, f.Message = "provider_unavailable", "the image provider was unavailable; please try again later"
-	case f.Name == "NotFound":
-		f.Code, f.Message = "not_found", "the generation or one of its images no longer exists"
-	case f.Name == "Conflict":
-		f.Code, f.Message = "conflict", "the generation changed while it was being processed"
-	case f.Name == "States.Timeout":
-		f.Code, f.Message = "timeout", "the generation took too long and was stopped"
+	case ok:
+		f.Code, f.Message = known.code, known.message
 	default: // InternalError, Lambda.*, States.*, a panic: ours to fix
 		f.Code, f.Message = "internal_error", "something went wrong on our side; please try again"
 	}

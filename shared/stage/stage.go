@@ -39,12 +39,9 @@ type Generate struct{ Pipeline *generation.Pipeline }
 
 // Handle is the GenerateImage state's Lambda handler.
 func (h Generate) Handle(ctx context.Context, in CandidateInput) (GenerateOutput, error) {
-	if err := requireID("candidateId", in.CandidateID); err != nil {
-		return GenerateOutput{}, err
-	}
-	c, err := h.Pipeline.Generate(ctx, in.CandidateID)
+	c, err := call(ctx, "candidateId", in.CandidateID, h.Pipeline.Generate)
 	if err != nil {
-		return GenerateOutput{}, named(err)
+		return GenerateOutput{}, err
 	}
 	stored := c.Status == generation.CandidateStored || c.Status == generation.CandidateValidated ||
 		c.Status == generation.CandidateSelected || c.Status == generation.CandidateDiscarded
@@ -56,12 +53,9 @@ type Validate struct{ Pipeline *generation.Pipeline }
 
 // Handle is the ValidateImage state's Lambda handler.
 func (h Validate) Handle(ctx context.Context, in CandidateInput) (ValidateOutput, error) {
-	if err := requireID("candidateId", in.CandidateID); err != nil {
-		return ValidateOutput{}, err
-	}
-	c, err := h.Pipeline.Validate(ctx, in.CandidateID)
+	c, err := call(ctx, "candidateId", in.CandidateID, h.Pipeline.Validate)
 	if err != nil {
-		return ValidateOutput{}, named(err)
+		return ValidateOutput{}, err
 	}
 	return ValidateOutput{GenerationID: c.GenerationID, CandidateID: c.ID, Score: c.Verdict.Score, Passed: c.Verdict.Passed, Reasons: c.Verdict.Reasons}, nil
 }
@@ -71,12 +65,11 @@ type Select struct{ Pipeline *generation.Pipeline }
 
 // Handle is the Select state's Lambda handler.
 func (h Select) Handle(ctx context.Context, in RoundInput) (SelectOutput, error) {
-	if err := requireID("generationId", in.GenerationID); err != nil {
-		return SelectOutput{}, err
-	}
-	s, err := h.Pipeline.SelectRound(ctx, in.GenerationID, max(in.Round, 1))
+	s, err := call(ctx, "generationId", in.GenerationID, func(ctx context.Context, id string) (generation.Selection, error) {
+		return h.Pipeline.SelectRound(ctx, id, max(in.Round, 1))
+	})
 	if err != nil {
-		return SelectOutput{}, named(err)
+		return SelectOutput{}, err
 	}
 	return SelectOutput{GenerationID: in.GenerationID, Round: s.Round, Passed: s.Passed, Shortfall: s.Shortfall, TopUp: s.TopUp, NextRound: s.NextRound, Reason: s.Reason}, nil
 }
@@ -91,12 +84,9 @@ type Deliver struct {
 // committed the execution succeeds: a feedback queue that refused the
 // events is logged, never an error (the stored rows are the outbox).
 func (h Deliver) Handle(ctx context.Context, in DeliverInput) (DeliverOutput, error) {
-	if err := requireID("generationId", in.GenerationID); err != nil {
-		return DeliverOutput{}, err
-	}
-	d, err := h.Pipeline.Deliver(ctx, in.GenerationID)
+	d, err := call(ctx, "generationId", in.GenerationID, h.Pipeline.Deliver)
 	if err != nil {
-		return DeliverOutput{}, named(err)
+		return DeliverOutput{}, err
 	}
 	if d.PublishErr != nil {
 		logger(h.Logger).WarnContext(ctx, "feedback not published; the stored rows are folded later",
@@ -241,6 +231,20 @@ func (h Recalibrate) Handle(ctx context.Context, _ events.EventBridgeEvent) (Rec
 		out.Swept = len(swept)
 	}
 	return out, nil
+}
+
+// call is what the stages taking one id share: it refuses an id (the
+// input's field) that is not a UUID, runs op on it and names op's error.
+func call[T any](ctx context.Context, field, id string, op func(context.Context, string) (T, error)) (T, error) {
+	var zero T
+	if err := requireID(field, id); err != nil {
+		return zero, err
+	}
+	v, err := op(ctx, id)
+	if err != nil {
+		return zero, named(err)
+	}
+	return v, nil
 }
 
 func requireID(field, id string) error {
