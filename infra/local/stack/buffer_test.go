@@ -2,12 +2,11 @@ package stack_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -54,18 +53,11 @@ func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
 	a, b = posterior(auto.ID)
 	require.Equal(t, []float64{13.5, 0.5}, []float64{a, b})
 
-	req, err := http.NewRequest(http.MethodGet, h.api.URL+"/api/optimization/buffer/procedural?count=10&confidence=0.95", nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer designer")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var body struct {
 		PlannedCount int  `json:"plannedCount"`
 		IsDefault    bool `json:"isDefault"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	stacktest.GetJSON(t, h.api.URL+"/api/optimization/buffer/procedural?count=10&confidence=0.95", "designer", &body)
 	require.False(t, body.IsDefault)
 	require.Equal(t, want, body.PlannedCount)
 }

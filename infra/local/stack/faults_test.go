@@ -28,9 +28,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/s3local"
-	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/sqs"
 )
@@ -56,64 +54,25 @@ func slowProvider() *scripted {
 	})
 }
 
-type faultRun struct {
-	t     *testing.T
-	stack *stack.Stack
-	api   *httptest.Server
+// faultRun is a harness whose interpreter really waits between retries,
+// retryScale times the definition's waits.
+type faultRun struct{ *harness }
 
-	mu      sync.Mutex
-	retries map[string]int // StateRetrying events by error name
-}
-
-func (r *faultRun) retried(name string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.retries[name]
-}
-
-func startFaultStack(t *testing.T, opts stack.Options) *faultRun {
+func startFaultStack(t *testing.T, env map[string]string, opts stack.Options) *faultRun {
 	t.Helper()
-	cfg, err := config.Load(func(string) string { return "" })
-	require.NoError(t, err)
-	if opts.Config.ObjectEndpoint != "" {
-		cfg.ObjectEndpoint, cfg.ObjectAccessKey, cfg.ObjectSecretKey, cfg.ObjectPathStyle = opts.Config.ObjectEndpoint, "local", "local", true
-	}
-	opts.Config = cfg
 	opts.MapConcurrency = 4
-	r := &faultRun{t: t, retries: map[string]int{}}
-	opts.Events = func(e sfnlocal.Event) {
-		if e.Kind == sfnlocal.StateRetrying {
-			r.mu.Lock()
-			r.retries[e.Error]++
-			r.mu.Unlock()
-		}
-	}
 	opts.Sleep = func(ctx context.Context, d time.Duration) error {
-		timer := time.NewTimer(time.Duration(float64(d) * retryScale))
-		defer timer.Stop()
-		select {
-		case <-timer.C:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return generation.Sleep(ctx, time.Duration(float64(d)*retryScale))
 	}
-	s, err := stack.Start(context.Background(), opts)
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close(context.Background()) })
-	r.stack = s
-	r.api = httptest.NewServer(s.API(true).Handler())
-	t.Cleanup(r.api.Close)
-	return r
+	return &faultRun{startHarness(t, env, opts)}
 }
 
 // start creates n generations through the API; their executions run in the
 // background.
 func (r *faultRun) start(n int, settings string) []string {
-	h := &harness{t: r.t, stack: r.stack, api: r.api}
 	ids := make([]string, n)
 	for i := range ids {
-		status, out := h.post(settings)
+		status, out := r.post(settings)
 		require.Equal(r.t, http.StatusAccepted, status, out)
 		ids[i] = out["id"].(string)
 	}
@@ -134,7 +93,6 @@ func (r *faultRun) waitAll(ids []string, deadline time.Duration) time.Time {
 // requireNoInfrastructureOutcomes checks the generations after a fault.
 func (r *faultRun) requireNoInfrastructureOutcomes(ids []string) (delivered, errored int) {
 	t, ctx := r.t, context.Background()
-	h := &harness{t: t, stack: r.stack}
 	for _, id := range ids {
 		g, err := r.stack.Store.Generation(ctx, id)
 		require.NoError(t, err)
@@ -147,18 +105,18 @@ func (r *faultRun) requireNoInfrastructureOutcomes(ids []string) (delivered, err
 		default:
 			t.Fatalf("generation %s ended %s: %s", id, g.Status, g.Error)
 		}
-		for _, c := range h.candidates(id) {
+		for _, c := range r.candidates(id) {
 			require.NotEqual(t, generation.CandidateFailed, c.Status, "candidate %s failed for an infrastructure reason: %s", c.ID, c.FailureReason)
 			if c.Status == generation.CandidateErrored {
 				errored++
 				requireUserFacing(t, c.FailureReason)
-				require.Empty(t, h.objectKeys(generation.ObjectKey(id, c.Round, c.Index, "")), "errored candidate %s keeps no object", c.ID)
+				require.Empty(t, r.objectKeys(generation.ObjectKey(id, c.Round, c.Index, "")), "errored candidate %s keeps no object", c.ID)
 			}
 		}
 	}
-	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback f JOIN candidates c ON c.id = f.candidate_id WHERE c.status = 'errored'`),
+	require.Zero(t, r.count(`SELECT count(*) FROM rlhf_feedback f JOIN candidates c ON c.id = f.candidate_id WHERE c.status = 'errored'`),
 		"no feedback from an infrastructure error")
-	require.Zero(t, h.count(`SELECT count(*) FROM rlhf_feedback WHERE feedback_type = 'failed' AND feedback_source = 'generation'`))
+	require.Zero(t, r.count(`SELECT count(*) FROM rlhf_feedback WHERE feedback_type = 'failed' AND feedback_source = 'generation'`))
 	return delivered, errored
 }
 
@@ -179,7 +137,7 @@ func TestFaultPostgresStopped(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			provider := slowProvider()
-			r := startFaultStack(t, stack.Options{Providers: map[string]generation.Provider{"procedural": provider}})
+			r := startFaultStack(t, nil, stack.Options{Providers: map[string]generation.Provider{"procedural": provider}})
 			require.NotNil(t, r.stack.Postgres)
 			// The throwaway cluster commits asynchronously for speed (a
 			// server option); an immediate stop would lose acknowledged
@@ -199,9 +157,9 @@ func TestFaultPostgresStopped(t *testing.T) {
 
 			done := r.waitAll(ids, recoverMax)
 			delivered, errored := r.requireNoInfrastructureOutcomes(ids)
-			require.Positive(t, r.retried("DependencyUnavailable"), "the outage hit running work")
+			require.Positive(t, r.retries("DependencyUnavailable"), "the outage hit running work")
 			t.Logf("postgres stop -m %s for %s: %d/%d delivered, %d candidates errored (replaced), %d DependencyUnavailable retries, all final %.1fs after the restart",
-				mode, outage, delivered, len(ids), errored, r.retried("DependencyUnavailable"), done.Sub(restarted).Seconds())
+				mode, outage, delivered, len(ids), errored, r.retries("DependencyUnavailable"), done.Sub(restarted).Seconds())
 		})
 	}
 }
@@ -279,9 +237,8 @@ func TestFaultObjectStoreUnreachable(t *testing.T) {
 	t.Cleanup(func() { _ = s3.Close() })
 	px := startProxy(t, strings.TrimPrefix(s3.URL(), "http://"))
 	provider := slowProvider()
-	var cfg config.Config
-	cfg.ObjectEndpoint = "http://" + px.addr
-	r := startFaultStack(t, stack.Options{DatabaseURL: pgtest.NewURL(t), Config: cfg,
+	env := map[string]string{"R2_ENDPOINT": "http://" + px.addr, "R2_ACCESS_KEY_ID": "local", "R2_SECRET_ACCESS_KEY": "local", "R2_USE_PATH_STYLE": "true"}
+	r := startFaultStack(t, env, stack.Options{DatabaseURL: pgtest.NewURL(t),
 		Providers: map[string]generation.Provider{"procedural": provider}})
 	require.NoError(t, r.stack.Objects.EnsureBucket(context.Background()))
 	ids := r.start(inFlight, `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`)
@@ -294,9 +251,9 @@ func TestFaultObjectStoreUnreachable(t *testing.T) {
 
 	done := r.waitAll(ids, recoverMax)
 	delivered, errored := r.requireNoInfrastructureOutcomes(ids)
-	require.Positive(t, r.retried("DependencyUnavailable"), "the outage hit running work")
+	require.Positive(t, r.retries("DependencyUnavailable"), "the outage hit running work")
 	t.Logf("object store unreachable for %s: %d/%d delivered, %d candidates errored (replaced), %d DependencyUnavailable retries, all final %.1fs after it came back",
-		outage, delivered, len(ids), errored, r.retried("DependencyUnavailable"), done.Sub(restored).Seconds())
+		outage, delivered, len(ids), errored, r.retries("DependencyUnavailable"), done.Sub(restored).Seconds())
 }
 
 // fakeSQS answers SendMessageBatch in the SQS JSON protocol: refusing
@@ -377,18 +334,17 @@ func TestFaultQueueAtDeliver(t *testing.T) {
 				}
 				return generation.Image{}, &generation.ProviderError{Kind: generation.ProviderFiltered, Provider: "procedural", Reason: tt.reason}, true
 			})
-			r := startFaultStack(t, stack.Options{DatabaseURL: pgtest.NewURL(t), Publisher: pub,
+			r := startFaultStack(t, nil, stack.Options{DatabaseURL: pgtest.NewURL(t), Publisher: pub,
 				Providers: map[string]generation.Provider{"procedural": provider}})
 			settings := `{"count": 2, "bufferPercent": 50, "width": 256, "height": 256}`
 			id := r.start(1, settings)[0]
 			_, err := r.stack.Starter.Wait(context.Background(), id)
 			require.NoError(t, err, "the execution succeeds: a committed delivery is final")
-			h := &harness{t: t, stack: r.stack}
 			g, err := r.stack.Store.Generation(context.Background(), id)
 			require.NoError(t, err)
 			require.Equal(t, generation.StatusDelivered, g.Status)
 			const rows = `SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`
-			require.Equal(t, g.PlannedCount, h.count(rows, id), "the outbox rows are stored with the delivery")
+			require.Equal(t, g.PlannedCount, r.count(rows, id), "the outbox rows are stored with the delivery")
 			tt.fake.mu.Lock()
 			sent := tt.fake.sent
 			tt.fake.mu.Unlock()
@@ -399,7 +355,7 @@ func TestFaultQueueAtDeliver(t *testing.T) {
 			}
 			_, err = r.stack.Pipeline.Recalibrate(context.Background())
 			require.NoError(t, err)
-			require.Zero(t, h.count(rows+` AND processed_at IS NULL`, id), "Recalibrate folds what the queue never carried")
+			require.Zero(t, r.count(rows+` AND processed_at IS NULL`, id), "Recalibrate folds what the queue never carried")
 		})
 	}
 }

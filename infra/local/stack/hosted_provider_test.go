@@ -1,7 +1,6 @@
 package stack_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,9 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
-	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/catalog"
 	"github.com/designerbff/pipeline/shared/provider/openai"
@@ -137,6 +134,17 @@ func (f *fakeImagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(200, string(body), "x-request-id", "req_"+strconv.Itoa(call))
 }
 
+// fakeOpenAI serves api for the test and returns the real OpenAI adapter
+// calling it, as the stack's "openai" provider.
+func fakeOpenAI(t *testing.T, api http.Handler) map[string]generation.Provider {
+	t.Helper()
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return map[string]generation.Provider{
+		"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL, HTTP: providerhttp.Caller{Local: true}}),
+	}
+}
+
 // A generation through the real definition with the OpenAI adapter against a
 // fake that throttles two calls and filters two: the throttled calls wait
 // out the provider's Retry-After inside the invocation (the provider
@@ -147,37 +155,11 @@ func TestHostedProviderFiltersAndThrottles(t *testing.T) {
 	t.Parallel()
 	const n = 4
 	fake := &fakeImagesAPI{throttle: map[int]bool{1: true, 3: true}, filter: map[int]bool{2: true, 6: true}}
-	srv := httptest.NewServer(fake)
-	t.Cleanup(srv.Close)
-
-	env := map[string]string{"PROVIDER": "openai"}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	h := &harness{t: t}
-	s, err := stack.Start(context.Background(), stack.Options{
-		DatabaseURL: pgtest.NewURL(t),
-		Config:      cfg,
-		Providers: map[string]generation.Provider{
-			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL, HTTP: providerhttp.Caller{Local: true}}),
-		},
+	h := startHarness(t, map[string]string{"PROVIDER": "openai"}, stack.Options{
+		DatabaseURL:    pgtest.NewURL(t),
+		Providers:      fakeOpenAI(t, fake),
 		MapConcurrency: 4,
-		Sleep: func(_ context.Context, d time.Duration) error {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.sleeps = append(h.sleeps, d)
-			return nil
-		},
-		Events: func(e sfnlocal.Event) {
-			h.mu.Lock()
-			defer h.mu.Unlock()
-			h.events = append(h.events, e)
-		},
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close(context.Background()) })
-	h.stack = s
-	h.api = httptest.NewServer(s.API(true).Handler())
-	t.Cleanup(h.api.Close)
 
 	g, err := h.run(fmt.Sprintf(`{"count": %d, "bufferPercent": 50, "width": 1024, "height": 1024, "prompt": "navy wool coat on a hanger"}`, n))
 	require.NoError(t, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 	"time"
@@ -13,10 +12,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
-	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
-	"github.com/designerbff/pipeline/shared/provider/openai"
-	"github.com/designerbff/pipeline/shared/provider/providerhttp"
 )
 
 // limitedAPI is a provider that enforces its own limits the way a hosted
@@ -81,9 +77,6 @@ func TestProviderBudgetHoldsAcrossGenerations(t *testing.T) {
 	t.Parallel()
 	const generations, window = 30, 2 * time.Second
 	api := &limitedAPI{next: &fakeImagesAPI{}, concurrent: 2, perWindow: 60, window: window}
-	srv := httptest.NewServer(api)
-	t.Cleanup(srv.Close)
-
 	env := map[string]string{
 		"PROVIDER":                    "openai",
 		"OPENAI_MAX_CONCURRENT_CALLS": "2",
@@ -91,23 +84,12 @@ func TestProviderBudgetHoldsAcrossGenerations(t *testing.T) {
 		"PROVIDER_RATE_WINDOW":        window.String(), // the minute, scaled
 		"PROVIDER_BUDGET_MAX_WAIT":    "2m",
 	}
-	cfg, err := config.Load(func(k string) string { return env[k] })
-	require.NoError(t, err)
-	h := &harness{t: t}
-	s, err := stack.Start(context.Background(), stack.Options{
-		DatabaseURL: pgtest.NewURL(t),
-		Config:      cfg,
-		Providers: map[string]generation.Provider{
-			"openai": openai.New(openai.Options{APIKey: "sk-fake", BaseURL: srv.URL, HTTP: providerhttp.Caller{Local: true}}),
-		},
+	h := startHarness(t, env, stack.Options{
+		DatabaseURL:    pgtest.NewURL(t),
+		Providers:      fakeOpenAI(t, api),
 		MapConcurrency: 3,
 		Sleep:          func(context.Context, time.Duration) error { return nil },
 	})
-	require.NoError(t, err)
-	t.Cleanup(func() { s.Close(context.Background()) })
-	h.stack = s
-	h.api = httptest.NewServer(s.API(true).Handler())
-	t.Cleanup(h.api.Close)
 
 	var wg sync.WaitGroup
 	results := make([]generation.Generation, generations)

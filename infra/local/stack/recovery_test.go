@@ -2,8 +2,6 @@ package stack_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
@@ -58,15 +57,8 @@ func TestLocalRecalibration(t *testing.T) {
 	api := httptest.NewServer(s.API(true).Handler())
 	t.Cleanup(api.Close)
 	isDefault := func() bool {
-		req, err := http.NewRequest(http.MethodGet, api.URL+"/api/optimization/buffer/procedural?count=4", nil)
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer designer")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode)
 		var body struct{ IsDefault bool }
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+		stacktest.GetJSON(t, api.URL+"/api/optimization/buffer/procedural?count=4", "designer", &body)
 		return body.IsDefault
 	}
 	require.True(t, isDefault())

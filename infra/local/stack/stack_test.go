@@ -23,6 +23,7 @@ import (
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
@@ -92,29 +93,40 @@ type harness struct {
 	reference []byte
 }
 
+// newHarness starts a stack on the configuration env whose "procedural"
+// provider is provider (nil: the embedded one), over a fresh database.
 func newHarness(t *testing.T, provider generation.Provider, env map[string]string) *harness {
+	t.Helper()
+	opts := stack.Options{DatabaseURL: pgtest.NewURL(t), MapConcurrency: 4}
+	if provider != nil {
+		opts.Providers = map[string]generation.Provider{"procedural": provider}
+	}
+	return startHarness(t, env, opts)
+}
+
+// startHarness starts a stack with opts on the configuration env and serves
+// its API; both close with the test. Unless opts sets them, the
+// interpreter's sleeps are recorded (not slept) and its events recorded.
+func startHarness(t *testing.T, env map[string]string, opts stack.Options) *harness {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	require.NoError(t, err)
+	opts.Config = cfg
 	h := &harness{t: t}
-	opts := stack.Options{
-		DatabaseURL:    pgtest.NewURL(t),
-		Config:         cfg,
-		MapConcurrency: 4,
-		Sleep: func(_ context.Context, d time.Duration) error {
+	if opts.Sleep == nil {
+		opts.Sleep = func(_ context.Context, d time.Duration) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.sleeps = append(h.sleeps, d)
 			return nil
-		},
-		Events: func(e sfnlocal.Event) {
+		}
+	}
+	if opts.Events == nil {
+		opts.Events = func(e sfnlocal.Event) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			h.events = append(h.events, e)
-		},
-	}
-	if provider != nil {
-		opts.Providers = map[string]generation.Provider{"procedural": provider}
+		}
 	}
 	s, err := stack.Start(context.Background(), opts)
 	require.NoError(t, err)
@@ -238,11 +250,6 @@ func TestAllPassInRoundOne(t *testing.T) {
 	require.Positive(t, h.count(`SELECT count(*) FROM attribute_stats WHERE provider = 'procedural'`))
 
 	// What the user sees.
-	req, _ := http.NewRequest(http.MethodGet, h.api.URL+"/v1/generations/"+g.ID, nil)
-	req.Header.Set("Authorization", "Bearer designer")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
 	var body struct {
 		Status string `json:"status"`
 		Images []struct {
@@ -250,7 +257,7 @@ func TestAllPassInRoundOne(t *testing.T) {
 			URL  string `json:"url"`
 		} `json:"images"`
 	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	stacktest.GetJSON(t, h.api.URL+"/v1/generations/"+g.ID, "designer", &body)
 	require.Equal(t, "delivered", body.Status)
 	require.Len(t, body.Images, 4)
 	img, err := http.Get(body.Images[0].URL)

@@ -4,6 +4,8 @@ package stacktest
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,4 +61,18 @@ func Invoke(t testing.TB, handler any, payload []byte) ([]byte, error) {
 	t.Helper()
 	out, err := lambda.NewHandler(handler).Invoke(context.Background(), payload)
 	return append([]byte(nil), out...), err // Invoke's bytes alias a reused buffer
+}
+
+// GetJSON sends GET url as user (the local API's bearer identity), requires
+// a 200 answer and decodes its JSON body into out.
+func GetJSON(t testing.TB, url, user string, out any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+user)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, url)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(out))
 }
