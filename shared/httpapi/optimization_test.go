@@ -62,12 +62,19 @@ func decodeStrict[T any](t *testing.T, body []byte) T {
 	return v
 }
 
+// getOK sends GET path as alice, requires a 200 answer and decodes its body
+// strictly.
+func getOK[T any](t *testing.T, e *env, path string) T {
+	t.Helper()
+	rec := e.do(t, request{method: http.MethodGet, path: path, user: "alice"})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	return decodeStrict[T](t, rec.Body.Bytes())
+}
+
 func TestOptimizationBufferWithoutHistoryUsesThePrior(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	rec := e.do(t, request{method: http.MethodGet, path: "/api/optimization/buffer/procedural?count=4", user: "alice"})
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	got := decodeStrict[bufferAnswer](t, rec.Body.Bytes())
+	got := getOK[bufferAnswer](t, e, "/api/optimization/buffer/procedural?count=4")
 	require.True(t, got.IsDefault)
 	require.Equal(t, 5, got.PlannedCount, "the default 20 % of 4, rounded up")
 	require.Equal(t, 0.9, got.Confidence, "the environment's default confidence")
@@ -101,9 +108,7 @@ func TestOptimizationBufferWithHistory(t *testing.T) {
 		{"count=10", 0, 143.5, 61.5, 0.9},
 	}
 	for _, tt := range tests {
-		rec := e.do(t, request{method: http.MethodGet, path: "/api/optimization/buffer/procedural?" + tt.query, user: "alice"})
-		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-		got := decodeStrict[bufferAnswer](t, rec.Body.Bytes())
+		got := getOK[bufferAnswer](t, e, "/api/optimization/buffer/procedural?"+tt.query)
 		want := tt.wantPlanned
 		if want == 0 {
 			want, _ = buffer.Count(got.Count, tt.confidence, tt.alpha, tt.beta, 0)
@@ -153,9 +158,7 @@ func TestOptimizationRejectsBadQueries(t *testing.T) {
 func TestOptimizationProvider(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	rec := e.do(t, request{method: http.MethodGet, path: "/api/optimization/provider/openai", user: "alice"})
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	empty := decodeStrict[providerAnswer](t, rec.Body.Bytes())
+	empty := getOK[providerAnswer](t, e, "/api/optimization/provider/openai")
 	require.Empty(t, empty.Recommendations)
 	require.Empty(t, empty.Models)
 	require.Equal(t, 0, empty.Stats.Samples)
@@ -165,9 +168,7 @@ func TestOptimizationProvider(t *testing.T) {
 	e.seedStats(t, "procedural", "proc-1", 60, 40, `{"blurry": 30, "filtered": 10}`, 65, 20)
 	_, err := e.pool.Exec(t.Context(), `UPDATE provider_stats SET recommended_buffers = '[{"count": 4, "planned": 9, "bufferPercent": 125, "predictedDeliveryProbability": 0.96, "confidence": 0.95}]'`)
 	require.NoError(t, err)
-	rec = e.do(t, request{method: http.MethodGet, path: "/api/optimization/provider/procedural", user: "alice"})
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	got := decodeStrict[providerAnswer](t, rec.Body.Bytes())
+	got := getOK[providerAnswer](t, e, "/api/optimization/provider/procedural")
 	var types []string
 	for _, r := range got.Recommendations {
 		types = append(types, r.Type)
