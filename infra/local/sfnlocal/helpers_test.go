@@ -98,6 +98,20 @@ func requireExecErr(t *testing.T, err error, name string) *sfnlocal.ExecutionErr
 	return ee
 }
 
+// requireOutcome asserts how an execution ended: with the error named
+// wantErr when that is set (it then reports true, for the caller's checks
+// of the failure), else successfully with an output JSON-equal to wantOut.
+func requireOutcome(t *testing.T, out []byte, err error, wantErr, wantOut string) (failed bool) {
+	t.Helper()
+	if wantErr != "" {
+		requireExecErr(t, err, wantErr)
+		return true
+	}
+	require.NoError(t, err)
+	require.JSONEq(t, wantOut, string(out))
+	return false
+}
+
 func mustJSON(t *testing.T, v any) string {
 	t.Helper()
 	b, err := json.Marshal(v)
