@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,7 +25,7 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 	t.Parallel()
 	envFile := filepath.Join(t.TempDir(), "sam-env.json")
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuilder{}
+	out := &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"sam-local", "--env-file", envFile, "--database-url", pgtest.NewURL(t)}, out, io.Discard)
@@ -74,22 +73,4 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 	}
 	want := "sam local invoke PlanFunction --event events/plan/round1.json --env-vars " + envFile
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), want) }, 10*time.Second, 10*time.Millisecond)
-}
-
-// syncBuilder is a strings.Builder the command writes to while the test reads.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
 	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/httpapi"
 )
 
@@ -31,6 +31,7 @@ type serveProcess struct {
 	out *lockedBuffer
 }
 
+// lockedBuffer is a bytes.Buffer a command writes to while the test reads.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
@@ -84,15 +85,8 @@ func (p *serveProcess) post(t *testing.T, reference []byte, settings map[string]
 
 func (p *serveProcess) generation(t *testing.T, id string) httpapi.GenerationBody {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, p.url+"/v1/generations/"+id, nil)
-	require.NoError(t, err)
-	req.Header.Set("Authorization", "Bearer demo-designer")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
 	var g httpapi.GenerationBody
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&g))
+	stacktest.GetJSON(t, p.url+"/v1/generations/"+id, "demo-designer", &g)
 	return g
 }
 
