@@ -91,6 +91,8 @@ type harness struct {
 	events []sfnlocal.Event
 	// reference replaces referencePNG in post when set.
 	reference []byte
+	// idempotencyKey, when set, is post's Idempotency-Key header.
+	idempotencyKey string
 }
 
 // newHarness starts a stack on the configuration env whose "procedural"
@@ -158,6 +160,9 @@ func (h *harness) post(settings string) (int, map[string]any) {
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer designer")
 	req.Header.Set("Content-Type", "application/json")
+	if h.idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", h.idempotencyKey)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -2,11 +2,8 @@ package stack_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,20 +40,8 @@ func TestStartFailingOnceThenTheSameKeyDelivers(t *testing.T) {
 	api := httptest.NewServer(sys.API(system.APIOptions{LocalAuth: true}).Handler())
 	t.Cleanup(api.Close)
 
-	body := `{"image": "` + base64.StdEncoding.EncodeToString(referencePNG(t)) + `", "settings": {"count": 2, "width": 256, "height": 256}}`
-	post := func() (int, map[string]any) {
-		req, err := http.NewRequest(http.MethodPost, api.URL+"/v1/generations", strings.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Authorization", "Bearer designer")
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Idempotency-Key", "order-17")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out map[string]any
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return resp.StatusCode, out
-	}
+	h.api, h.idempotencyKey = api, "order-17"
+	post := func() (int, map[string]any) { return h.post(`{"count": 2, "width": 256, "height": 256}`) }
 
 	status, out := post()
 	require.Equal(t, http.StatusServiceUnavailable, status, out)
