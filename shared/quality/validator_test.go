@@ -142,7 +142,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q2.2.1", got.ValidatorVersion)
+			require.Equal(t, "q2.2.2", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -234,7 +234,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q2.2.1", v.Version())
+	require.Equal(t, "q2.2.2", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {
@@ -278,7 +278,7 @@ func benchImages1024(b *testing.B) (jpg, png, webp []byte) {
 		require.NoError(b, err)
 		png, err = os.ReadFile(filepath.Join(dir, "bench1024.png"))
 		require.NoError(b, err)
-		img, _, err := decode(png)
+		img, _, err := decode(png, ProviderBudget)
 		require.NoError(b, err)
 		nrgba, ok := img.(*image.NRGBA)
 		if !ok {
@@ -342,7 +342,7 @@ func BenchmarkValidate1024(b *testing.B) {
 func BenchmarkMetrics1024(b *testing.B) {
 	for _, bc := range benchFiles1024(b) {
 		b.Run(bc.name, func(b *testing.B) {
-			img, format, err := decode(bc.data)
+			img, format, err := decode(bc.data, ProviderBudget)
 			require.NoError(b, err)
 			v := New(0)
 			b.ReportAllocs()
@@ -361,7 +361,7 @@ func BenchmarkDecode1024(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			defer reportCPU(b)()
 			for b.Loop() {
-				if _, _, err := decode(bc.data); err != nil {
+				if _, _, err := decode(bc.data, ProviderBudget); err != nil {
 					b.Fatal(err)
 				}
 			}
