@@ -246,6 +246,9 @@ func FuzzValidate(f *testing.F) {
 		png, jpg, encodeWebPLossless(small), nil, randomBytes(64),
 		truncate(png, 0.5), truncate(jpg, 0.5), hugePNG(100000, 100000), encodeGIF(f, small),
 		[]byte("RIFF\x00\x00\x00\x00WEBPVP8 "),
+		// Layouts the decode budget reads from the header (budget.go).
+		progressiveJPEG(24, 16, 3, 2), withAdobe(progressiveJPEG(24, 16, 4, 1), 2),
+		flatPNG(f, 24, 16, 16, 0, true, []byte{0, 7}), flatWebPLossless(24, 16),
 	} {
 		f.Add(seed)
 	}
