@@ -200,6 +200,8 @@ func TestCreateRejectsBadInput(t *testing.T) {
 		{name: "FormTruncatedPNG", request: form(img[:len(img)/2], `{"count":1}`), wantCode: 400, wantError: generation.EINVALID, wantField: "image"},
 		{name: "JSONTruncatedPNG", request: withJSON(img[:len(img)/2], map[string]any{"count": 1}), wantCode: 400, wantError: generation.EINVALID, wantField: "image"},
 		{name: "HugeDimensions", request: form(hugePNG(50000, 50000), `{"count":1}`), wantCode: 413, wantError: generation.ETOOLARGE, wantField: "image"},
+		// Under the pixel caps, but 137 MiB of RGBA to decode: over the reference budget.
+		{name: "OverDecodeBudget", request: form(hugePNG(6000, 6000), `{"count":1}`), wantCode: 413, wantError: generation.ETOOLARGE, wantField: "image"},
 		{name: "FormOversizedBody", request: form(noise, `{"count":1}`), wantCode: 413, wantError: generation.ETOOLARGE},
 		{name: "JSONOversizedBody", request: withJSON(noise, map[string]any{"count": 1}), wantCode: 413, wantError: generation.ETOOLARGE},
 		{name: "FormCountZero", request: form(img, `{"count":0}`), wantCode: 400, wantError: generation.EINVALID, wantField: "count"},

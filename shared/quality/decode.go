@@ -90,11 +90,18 @@ func decodeConfig(data []byte) (image.Config, string, error) {
 	return cfg, format, nil
 }
 
-// decode checks the header (see decodeConfig) and then decodes the pixels.
+// decode checks the header (see decodeConfig) and the memory the decoder
+// would need against budget (see decodeCost), and then decodes the pixels.
 // Errors are *generation.Error with EINVALID, EUNSUPPORTED or ETOOLARGE.
-func decode(data []byte) (img image.Image, format string, err error) {
-	if _, format, err = decodeConfig(data); err != nil {
+func decode(data []byte, budget int64) (img image.Image, format string, err error) {
+	var cfg image.Config
+	if cfg, format, err = decodeConfig(data); err != nil {
 		return nil, format, err
+	}
+	if cost := decodeCost(data, cfg, format); cost > budget {
+		return nil, format, generation.Errorf(generation.ETOOLARGE,
+			"%d×%d %s image needs about %d MiB to decode; the limit is %d MiB",
+			cfg.Width, cfg.Height, format, cost>>20, budget>>20)
 	}
 	// The decoders are meant not to panic on hostile input, but these bytes
 	// come from users and providers: a decoder bug must become a rejected

@@ -24,9 +24,11 @@ const (
 // content type ("image/png", "image/jpeg" or "image/webp"). Errors are
 // *generation.Error: EINVALID for empty, truncated or corrupt bytes,
 // EUNSUPPORTED when the content is not PNG, JPEG or WebP, ETOOLARGE when the
-// header declares more than MaxSide a side or MaxPixels in all.
+// header declares more than MaxSide a side or MaxPixels in all, or an image
+// whose decoding would need more than ReferenceBudget bytes (refused before
+// decoding: the API function has 512 MB).
 func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
-	img, format, err := decode(data)
+	img, format, err := decode(data, ReferenceBudget)
 	if err != nil {
 		return generation.ReferenceFeatures{}, "", fmt.Errorf("inspect reference image: %w", err)
 	}

@@ -44,7 +44,9 @@ func TestInspect(t *testing.T) {
 		{name: "png header 100000x100000", data: hugePNG(100000, 100000), wantErrCode: generation.ETOOLARGE},
 		{name: "png header 8193 wide", data: hugePNG(8193, 10), wantErrCode: generation.ETOOLARGE},
 		{name: "png header 7000x7000 (49 MP)", data: hugePNG(7000, 7000), wantErrCode: generation.ETOOLARGE},
-		{name: "png header at the limit but no pixels", data: hugePNG(8192, 4882), wantErrCode: generation.EINVALID},
+		{name: "png header within the budget but no pixels", data: hugePNG(4000, 4000), wantErrCode: generation.EINVALID},
+		// Under the pixel caps, but 153 MiB of NRGBA: over ReferenceBudget.
+		{name: "png header at the pixel limit", data: hugePNG(8192, 4882), wantErrCode: generation.ETOOLARGE},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -17,6 +17,8 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q2.2.2: an image whose decoding would need more than ProviderBudget is
+// too_large before it is decoded (it was judged before).
 // q2.2.1: JPEGs are decoded by image/jpeg (the hand-written baseline
 // decoder is gone; pixels may differ by one level).
 // q2.2.0: the noise estimate reads one band of rows in four, not two;
@@ -24,7 +26,7 @@ import (
 // q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q2.2.1"
+const version = "q2.2.2"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -38,7 +40,7 @@ const (
 const (
 	ReasonUndecodable  = "undecodable"        // hard fail: empty, corrupt or truncated bytes
 	ReasonUnsupported  = "unsupported_format" // with undecodable: not PNG, JPEG or WebP
-	ReasonTooLarge     = "too_large"          // hard fail: header declares too many pixels
+	ReasonTooLarge     = "too_large"          // hard fail: header declares too many pixels, or over ProviderBudget to decode
 	ReasonBlank        = "blank"              // hard fail: (near-)uniform image
 	ReasonBlurry       = "blurry"
 	ReasonNoisy        = "noisy"
@@ -233,7 +235,7 @@ func (v *Validator) Validate(ctx context.Context, img []byte, spec generation.Va
 	if err := ctx.Err(); err != nil {
 		return generation.Verdict{}, fmt.Errorf("validate image: %w", err)
 	}
-	decoded, format, err := decode(img)
+	decoded, format, err := decode(img, ProviderBudget)
 	if err != nil {
 		return undecodable(img, err), nil
 	}

@@ -142,7 +142,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q2.2.1", got.ValidatorVersion)
+			require.Equal(t, "q2.2.2", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -234,7 +234,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q2.2.1", v.Version())
+	require.Equal(t, "q2.2.2", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {
@@ -246,6 +246,9 @@ func FuzzValidate(f *testing.F) {
 		png, jpg, encodeWebPLossless(small), nil, randomBytes(64),
 		truncate(png, 0.5), truncate(jpg, 0.5), hugePNG(100000, 100000), encodeGIF(f, small),
 		[]byte("RIFF\x00\x00\x00\x00WEBPVP8 "),
+		// Layouts the decode budget reads from the header (budget.go).
+		progressiveJPEG(24, 16, 3, 2), withAdobe(progressiveJPEG(24, 16, 4, 1), 2),
+		flatPNG(f, 24, 16, 16, 0, true, []byte{0, 7}), flatWebPLossless(24, 16),
 	} {
 		f.Add(seed)
 	}
@@ -278,7 +281,7 @@ func benchImages1024(b *testing.B) (jpg, png, webp []byte) {
 		require.NoError(b, err)
 		png, err = os.ReadFile(filepath.Join(dir, "bench1024.png"))
 		require.NoError(b, err)
-		img, _, err := decode(png)
+		img, _, err := decode(png, ProviderBudget)
 		require.NoError(b, err)
 		nrgba, ok := img.(*image.NRGBA)
 		if !ok {
@@ -342,7 +345,7 @@ func BenchmarkValidate1024(b *testing.B) {
 func BenchmarkMetrics1024(b *testing.B) {
 	for _, bc := range benchFiles1024(b) {
 		b.Run(bc.name, func(b *testing.B) {
-			img, format, err := decode(bc.data)
+			img, format, err := decode(bc.data, ProviderBudget)
 			require.NoError(b, err)
 			v := New(0)
 			b.ReportAllocs()
@@ -361,7 +364,7 @@ func BenchmarkDecode1024(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			defer reportCPU(b)()
 			for b.Loop() {
-				if _, _, err := decode(bc.data); err != nil {
+				if _, _, err := decode(bc.data, ProviderBudget); err != nil {
 					b.Fatal(err)
 				}
 			}
