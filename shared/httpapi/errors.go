@@ -19,23 +19,21 @@ type errorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// statusOf maps a domain error code onto its HTTP status.
+// statuses maps a domain error code onto its HTTP status; any other code
+// (EINTERNAL, an uncoded error) is a 500.
+var statuses = map[string]int{
+	generation.EINVALID:      http.StatusBadRequest,
+	generation.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	generation.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	generation.EUNAUTHORIZED: http.StatusUnauthorized,
+	generation.ENOTFOUND:     http.StatusNotFound,
+	generation.ECONFLICT:     http.StatusConflict,
+	generation.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
 func statusOf(code string) int {
-	switch code {
-	case generation.EINVALID:
-		return http.StatusBadRequest
-	case generation.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case generation.EUNSUPPORTED:
-		return http.StatusUnsupportedMediaType
-	case generation.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case generation.ENOTFOUND:
-		return http.StatusNotFound
-	case generation.ECONFLICT:
-		return http.StatusConflict
-	case generation.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
+	if status, ok := statuses[code]; ok {
+		return status
 	}
 	return http.StatusInternalServerError
 }

@@ -31,13 +31,43 @@ import (
 // an output-stage moderation_blocked 400. Every other call renders a clean
 // image of the requested size from the uploaded reference's palette.
 type fakeImagesAPI struct {
+	// throttle names the calls answered 429. A call whose prompt was
+	// throttled before (the adapter's own retry, whose turn depends on
+	// scheduling) is served, and the throttle moves to the next fresh call,
+	// so that every throttle falls on a first attempt.
 	throttle map[int]bool
 	filter   map[int]bool
 
-	mu      sync.Mutex
-	calls   int
-	bad     []string // requests that were not what the adapter should send
-	prompts []string
+	mu        sync.Mutex
+	calls     int
+	deferred  int             // throttles moved past a retried call
+	throttled map[string]bool // prompts answered 429
+	bad       []string        // requests that were not what the adapter should send
+	prompts   []string
+}
+
+// throttles decides call's 429 (see throttle).
+func (f *fakeImagesAPI) throttles(call int, prompt string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	due := f.throttle[call] || f.deferred > 0
+	if !due {
+		return false
+	}
+	if f.throttled[prompt] {
+		if f.throttle[call] {
+			f.deferred++
+		}
+		return false
+	}
+	if !f.throttle[call] {
+		f.deferred--
+	}
+	if f.throttled == nil {
+		f.throttled = map[string]bool{}
+	}
+	f.throttled[prompt] = true
+	return true
 }
 
 func (f *fakeImagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +137,7 @@ func (f *fakeImagesAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	switch {
-	case f.throttle[call]:
+	case f.throttles(call, field("prompt")):
 		writeJSON(429, `{"error": {"message": "Rate limit reached for gpt-image-2 on images per minute. Please try again in 1s.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}`,
 			"Retry-After", "1")
 		return
