@@ -5,14 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -23,50 +21,17 @@ import (
 
 const key = "sk-test-123"
 
-// seen is what the fake received.
-type seen struct {
-	method, path, auth, contentType string
-	json                            map[string]any
-	fields                          map[string]string
-	file                            []byte
-	fileType                        string
-	calls                           int
-}
-
 // fakeOpenAI speaks the Images API: it records the request and answers with respond.
-func fakeOpenAI(t *testing.T, respond func(w http.ResponseWriter, s *seen)) (*httptest.Server, *seen) {
+func fakeOpenAI(t *testing.T, respond providertest.Responder) (*httptest.Server, *providertest.Recorder) {
 	t.Helper()
-	s := &seen{}
-	var mu sync.Mutex
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		s.calls++
-		s.method, s.path, s.auth, s.contentType = r.Method, r.URL.Path, r.Header.Get("Authorization"), r.Header.Get("Content-Type")
-		if strings.HasPrefix(s.contentType, "multipart/form-data") {
-			require.NoError(t, r.ParseMultipartForm(32<<20))
-			s.fields = map[string]string{}
-			for k, v := range r.MultipartForm.Value {
-				s.fields[k] = v[0]
-			}
-			if fh := r.MultipartForm.File["image"]; len(fh) == 1 {
-				f, err := fh[0].Open()
-				require.NoError(t, err)
-				s.file, _ = io.ReadAll(f)
-				s.fileType = fh[0].Header.Get("Content-Type")
-			}
-		} else {
-			require.NoError(t, json.NewDecoder(r.Body).Decode(&s.json))
-		}
+	return providertest.Serve(t, func(w http.ResponseWriter, got providertest.Recorded) {
 		w.Header().Set("x-request-id", "req_123")
-		respond(w, s)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, s
+		respond(w, got)
+	})
 }
 
-func images(t *testing.T, n int) func(http.ResponseWriter, *seen) {
-	return func(w http.ResponseWriter, _ *seen) {
+func images(t *testing.T, n int) providertest.Responder {
+	return func(w http.ResponseWriter, _ providertest.Recorded) {
 		var data []map[string]any
 		for i := range n {
 			data = append(data, map[string]any{"b64_json": base64.StdEncoding.EncodeToString(providertest.PNG(t, 64, 48, uint8(40*i)))})
@@ -77,8 +42,10 @@ func images(t *testing.T, n int) func(http.ResponseWriter, *seen) {
 	}
 }
 
-func apiError(status int, body string, headers ...string) func(http.ResponseWriter, *seen) {
-	return func(w http.ResponseWriter, _ *seen) { providertest.WriteJSON(w, status, body, headers...) }
+func apiError(status int, body string, headers ...string) providertest.Responder {
+	return func(w http.ResponseWriter, _ providertest.Recorded) {
+		providertest.WriteJSON(w, status, body, headers...)
+	}
 }
 
 func errBody(typ, code, msg string) string {
@@ -90,7 +57,7 @@ func TestGenerate(t *testing.T) {
 	ref := providertest.PNG(t, 32, 32, 200)
 	tests := []struct {
 		name      string
-		respond   func(*testing.T) func(http.ResponseWriter, *seen)
+		respond   func(*testing.T) providertest.Responder
 		req       generation.ProviderRequest
 		n         int
 		key       string
@@ -99,27 +66,27 @@ func TestGenerate(t *testing.T) {
 		wantIn    string // in the reason
 		wantWait  time.Duration
 		wantCalls int
-		check     func(t *testing.T, s *seen, imgs []generation.Image)
+		check     func(t *testing.T, got providertest.Recorded, imgs []generation.Image)
 	}{
-		{name: "one image", respond: func(t *testing.T) func(http.ResponseWriter, *seen) { return images(t, 1) },
+		{name: "one image", respond: func(t *testing.T) providertest.Responder { return images(t, 1) },
 			req: generation.ProviderRequest{Prompt: "a navy coat", NegativePrompt: "text, watermark", Width: 1024, Height: 1024, Seed: 9},
-			check: func(t *testing.T, s *seen, imgs []generation.Image) {
-				require.Equal(t, "/v1/images/generations", s.path)
-				require.Equal(t, "application/json", s.contentType)
+			check: func(t *testing.T, got providertest.Recorded, imgs []generation.Image) {
+				require.Equal(t, "/v1/images/generations", got.Path)
+				require.Equal(t, "application/json", got.ContentType())
 				require.Equal(t, map[string]any{"model": "gpt-image-2", "prompt": "a navy coat\n\nAvoid: text, watermark", "n": float64(1),
-					"size": "1024x1024", "quality": "medium", "output_format": "png"}, s.json)
+					"size": "1024x1024", "quality": "medium", "output_format": "png"}, got.JSON)
 				require.Len(t, imgs, 1)
 				require.Equal(t, "image/png", imgs[0].ContentType)
 				require.Equal(t, [2]int{64, 48}, [2]int{imgs[0].Width, imgs[0].Height})
 				require.Equal(t, "gpt-image-2", imgs[0].Model)
 				require.InDelta(t, 0.07, imgs[0].CostUSD, 1e-9)
 			}},
-		{name: "several images in one call, landscape", respond: func(t *testing.T) func(http.ResponseWriter, *seen) { return images(t, 3) },
+		{name: "several images in one call, landscape", respond: func(t *testing.T) providertest.Responder { return images(t, 3) },
 			req: generation.ProviderRequest{Prompt: "coat", Model: "gpt-image-1.5", Width: 1500, Height: 1000}, n: 3,
-			check: func(t *testing.T, s *seen, imgs []generation.Image) {
-				require.Equal(t, float64(3), s.json["n"])
-				require.Equal(t, "1536x1024", s.json["size"])
-				require.Equal(t, "gpt-image-1.5", s.json["model"])
+			check: func(t *testing.T, got providertest.Recorded, imgs []generation.Image) {
+				require.Equal(t, float64(3), got.JSON["n"])
+				require.Equal(t, "1536x1024", got.JSON["size"])
+				require.Equal(t, "gpt-image-1.5", got.JSON["model"])
 				require.Len(t, imgs, 3)
 				require.NotEqual(t, imgs[0].Bytes, imgs[1].Bytes)
 				total := 0.0
@@ -128,88 +95,84 @@ func TestGenerate(t *testing.T) {
 				}
 				require.InDelta(t, 3*0.034, total, 1e-9)
 			}},
-		{name: "reference image goes to edits as multipart", respond: func(t *testing.T) func(http.ResponseWriter, *seen) { return images(t, 1) },
+		{name: "reference image goes to edits as multipart", respond: func(t *testing.T) providertest.Responder { return images(t, 1) },
 			req: generation.ProviderRequest{Prompt: "same coat in red", Reference: ref, ReferenceContentType: "image/png", Width: 512, Height: 768},
-			check: func(t *testing.T, s *seen, imgs []generation.Image) {
-				require.Equal(t, "/v1/images/edits", s.path)
+			check: func(t *testing.T, got providertest.Recorded, imgs []generation.Image) {
+				require.Equal(t, "/v1/images/edits", got.Path)
 				require.Equal(t, map[string]string{"model": "gpt-image-2", "prompt": "same coat in red", "n": "1", "size": "1024x1536",
-					"quality": "medium", "output_format": "png"}, s.fields)
-				require.Equal(t, ref, s.file)
-				require.Equal(t, "image/png", s.fileType)
+					"quality": "medium", "output_format": "png"}, got.Fields)
+				require.Equal(t, map[string]providertest.File{"image": {Bytes: ref, ContentType: "image/png"}}, got.Files)
 				require.Len(t, imgs, 1)
 			}},
-		{name: "moderation at the input stage", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "moderation at the input stage", respond: func(*testing.T) providertest.Responder {
 			return apiError(400, `{"error": {"message": "Your request was rejected by the safety system. safety_violations=[sexual].", "type": "image_generation_user_error", "param": null, "code": "moderation_blocked", "moderation_details": {"moderation_stage": "input", "categories": ["sexual"]}}}`)
 		}, wantKind: generation.ProviderFiltered, wantIn: "moderation_blocked (input: sexual): Your request was rejected"},
-		{name: "moderation at the output stage", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "moderation at the output stage", respond: func(*testing.T) providertest.Responder {
 			return apiError(400, `{"error": {"message": "Generated image was rejected by the safety system.", "type": "image_generation_user_error", "param": null, "code": "moderation_blocked", "moderation_details": {"moderation_stage": "output", "categories": ["violence"]}}}`)
 		}, wantKind: generation.ProviderFiltered, wantIn: "moderation_blocked (output: violence)"},
-		{name: "DALL-E era content policy", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "DALL-E era content policy", respond: func(*testing.T) providertest.Responder {
 			return apiError(400, errBody("invalid_request_error", "content_policy_violation", "Your request was rejected as a result of our safety system."))
 		}, wantKind: generation.ProviderFiltered, wantIn: "content_policy_violation"},
-		{name: "429 with Retry-After-Ms", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "429 with Retry-After-Ms", respond: func(*testing.T) providertest.Responder {
 			return apiError(429, errBody("requests", "rate_limit_exceeded", "Rate limit reached for images per minute."), "Retry-After-Ms", "1500", "Retry-After", "2")
 		}, wantKind: generation.ProviderThrottled, wantWait: 1500 * time.Millisecond},
-		{name: "429 with Retry-After seconds", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "429 with Retry-After seconds", respond: func(*testing.T) providertest.Responder {
 			return apiError(429, errBody("requests", "rate_limit_exceeded", "Rate limit reached."), "Retry-After", "7")
 		}, wantKind: generation.ProviderThrottled, wantWait: 7 * time.Second},
-		{name: "429 without Retry-After: the message's hint", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "429 without Retry-After: the message's hint", respond: func(*testing.T) providertest.Responder {
 			return apiError(429, errBody("tokens", "rate_limit_exceeded", "Rate limit reached for gpt-image-2. Please try again in 26.604s."))
 		}, wantKind: generation.ProviderThrottled, wantWait: 26604 * time.Millisecond, wantIn: "rate_limit_exceeded"},
-		{name: "429 with no hint at all", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "429 with no hint at all", respond: func(*testing.T) providertest.Responder {
 			return apiError(429, errBody("requests", "rate_limit_exceeded", "Slow down."))
 		}, wantKind: generation.ProviderThrottled, wantWait: 0},
-		{name: "429 insufficient quota is not retried", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "429 insufficient quota is not retried", respond: func(*testing.T) providertest.Responder {
 			return apiError(429, errBody("insufficient_quota", "insufficient_quota", "You exceeded your current quota."))
 		}, wantKind: generation.ProviderQuota},
-		{name: "500", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "500", respond: func(*testing.T) providertest.Responder {
 			return apiError(500, errBody("server_error", "", "The server had an error while processing your request."))
 		}, wantKind: generation.ProviderUnavailable, wantIn: "server had an error"},
-		{name: "503 without an envelope", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "503 without an envelope", respond: func(*testing.T) providertest.Responder {
 			return apiError(503, `<html>upstream unavailable</html>`)
 		}, wantKind: generation.ProviderUnavailable, wantIn: "HTTP 503"},
-		{name: "timeout", maxCall: 100 * time.Millisecond, respond: func(t *testing.T) func(http.ResponseWriter, *seen) {
-			return func(w http.ResponseWriter, s *seen) {
+		{name: "timeout", maxCall: 100 * time.Millisecond, respond: func(t *testing.T) providertest.Responder {
+			return func(w http.ResponseWriter, got providertest.Recorded) {
 				time.Sleep(400 * time.Millisecond)
-				images(t, 1)(w, s)
+				images(t, 1)(w, got)
 			}
 		}, wantKind: generation.ProviderUnavailable, wantIn: "timeout"},
-		{name: "malformed JSON", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "malformed JSON", respond: func(*testing.T) providertest.Responder {
 			return apiError(200, `{"created": 1764158400, "data": [{"b64_json": "iVBOR`)
 		}, wantKind: generation.ProviderUnavailable, wantIn: "malformed response"},
-		{name: "empty image list", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
+		{name: "empty image list", respond: func(*testing.T) providertest.Responder {
 			return apiError(200, `{"created": 1764158400, "data": []}`)
 		}, wantKind: generation.ProviderUnavailable, wantIn: "no images"},
-		{name: "retired model", req: generation.ProviderRequest{Prompt: "coat", Model: "dall-e-3"}, respond: func(*testing.T) func(http.ResponseWriter, *seen) {
-			return func(w http.ResponseWriter, s *seen) {
-				require.Equal(t, "dall-e-3", s.json["model"])
-				apiError(404, errBody("invalid_request_error", "model_not_found", "The model `dall-e-3` does not exist or you do not have access to it."))(w, s)
+		{name: "retired model", req: generation.ProviderRequest{Prompt: "coat", Model: "dall-e-3"}, respond: func(t *testing.T) providertest.Responder {
+			return func(w http.ResponseWriter, got providertest.Recorded) {
+				assert.Equal(t, "dall-e-3", got.JSON["model"])
+				apiError(404, errBody("invalid_request_error", "model_not_found", "The model `dall-e-3` does not exist or you do not have access to it."))(w, got)
 			}
 		}, wantKind: generation.ProviderModelRetired, wantIn: "model_not_found"},
-		{name: "bad key", key: "sk-wrong", respond: func(*testing.T) func(http.ResponseWriter, *seen) {
-			return func(w http.ResponseWriter, s *seen) {
-				require.Equal(t, "Bearer sk-wrong", s.auth)
-				apiError(401, errBody("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-wrong."))(w, s)
-			}
+		{name: "bad key", key: "sk-wrong", respond: func(*testing.T) providertest.Responder {
+			return apiError(401, errBody("invalid_request_error", "invalid_api_key", "Incorrect API key provided: sk-wrong."))
 		}, wantKind: generation.ProviderAuth, wantIn: "Incorrect API key"},
-		{name: "no key: no call", key: "-", respond: func(t *testing.T) func(http.ResponseWriter, *seen) { return images(t, 1) },
+		{name: "no key: no call", key: "-", respond: func(t *testing.T) providertest.Responder { return images(t, 1) },
 			wantKind: generation.ProviderAuth, wantIn: "OPENAI_API_KEY is not set", wantCalls: -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			srv, s := fakeOpenAI(t, tt.respond(t))
+			srv, rec := fakeOpenAI(t, tt.respond(t))
 			p := openai.New(openai.Options{APIKey: providertest.Key(key, tt.key), BaseURL: srv.URL, HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
-			require.Equal(t, providertest.Calls(tt.wantCalls), s.calls, "one attempt, never a loop")
-			if tt.wantKind != "" {
-				providertest.RequireProviderError(t, err, "openai", tt.wantKind, tt.wantIn, tt.wantWait)
+			require.Equal(t, providertest.Calls(tt.wantCalls), rec.Calls(), "one attempt, never a loop")
+			for _, got := range rec.Requests() {
+				require.Equal(t, http.MethodPost, got.Method)
+				require.Equal(t, "Bearer "+providertest.Key(key, tt.key), got.Header.Get("Authorization"))
+			}
+			if !providertest.RequireOutcome(t, err, "openai", tt.wantKind, tt.wantIn, tt.wantWait) {
 				return
 			}
-			require.NoError(t, err)
-			require.Equal(t, "POST", s.method)
-			require.Equal(t, "Bearer "+key, s.auth)
-			tt.check(t, s, imgs)
+			tt.check(t, rec.Last(), imgs)
 		})
 	}
 }
@@ -228,7 +191,7 @@ func TestGenerateReturnsOneImage(t *testing.T) {
 
 func TestNoTimeLeftBeforeTheDeadline(t *testing.T) {
 	t.Parallel()
-	srv, s := fakeOpenAI(t, images(t, 1))
+	srv, rec := fakeOpenAI(t, images(t, 1))
 	p := openai.New(openai.Options{APIKey: key, BaseURL: srv.URL, HTTP: providerhttp.Caller{Margin: 5 * time.Second, Local: true}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // less than the margin
 	defer cancel()
@@ -236,5 +199,5 @@ func TestNoTimeLeftBeforeTheDeadline(t *testing.T) {
 	pe, ok := generation.AsProviderError(err)
 	require.True(t, ok)
 	require.Equal(t, generation.ProviderUnavailable, pe.Kind)
-	require.Zero(t, s.calls)
+	require.Zero(t, rec.Calls())
 }

@@ -1,8 +1,8 @@
 // Package providertest holds what the provider adapters' tests share: real
-// image bytes to serve, a reply helper for their fake servers, and the parts
-// of their table tests that do not depend on the wire format. Each fake
-// server itself stays in its adapter's test, because each speaks its own
-// wire format.
+// image bytes to serve, a Recorder that keeps what their fake servers
+// received, a reply helper, and the parts of their table tests that do not
+// depend on the wire format. What each fake server answers stays in its
+// adapter's test, because each speaks its own wire format.
 package providertest
 
 import (
@@ -85,4 +85,17 @@ func RequireProviderError(t testing.TB, err error, provider string, kind generat
 	require.Equal(t, provider, pe.Provider)
 	require.Contains(t, pe.Reason, reasonPart)
 	require.Equal(t, retryAfter, pe.RetryAfter)
+}
+
+// RequireOutcome asserts that err is what a table case wants: provider's
+// ProviderError of kind (as RequireProviderError) when kind is set, else no
+// error. It says whether the case succeeded and so has more to check.
+func RequireOutcome(t testing.TB, err error, provider string, kind generation.ProviderErrorKind, reasonPart string, retryAfter time.Duration) bool {
+	t.Helper()
+	if kind == "" {
+		require.NoError(t, err)
+		return true
+	}
+	RequireProviderError(t, err, provider, kind, reasonPart, retryAfter)
+	return false
 }

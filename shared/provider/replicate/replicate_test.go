@@ -23,53 +23,29 @@ import (
 const token = "r8_test"
 
 // fake is Replicate's API: create (official-model route), get, cancel, and
-// file downloads under /files/.
+// file downloads under /files/. It records the calls to each API route.
 type fake struct {
-	t       *testing.T
-	srv     *httptest.Server
-	mu      sync.Mutex
-	creates int
-	polls   int
-	cancels int
-	auth    []string
-	prefer  string
-	path    string
-	input   map[string]any
+	t                       *testing.T
+	srv                     *httptest.Server
+	creates, polls, cancels *providertest.Recorder
 	// create answers the create call; poll answers the i-th poll (from 1).
 	create func(f *fake, w http.ResponseWriter)
 	poll   func(f *fake, w http.ResponseWriter, i int)
 }
 
 func newFake(t *testing.T, create func(*fake, http.ResponseWriter), poll func(*fake, http.ResponseWriter, int)) *fake {
-	f := &fake{t: t, create: create, poll: poll}
+	f := &fake{t: t, create: create, poll: poll,
+		creates: providertest.NewRecorder(t), polls: providertest.NewRecorder(t), cancels: providertest.NewRecorder(t)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/models/{owner}/{name}/predictions", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.creates++
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.prefer, f.path = r.Header.Get("Prefer"), r.URL.Path
-		require.Equal(t, "application/json", r.Header.Get("Content-Type"))
-		var body struct {
-			Input map[string]any `json:"input"`
-		}
-		require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
-		f.input = body.Input
+	mux.Handle("POST /v1/models/{owner}/{name}/predictions", f.creates.Handler(func(w http.ResponseWriter, _ providertest.Recorded) {
 		f.create(f, w)
-	})
-	mux.HandleFunc("GET /v1/predictions/{id}", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.polls++
-		f.auth = append(f.auth, r.Header.Get("Authorization"))
-		f.poll(f, w, f.polls)
-	})
-	mux.HandleFunc("POST /v1/predictions/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		f.cancels++
+	}))
+	mux.Handle("GET /v1/predictions/{id}", f.polls.Handler(func(w http.ResponseWriter, got providertest.Recorded) {
+		f.poll(f, w, got.N)
+	}))
+	mux.Handle("POST /v1/predictions/{id}/cancel", f.cancels.Handler(func(w http.ResponseWriter, _ providertest.Recorded) {
 		f.prediction(w, 200, "canceled", "null", nil)
-	})
+	}))
 	mux.HandleFunc("GET /files/{name}", func(w http.ResponseWriter, r *http.Request) {
 		var shade uint8
 		_, _ = fmt.Sscanf(r.PathValue("name"), "out-%d.png", &shade)
@@ -89,6 +65,29 @@ func (f *fake) prediction(w http.ResponseWriter, status int, state, output strin
 	_, _ = fmt.Fprintf(w, `{"id": "p1", "model": "black-forest-labs/flux-2-pro", "version": "hidden", "status": %q, "input": {}, "output": %s, "error": %s, "logs": "",
 		"metrics": {"predict_time": 4.2}, "created_at": "2026-11-26T12:00:00Z", "urls": {"get": "%s/v1/predictions/p1", "cancel": "%s/v1/predictions/p1/cancel", "stream": ""}}`,
 		state, output, e, f.srv.URL, f.srv.URL)
+}
+
+// created is the last create call.
+func (f *fake) created() providertest.Recorded { return f.creates.Last() }
+
+// input is the last create call's input.
+func (f *fake) input() map[string]any {
+	in, _ := f.created().JSON["input"].(map[string]any)
+	return in
+}
+
+// requireAPICalls asserts that every create call sent JSON and that every
+// call to the API (create, poll, cancel) carried token.
+func (f *fake) requireAPICalls(t *testing.T, token string) {
+	t.Helper()
+	for _, got := range f.creates.Requests() {
+		require.Equal(t, "application/json", got.ContentType())
+	}
+	for _, rec := range []*providertest.Recorder{f.creates, f.polls, f.cancels} {
+		for _, got := range rec.Requests() {
+			require.Equal(t, "Bearer "+token, got.Header.Get("Authorization"), "%s %s", got.Method, got.Path)
+		}
+	}
 }
 
 // hosts are the fake's file host, for Options.OutputHosts.
@@ -131,9 +130,9 @@ func TestGenerate(t *testing.T) {
 		{name: "one image in sync mode, output a URL", req: generation.ProviderRequest{Prompt: "a navy coat", Seed: 123, Width: 1024, Height: 1024},
 			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "succeeded", f.file(1), nil) }, poll: noPoll,
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
-				require.Equal(t, "/v1/models/black-forest-labs/flux-2-pro/predictions", f.path)
-				require.Equal(t, "wait=60", f.prefer)
-				require.Equal(t, map[string]any{"prompt": "a navy coat", "seed": float64(123), "aspect_ratio": "1:1", "output_format": "png"}, f.input)
+				require.Equal(t, "/v1/models/black-forest-labs/flux-2-pro/predictions", f.created().Path)
+				require.Equal(t, "wait=60", f.created().Header.Get("Prefer"))
+				require.Equal(t, map[string]any{"prompt": "a navy coat", "seed": float64(123), "aspect_ratio": "1:1", "output_format": "png"}, f.input())
 				require.Len(t, imgs, 1)
 				require.Equal(t, [2]int{48, 32}, [2]int{imgs[0].Width, imgs[0].Height})
 				require.Equal(t, "black-forest-labs/flux-2-pro", imgs[0].Model)
@@ -145,9 +144,9 @@ func TestGenerate(t *testing.T) {
 				f.prediction(w, 201, "succeeded", "["+f.file(1)+","+f.file(2)+","+f.file(3)+"]", nil)
 			}, poll: noPoll,
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
-				require.Equal(t, "/v1/models/black-forest-labs/flux-schnell/predictions", f.path)
-				require.Equal(t, float64(3), f.input["num_outputs"])
-				require.Equal(t, "9:16", f.input["aspect_ratio"])
+				require.Equal(t, "/v1/models/black-forest-labs/flux-schnell/predictions", f.created().Path)
+				require.Equal(t, float64(3), f.input()["num_outputs"])
+				require.Equal(t, "9:16", f.input()["aspect_ratio"])
 				require.Len(t, imgs, 3)
 				require.NotEqual(t, imgs[0].Bytes, imgs[1].Bytes)
 				total := 0.0
@@ -159,7 +158,7 @@ func TestGenerate(t *testing.T) {
 		{name: "reference image as a data URI in input_images, billed", req: generation.ProviderRequest{Prompt: "same coat", Reference: ref, ReferenceContentType: "image/png"},
 			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "succeeded", f.file(1), nil) }, poll: noPoll,
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
-				require.Equal(t, []any{providerhttp.DataURI("image/png", ref)}, f.input["input_images"])
+				require.Equal(t, []any{providerhttp.DataURI("image/png", ref)}, f.input()["input_images"])
 				require.InDelta(t, 0.04, imgs[0].CostUSD, 1e-9)
 			}},
 		{name: "still processing after the wait: polled until it succeeds, data: URI output",
@@ -172,11 +171,9 @@ func TestGenerate(t *testing.T) {
 				f.prediction(w, 200, "succeeded", fmt.Sprintf("%q", providerhttp.DataURI("image/png", providertest.PNG(f.t, 10, 12, 5))), nil)
 			},
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
-				require.Equal(t, 3, f.polls)
+				require.Equal(t, 3, f.polls.Calls())
 				require.Equal(t, [2]int{10, 12}, [2]int{imgs[0].Width, imgs[0].Height})
-				for _, a := range f.auth {
-					require.Equal(t, "Bearer "+token, a)
-				}
+				f.requireAPICalls(t, token)
 			}},
 		{name: "a poll answering 503 is polled again",
 			create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "starting", "null", nil) },
@@ -188,7 +185,7 @@ func TestGenerate(t *testing.T) {
 				f.prediction(w, 200, "succeeded", f.file(4), nil)
 			},
 			check: func(t *testing.T, f *fake, imgs []generation.Image) {
-				require.Equal(t, 2, f.polls)
+				require.Equal(t, 2, f.polls.Calls())
 				require.Len(t, imgs, 1)
 			}},
 		{name: "E005 in sync mode", create: func(f *fake, w http.ResponseWriter) { f.prediction(w, 201, "failed", "null", e005) }, poll: noPoll,
@@ -236,18 +233,14 @@ func TestGenerate(t *testing.T) {
 			p := replicate.New(replicate.Options{APIToken: providertest.Key(token, tt.key), BaseURL: f.srv.URL, PollInterval: 10 * time.Millisecond, OutputHosts: f.hosts(),
 				HTTP: providerhttp.Caller{MaxCall: tt.maxCall, Local: true}})
 			imgs, err := p.GenerateN(context.Background(), providertest.Request(tt.req), max(tt.n, 1))
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			require.Equal(t, providertest.Calls(tt.wantCreate), f.creates, "one prediction, never a second")
-			if tt.wantKind != "" {
-				providertest.RequireProviderError(t, err, "replicate", tt.wantKind, tt.wantIn, tt.wantWait)
-				if strings.HasPrefix(tt.name, "timeout") {
-					require.Equal(t, 1, f.cancels, "a prediction nobody waits for is cancelled")
-				}
+			require.Equal(t, providertest.Calls(tt.wantCreate), f.creates.Calls(), "one prediction, never a second")
+			f.requireAPICalls(t, providertest.Key(token, tt.key))
+			if strings.HasPrefix(tt.name, "timeout") {
+				require.Equal(t, 1, f.cancels.Calls(), "a prediction nobody waits for is cancelled")
+			}
+			if !providertest.RequireOutcome(t, err, "replicate", tt.wantKind, tt.wantIn, tt.wantWait) {
 				return
 			}
-			require.NoError(t, err)
-			require.Equal(t, "Bearer "+token, f.auth[0])
 			tt.check(t, f, imgs)
 		})
 	}
@@ -261,7 +254,7 @@ func TestSeveralImagesNeedAMultiOutputModel(t *testing.T) {
 	pe, ok := generation.AsProviderError(err)
 	require.True(t, ok)
 	require.Equal(t, generation.ProviderInvalidRequest, pe.Kind)
-	require.Zero(t, f.creates)
+	require.Zero(t, f.creates.Calls())
 }
 
 // What Replicate returns does not steer requests: urls.get and urls.cancel
@@ -334,15 +327,11 @@ func TestRefusesWhatReplicateShouldNotSteer(t *testing.T) {
 				HTTP: providerhttp.Caller{Local: true, MaxCall: 2 * time.Second}})
 			_, err := p.Generate(context.Background(), generation.ProviderRequest{Prompt: "coat", Model: tt.model})
 			providertest.RequireProviderError(t, err, "replicate", generation.ProviderInvalidRequest, tt.wantIn, 0)
-			f.mu.Lock()
-			defer f.mu.Unlock()
-			require.Zero(t, f.polls, "no poll")
+			require.Zero(t, f.polls.Calls(), "no poll")
 			if tt.model != "" {
-				require.Zero(t, f.creates, "no call for a model that is not owner/name")
+				require.Zero(t, f.creates.Calls(), "no call for a model that is not owner/name")
 			}
-			for _, a := range f.auth {
-				require.Equal(t, "Bearer "+token, a, "the token went only to the API host")
-			}
+			f.requireAPICalls(t, token) // the token went to the API host as it should
 			elsewhere.Lock()
 			defer elsewhere.Unlock()
 			require.Empty(t, elsewhere.requests, "nothing was fetched from, and no token sent to, another host")
