@@ -87,27 +87,76 @@ func functionSecrets(t *testing.T, tpl Template, id string, conds map[string]boo
 		require.NotNil(t, m, "%s: SECRET_IDS entry %q is not ${SecretPrefix}/<name>", id, part)
 		named = append(named, strings.ReplaceAll(m[1], "${ValidationVisionProvider}", judge))
 	}
-	policies, _ := dig(props, "Policies").([]any)
-	for _, p := range policies {
-		statements, _ := dig(p, "Statement").([]any)
-		for _, st := range statements {
-			text := jsonText(t, dig(st, "Action"))
-			if !strings.Contains(text, "secretsmanager") {
-				continue
-			}
-			require.Equal(t, "secretsmanager:GetSecretValue", dig(st, "Action"), "%s: read secrets only", id)
-			resources, _ := dig(st, "Resource").([]any)
-			for _, r := range resources {
-				arn, _ := dig(r, "Fn::Sub").(string)
-				m := secretARNRef.FindStringSubmatch(arn)
-				require.NotNil(t, m, "%s: secret resource %v is not one secret's ARN", id, r)
-				granted = append(granted, strings.ReplaceAll(m[1], "${ValidationVisionProvider}", judge))
-			}
+	for _, st := range policyStatements(tpl, id, conds) {
+		text := jsonText(t, dig(st, "Action"))
+		if !strings.Contains(text, "secretsmanager") {
+			continue
+		}
+		require.Equal(t, "secretsmanager:GetSecretValue", dig(st, "Action"), "%s: read secrets only", id)
+		resources, _ := dig(st, "Resource").([]any)
+		for _, r := range resources {
+			arn, _ := dig(r, "Fn::Sub").(string)
+			m := secretARNRef.FindStringSubmatch(arn)
+			require.NotNil(t, m, "%s: secret resource %v is not one secret's ARN", id, r)
+			granted = append(granted, strings.ReplaceAll(m[1], "${ValidationVisionProvider}", judge))
 		}
 	}
 	slices.Sort(named)
 	slices.Sort(granted)
 	return named, granted
+}
+
+// policyStatements are the IAM statements a function's role holds: its
+// Policies' statements, or those of its own Role (AWS::IAM::Role).
+func policyStatements(tpl Template, id string, conds map[string]bool) []any {
+	props, _ := resolveIf(tpl.Resources[id].Properties, conds).(map[string]any)
+	var out []any
+	if role, attr, ok := GetAtt(props["Role"]); ok && attr == "Arn" {
+		rp := resolveIf(tpl.Resources[role].Properties, conds)
+		policies, _ := dig(rp, "Policies").([]any)
+		for _, p := range policies {
+			st, _ := dig(p, "PolicyDocument", "Statement").([]any)
+			out = append(out, st...)
+		}
+		return out
+	}
+	policies, _ := props["Policies"].([]any)
+	for _, p := range policies {
+		st, _ := dig(p, "Statement").([]any)
+		out = append(out, st...)
+	}
+	return out
+}
+
+// The learner may poll only its queue: its own role (SAM's SQS event would
+// attach AWSLambdaSQSQueueExecutionRole, whose sqs actions are on "*"),
+// with the queue actions on FeedbackQueue alone.
+func TestLearnerQueuePermissionsAreScoped(t *testing.T) {
+	t.Parallel()
+	tpl := testTemplate(t)
+	const learner = "LearnerFunction"
+	role, attr, ok := GetAtt(tpl.Resources[learner].Properties["Role"])
+	require.True(t, ok && attr == "Arn", "%s needs its own Role", learner)
+	require.Equal(t, "AWS::IAM::Role", tpl.Resources[role].Type)
+	require.NotContains(t, jsonText(t, tpl.Resources[role].Properties), "SQSQueueExecutionRole")
+	require.Nil(t, tpl.Resources[learner].Properties["Policies"], "with a Role, SAM ignores Policies")
+	for _, vpc := range []bool{false, true} {
+		polls := false
+		for _, st := range policyStatements(tpl, learner, map[string]bool{"HasVpc": vpc, "HasVisionJudge": false, "HasAlarmTopic": false}) {
+			actions := jsonText(t, dig(st, "Action"))
+			require.NotContains(t, actions, "*", "no wildcard actions")
+			if !strings.Contains(actions, "sqs:") {
+				continue
+			}
+			queue, attr, ok := GetAtt(dig(st, "Resource"))
+			require.True(t, ok && attr == "Arn" && queue == "FeedbackQueue", "sqs actions only on FeedbackQueue, got %v", dig(st, "Resource"))
+			polls = strings.Contains(actions, "sqs:ReceiveMessage") && strings.Contains(actions, "sqs:DeleteMessage") && strings.Contains(actions, "sqs:GetQueueAttributes")
+		}
+		require.True(t, polls, "the event source mapping needs ReceiveMessage, DeleteMessage and GetQueueAttributes on the queue")
+	}
+	managed := jsonText(t, resolveIf(tpl.Resources[role].Properties["ManagedPolicyArns"], map[string]bool{"HasVpc": true}))
+	require.Contains(t, managed, "AWSLambdaBasicExecutionRole")
+	require.Contains(t, managed, "AWSLambdaVPCAccessExecutionRole", "in a VPC the learner needs its network interfaces")
 }
 
 // Each function reads, and may read, only the secrets it uses: R2 keys
