@@ -60,14 +60,14 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 	// ones its SECRET_IDS in template.yaml names, so a function missing a
 	// secret it needs fails here.
 	databaseURL := pgtest.NewURL(t)
-	secrets := secretslocal.New(map[string]map[string]string{
-		"p/database":  {"DATABASE_URL": databaseURL},
-		"p/r2":        {"R2_ACCESS_KEY_ID": "local", "R2_SECRET_ACCESS_KEY": "local"},
-		"p/api":       {"GENERATION_ID_SECRET": "functions-test-generation-id-secret-0123456789"},
-		"p/openai":    {"OPENAI_API_KEY": ""},
-		"p/gemini":    {"GEMINI_API_KEY": ""},
-		"p/stability": {"STABILITY_API_KEY": ""},
-		"p/replicate": {"REPLICATE_API_TOKEN": ""},
+	secrets := secretslocal.Start(map[string]string{
+		"p/database":  secretslocal.Object(map[string]string{"DATABASE_URL": databaseURL}),
+		"p/r2":        secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": "local", "R2_SECRET_ACCESS_KEY": "local"}),
+		"p/api":       secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": "functions-test-generation-id-secret-0123456789"}),
+		"p/openai":    secretslocal.Object(map[string]string{"OPENAI_API_KEY": ""}),
+		"p/gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": ""}),
+		"p/stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": ""}),
+		"p/replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": ""}),
 	})
 	t.Cleanup(secrets.Close)
 	tpl, err := sam.ReadTemplate(filepath.Join(stacktest.Root(t), "template.yaml"))

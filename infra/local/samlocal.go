@@ -47,7 +47,7 @@ func samLocalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := s.SeedEventFixtures(ctx); err != nil {
 		return fmt.Errorf("seed the event fixtures: %w", err)
 	}
-	secrets := secretslocal.New(samSecrets(s, os.Getenv))
+	secrets := secretslocal.Start(samSecrets(s, os.Getenv))
 	defer secrets.Close()
 	if err := writeSAMEnv(*envFile, samEnv(s, secrets.URL)); err != nil {
 		return err
@@ -83,16 +83,16 @@ const samSecretPrefix = "designer-bff/pipeline"
 // samSecrets are the secrets template.yaml's functions read, holding this
 // stack's database and object store; provider keys come from the local
 // environment (the procedural provider needs none).
-func samSecrets(s *stack.Stack, getenv func(string) string) map[string]map[string]string {
+func samSecrets(s *stack.Stack, getenv func(string) string) map[string]string {
 	p := samSecretPrefix + "/"
-	return map[string]map[string]string{
-		p + "database":  {"DATABASE_URL": s.DatabaseURL},
-		p + "r2":        {"R2_ACCESS_KEY_ID": s.Config.ObjectAccessKey, "R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey},
-		p + "api":       {"GENERATION_ID_SECRET": system.DevGenerationIDSecret},
-		p + "openai":    {"OPENAI_API_KEY": getenv("OPENAI_API_KEY")},
-		p + "gemini":    {"GEMINI_API_KEY": getenv("GEMINI_API_KEY")},
-		p + "stability": {"STABILITY_API_KEY": getenv("STABILITY_API_KEY")},
-		p + "replicate": {"REPLICATE_API_TOKEN": getenv("REPLICATE_API_TOKEN")},
+	return map[string]string{
+		p + "database":  secretslocal.Object(map[string]string{"DATABASE_URL": s.DatabaseURL}),
+		p + "r2":        secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": s.Config.ObjectAccessKey, "R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey}),
+		p + "api":       secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": system.DevGenerationIDSecret}),
+		p + "openai":    secretslocal.Object(map[string]string{"OPENAI_API_KEY": getenv("OPENAI_API_KEY")}),
+		p + "gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": getenv("GEMINI_API_KEY")}),
+		p + "stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": getenv("STABILITY_API_KEY")}),
+		p + "replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": getenv("REPLICATE_API_TOKEN")}),
 	}
 }
 

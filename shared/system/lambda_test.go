@@ -1,7 +1,9 @@
 package system_test
 
 import (
+	"net/http/httptest"
 	"runtime/debug"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,7 +16,7 @@ const verifiedURL = "postgres://pipeline:from-the-secret@db.example.internal:543
 
 // lambdaEnv is a deployed function's environment around a fake Secrets
 // Manager: what template.yaml sets, plus what Lambda itself sets.
-func lambdaEnv(sm *secretslocal.Server, secretIDs string, extra map[string]string) func(string) string {
+func lambdaEnv(sm *httptest.Server, secretIDs string, extra map[string]string) func(string) string {
 	env := map[string]string{
 		"PROVIDER":                         "procedural",
 		"R2_ENDPOINT":                      "https://account.r2.cloudflarestorage.com",
@@ -37,12 +39,18 @@ func lambdaEnv(sm *secretslocal.Server, secretIDs string, extra map[string]strin
 // environment cannot shadow a secret's value.
 func TestFromEnvReadsItsSecretsFromSecretsManager(t *testing.T) {
 	t.Parallel()
-	sm := secretslocal.New(map[string]map[string]string{
-		"p/database": {"DATABASE_URL": verifiedURL},
-		"p/r2":       {"R2_ACCESS_KEY_ID": "r2-id", "R2_SECRET_ACCESS_KEY": "r2-secret"},
-		"p/api":      {"GENERATION_ID_SECRET": "0123456789abcdef0123456789abcdef-api"},
-		"p/openai":   {"OPENAI_API_KEY": "sk-not-read"},
-	})
+	var mu sync.Mutex
+	var read []string
+	sm := httptest.NewServer(secretslocal.Handler(map[string]string{
+		"p/database": secretslocal.Object(map[string]string{"DATABASE_URL": verifiedURL}),
+		"p/r2":       secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": "r2-id", "R2_SECRET_ACCESS_KEY": "r2-secret"}),
+		"p/api":      secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": "0123456789abcdef0123456789abcdef-api"}),
+		"p/openai":   secretslocal.Object(map[string]string{"OPENAI_API_KEY": "sk-not-read"}),
+	}, func(id string) {
+		mu.Lock()
+		defer mu.Unlock()
+		read = append(read, id)
+	}))
 	t.Cleanup(sm.Close)
 
 	s, err := system.FromEnv(t.Context(), lambdaEnv(sm, "p/database,p/r2,p/api", map[string]string{
@@ -55,7 +63,9 @@ func TestFromEnvReadsItsSecretsFromSecretsManager(t *testing.T) {
 	require.Equal(t, "r2-secret", s.Config.ObjectSecretKey)
 	require.NotNil(t, s.Objects)
 	require.Equal(t, "0123456789abcdef0123456789abcdef-api", s.GenerationIDSecret)
-	require.Equal(t, []string{"p/database", "p/r2", "p/api"}, sm.Read(), "each named secret read once, no other")
+	mu.Lock()
+	require.Equal(t, []string{"p/database", "p/r2", "p/api"}, read, "each named secret read once, no other")
+	mu.Unlock()
 
 	// A database-only function has no R2 credentials: its object store
 	// refuses every call instead of working with someone else's keys.
@@ -69,13 +79,15 @@ func TestFromEnvReadsItsSecretsFromSecretsManager(t *testing.T) {
 
 func TestFromEnvFailsWithoutItsSecret(t *testing.T) {
 	t.Parallel()
-	sm := secretslocal.New(map[string]map[string]string{"p/database": {"DATABASE_URL": verifiedURL}})
+	sm := secretslocal.Start(map[string]string{
+		"p/database": secretslocal.Object(map[string]string{"DATABASE_URL": verifiedURL}),
+		"p/plain":    "hunter2-not-json",
+	})
 	t.Cleanup(sm.Close)
 	_, err := system.FromEnv(t.Context(), lambdaEnv(sm, "p/database,p/missing", nil))
 	require.ErrorContains(t, err, "read secret p/missing")
 	require.ErrorContains(t, err, "ResourceNotFoundException")
 
-	sm.Put("p/plain", "hunter2-not-json")
 	_, err = system.FromEnv(t.Context(), lambdaEnv(sm, "p/plain", nil))
 	require.ErrorContains(t, err, "secret p/plain: want a JSON object of strings")
 	require.NotContains(t, err.Error(), "hunter2", "a secret's value never reaches a message")
