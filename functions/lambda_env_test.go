@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,8 +23,10 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/s3local"
+	"github.com/designerbff/pipeline/infra/local/secretslocal"
 	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
+	"github.com/designerbff/pipeline/infra/sam"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/r2"
 	"github.com/designerbff/pipeline/shared/sfn"
@@ -52,18 +56,33 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 	objects := startObjectStore(t)
 	stepFunctions := newFakeStepFunctions(t)
 	queue := newFakeSQS(t)
+	// The secrets are in (fake) Secrets Manager, each function reading the
+	// ones its SECRET_IDS in template.yaml names, so a function missing a
+	// secret it needs fails here.
+	databaseURL := pgtest.NewURL(t)
+	secrets := secretslocal.Start(map[string]string{
+		"p/database":  secretslocal.Object(map[string]string{"DATABASE_URL": databaseURL}),
+		"p/r2":        secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": "local", "R2_SECRET_ACCESS_KEY": "local"}),
+		"p/api":       secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": "functions-test-generation-id-secret-0123456789"}),
+		"p/openai":    secretslocal.Object(map[string]string{"OPENAI_API_KEY": ""}),
+		"p/gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": ""}),
+		"p/stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": ""}),
+		"p/replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": ""}),
+	})
+	t.Cleanup(secrets.Close)
+	tpl, err := sam.ReadTemplate(filepath.Join(stacktest.Root(t), "template.yaml"))
+	require.NoError(t, err)
 	for name, value := range map[string]string{
-		"DATABASE_URL":         pgtest.NewURL(t),
-		"R2_ENDPOINT":          objects,
-		"R2_BUCKET":            lambdaBucket,
-		"R2_ACCESS_KEY_ID":     "local",
-		"R2_SECRET_ACCESS_KEY": "local",
-		"R2_USE_PATH_STYLE":    "true",
-		"PROVIDER":             "procedural",
-		"STATE_MACHINE_ARN":    lambdaStateMachineARN,
-		"GENERATION_ID_SECRET": "functions-test-generation-id-secret-0123456789",
-		"FEEDBACK_QUEUE_URL":   lambdaQueueURL,
-		"LOG_LEVEL":            "error",
+		"R2_ENDPOINT":        objects,
+		"R2_BUCKET":          lambdaBucket,
+		"R2_USE_PATH_STYLE":  "true",
+		"PROVIDER":           "procedural",
+		"STATE_MACHINE_ARN":  lambdaStateMachineARN,
+		"FEEDBACK_QUEUE_URL": lambdaQueueURL,
+		"LOG_LEVEL":          "error",
+		// The test's Postgres has no TLS.
+		system.AllowUnverifiedTLSEnv:       "true",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": secrets.URL,
 		// The AWS SDK: service endpoints, region and static credentials,
 		// and no shared files or instance metadata from this machine.
 		"AWS_ENDPOINT_URL_SFN":        stepFunctions.URL,
@@ -83,7 +102,18 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 
 	handlers := map[string]any{}
 	for _, f := range system.Functions {
-		sys, err := system.FromEnv(ctx, os.Getenv)
+		// SECRET_IDS as template.yaml sets it (no vision judge), under SecretPrefix "p".
+		ids := dig(tpl.Resources[f.LogicalID].Properties, "Environment", "Variables", system.SecretIDsEnv)
+		if alt, ok := dig(ids, "Fn::If").([]any); ok {
+			ids = alt[2]
+		}
+		secretIDs := strings.ReplaceAll(dig(ids, "Fn::Sub").(string), "${SecretPrefix}", "p")
+		sys, err := system.FromEnv(ctx, func(k string) string {
+			if k == system.SecretIDsEnv {
+				return secretIDs
+			}
+			return os.Getenv(k)
+		})
 		require.NoError(t, err, f.Name)
 		t.Cleanup(sys.Close)
 		h, err := sys.Handler(f.Name)
@@ -119,7 +149,7 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, failedIDs(t, out), "the learner takes every message")
 
-	db, err := system.OpenPool(ctx, os.Getenv("DATABASE_URL"), 1)
+	db, err := system.OpenPool(ctx, databaseURL, 1)
 	require.NoError(t, err)
 	t.Cleanup(db.Close)
 	var status string
@@ -139,6 +169,15 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 	listed, err := client.Client().ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(lambdaBucket), Prefix: aws.String("generations/" + created.ID + "/")})
 	require.NoError(t, err)
 	require.Greater(t, len(listed.Contents), delivered, "the reference image and every stored candidate are in R2")
+}
+
+// dig follows map keys through a decoded template value.
+func dig(v any, keys ...string) any {
+	for _, k := range keys {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
 }
 
 // A deployed function names its provider: the procedural default is local.

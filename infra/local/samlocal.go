@@ -11,8 +11,10 @@ import (
 	"strconv"
 
 	"github.com/designerbff/pipeline/infra/internal/cli"
+	"github.com/designerbff/pipeline/infra/local/secretslocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
+	"github.com/designerbff/pipeline/shared/system"
 )
 
 func init() {
@@ -45,10 +47,13 @@ func samLocalCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := s.SeedEventFixtures(ctx); err != nil {
 		return fmt.Errorf("seed the event fixtures: %w", err)
 	}
-	if err := writeSAMEnv(*envFile, samEnv(s)); err != nil {
+	secrets := secretslocal.Start(samSecrets(s, os.Getenv))
+	defer secrets.Close()
+	if err := writeSAMEnv(*envFile, samEnv(s, secrets.URL)); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Postgres and S3 are up with the events/ fixtures seeded; Ctrl-C stops.\n")
+	fmt.Fprintf(stdout, "Postgres, S3 and Secrets Manager are up with the events/ fixtures seeded; Ctrl-C stops.\n")
+	fmt.Fprintf(stdout, "The functions sign their Secrets Manager calls: sam passes your AWS credentials (any will do).\n")
 	fmt.Fprintf(stdout, "In another terminal, in this order (each event continues the fixture generation):\n")
 	for _, step := range samLocalSteps {
 		fmt.Fprintf(stdout, "  sam local invoke %s --event events/%s --env-vars %s --docker-network host\n", step.function, step.event, *envFile)
@@ -70,20 +75,42 @@ var samLocalSteps = []struct{ function, event string }{
 	{"RecalibrateFunction", "recalibrate/schedule.json"},
 }
 
-// samEnv is the environment every function gets: this stack's database and
-// object store, its provider, and no feedback queue (Deliver then records the selection
+// samSecretPrefix is template.yaml's SecretPrefix default: the functions
+// read the secrets their SECRET_IDS name under it, here from
+// secretslocal.
+const samSecretPrefix = "designer-bff/pipeline"
+
+// samSecrets are the secrets template.yaml's functions read, holding this
+// stack's database and object store; provider keys come from the local
+// environment (the procedural provider needs none).
+func samSecrets(s *stack.Stack, getenv func(string) string) map[string]string {
+	p := samSecretPrefix + "/"
+	return map[string]string{
+		p + "database":  secretslocal.Object(map[string]string{"DATABASE_URL": s.DatabaseURL}),
+		p + "r2":        secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": s.Config.ObjectAccessKey, "R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey}),
+		p + "api":       secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": system.DevGenerationIDSecret}),
+		p + "openai":    secretslocal.Object(map[string]string{"OPENAI_API_KEY": getenv("OPENAI_API_KEY")}),
+		p + "gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": getenv("GEMINI_API_KEY")}),
+		p + "stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": getenv("STABILITY_API_KEY")}),
+		p + "replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": getenv("REPLICATE_API_TOKEN")}),
+	}
+}
+
+// samEnv is the environment every function gets: this stack's object
+// store, its provider, the local Secrets Manager at secretsURL, a database
+// without TLS, and no feedback queue (Deliver then records the selection
 // without publishing; the learner's own event carries its messages). sam
 // applies a variable only where the template declares it, and these
-// replace the template's deploy-time secrets and resource references.
-func samEnv(s *stack.Stack) map[string]string {
+// replace the template's values; each function's SECRET_IDS stays the
+// template's.
+func samEnv(s *stack.Stack, secretsURL string) map[string]string {
 	return map[string]string{
-		"DATABASE_URL":         s.DatabaseURL,
-		"R2_ENDPOINT":          s.Config.ObjectEndpoint,
-		"R2_BUCKET":            s.Config.ObjectBucket,
-		"R2_ACCESS_KEY_ID":     s.Config.ObjectAccessKey,
-		"R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey,
-		"R2_USE_PATH_STYLE":    strconv.FormatBool(s.Config.ObjectPathStyle),
-		"FEEDBACK_QUEUE_URL":   "",
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": secretsURL,
+		system.AllowUnverifiedTLSEnv:       "true",
+		"R2_ENDPOINT":                      s.Config.ObjectEndpoint,
+		"R2_BUCKET":                        s.Config.ObjectBucket,
+		"R2_USE_PATH_STYLE":                strconv.FormatBool(s.Config.ObjectPathStyle),
+		"FEEDBACK_QUEUE_URL":               "",
 		// A deployed function refuses to start without naming its provider.
 		"PROVIDER": s.Config.Provider,
 	}

@@ -54,9 +54,8 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 		require.Contains(t, declared, name, "sam ignores --env-vars the template does not declare")
 	}
 
-	sys, err := system.FromEnv(t.Context(), func(k string) string { return params[k] })
-	require.NoError(t, err)
-	t.Cleanup(sys.Close)
+	prefix, _ := tpl.Parameters["SecretPrefix"]["Default"].(string)
+	require.Equal(t, samSecretPrefix, prefix, "sam-local serves the secrets under the template's default SecretPrefix")
 	handlers := map[string]system.Function{}
 	for _, f := range system.Functions {
 		handlers[f.LogicalID] = f
@@ -64,6 +63,22 @@ func TestSAMLocalServesTheSampleEvents(t *testing.T) {
 	for _, step := range samLocalSteps {
 		f, ok := handlers[step.function]
 		require.True(t, ok, "no function %s", step.function)
+		// The function's own SECRET_IDS (no vision judge), and what
+		// Lambda and sam set themselves.
+		ids := tpl.Resources[step.function].Properties["Environment"].(map[string]any)["Variables"].(map[string]any)["SECRET_IDS"]
+		if m, ok := ids.(map[string]any)["Fn::If"].([]any); ok {
+			ids = m[2]
+		}
+		env := map[string]string{"SECRET_IDS": strings.ReplaceAll(ids.(map[string]any)["Fn::Sub"].(string), "${SecretPrefix}", prefix),
+			"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+		sys, err := system.FromEnv(t.Context(), func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
+			}
+			return params[k]
+		})
+		require.NoError(t, err, step.function)
+		t.Cleanup(sys.Close)
 		h, err := f.Handler(sys)
 		require.NoError(t, err)
 		event, err := os.ReadFile(filepath.Join("../../events", step.event))

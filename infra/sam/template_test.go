@@ -423,11 +423,13 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 		// Deliver publishes outcomes; the API publishes user ratings.
 		"FEEDBACK_QUEUE_URL": {[]string{"ApiFunction", "DeliverFunction"}, "AWS::SQS::Queue"},
 	}
-	// Read by code outside config (provider adapters, the vision judge).
-	keys := []string{"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN"}
-	readElsewhere := append([]string{"VALIDATION_VISION_PROVIDER", "VALIDATION_VISION_MODEL", "VALIDATION_VISION_WEIGHT", "GENERATION_ID_SECRET"}, keys...)
-	// Deploy-time values from Secrets Manager, never parameters.
-	secrets := append([]string{"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", "GENERATION_ID_SECRET"}, keys...)
+	// Read by code outside config (provider adapters, the vision judge,
+	// system.FromEnv).
+	readElsewhere := []string{"VALIDATION_VISION_PROVIDER", "VALIDATION_VISION_MODEL", "VALIDATION_VISION_WEIGHT",
+		system.SecretIDsEnv, "AWS_ENDPOINT_URL_SECRETS_MANAGER", system.AllowUnverifiedTLSEnv}
+	// Secrets come from Secrets Manager at init (TestSecretsPerFunction),
+	// never from the environment.
+	secrets := system.SecretNames
 
 	global := envVars(tpl.Globals["Function"])
 	setBy := map[string][]string{} // name → "Globals" and/or function ids
@@ -446,6 +448,10 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 	for _, name := range read {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
+			if slices.Contains(secrets, name) {
+				require.Empty(t, setBy[name], "%s is a secret: only in Secrets Manager, never an environment variable", name)
+				return
+			}
 			if why, ok := localOnly[name]; ok {
 				require.Empty(t, setBy[name], "%s is listed as local only (%s) but the template sets it", name, why)
 				return
@@ -468,10 +474,18 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 			"the template sets %s, which nothing reads (a typo?)", name)
 	}
 	for _, name := range secrets {
-		sub, _ := dig(values[name], "Fn::Sub").(string)
-		require.Regexp(t, `^\{\{resolve:secretsmanager:\$\{SecretName\}:SecretString:`+name+`\}\}$`, sub,
-			"%s must come from the Secrets Manager secret", name)
+		require.Empty(t, setBy[name], "%s is a secret: only in Secrets Manager, never an environment variable", name)
 	}
+	for name, v := range values {
+		require.NotContains(t, jsonText(t, v), "resolve:secretsmanager", "%s: no dynamic references; functions read secrets at init", name)
+	}
+}
+
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
 }
 
 // decodeStrict decodes data into a new T, rejecting unknown fields.

@@ -80,7 +80,7 @@ type System struct {
 	Config   config.Config
 	Pool     *pgxpool.Pool
 	Store    *postgres.Store
-	Objects  *r2.Store
+	Objects  *r2.Store // nil without R2 credentials (Pipeline.Objects then refuses every call)
 	Pipeline *generation.Pipeline
 	Starter  generation.Starter // nil where no workflow is started
 	Logger   *slog.Logger
@@ -105,16 +105,24 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	if idSecret != "" && len(idSecret) < app.MinIDSecretLength {
 		return nil, fmt.Errorf("%s must be at least %d bytes", GenerationIDSecretEnv, app.MinIDSecretLength)
 	}
-	objects, err := r2.New(r2.Config{
-		Endpoint:        cfg.ObjectEndpoint,
-		Bucket:          cfg.ObjectBucket,
-		AccessKeyID:     cfg.ObjectAccessKey,
-		SecretAccessKey: cfg.ObjectSecretKey,
-		UsePathStyle:    cfg.ObjectPathStyle,
-		PresignExpiry:   cfg.PresignExpiry,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("object store: %w", err)
+	// Only the functions that touch images hold R2 credentials
+	// (template.yaml); the others get a store that says so if used.
+	var objects *r2.Store
+	var images generation.ObjectStore = noObjectStore{}
+	if cfg.ObjectAccessKey != "" || cfg.ObjectSecretKey != "" {
+		var err error
+		objects, err = r2.New(r2.Config{
+			Endpoint:        cfg.ObjectEndpoint,
+			Bucket:          cfg.ObjectBucket,
+			AccessKeyID:     cfg.ObjectAccessKey,
+			SecretAccessKey: cfg.ObjectSecretKey,
+			UsePathStyle:    cfg.ObjectPathStyle,
+			PresignExpiry:   cfg.PresignExpiry,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("object store: %w", err)
+		}
+		images = objects
 	}
 	validator, err := Validator(cfg, deps.Getenv)
 	if err != nil {
@@ -142,7 +150,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 		GenerationIDSecret: idSecret,
 		Pipeline: &generation.Pipeline{
 			Store:           store,
-			Objects:         objects,
+			Objects:         images,
 			Providers:       providers,
 			Validator:       validator,
 			Publisher:       deps.Publisher,
@@ -155,6 +163,20 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			Restarter:       deps.Restarter,
 		},
 	}, nil
+}
+
+// noObjectStore is the object store of a function without R2 credentials.
+type noObjectStore struct{}
+
+var errNoObjectStore = errors.New("this function holds no R2 credentials (R2_ACCESS_KEY_ID, R2_SECRET_ACCESS_KEY)")
+
+func (noObjectStore) Put(context.Context, string, []byte, string, map[string]string) error {
+	return errNoObjectStore
+}
+func (noObjectStore) Get(context.Context, string) ([]byte, error) { return nil, errNoObjectStore }
+func (noObjectStore) Delete(context.Context, string) error        { return errNoObjectStore }
+func (noObjectStore) PresignGet(context.Context, string, time.Duration) (string, error) {
+	return "", errNoObjectStore
 }
 
 // Close closes the database pool.
@@ -234,7 +256,7 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 	return &httpapi.Service{
 		App: &app.Service{
 			Store:   s.Store,
-			Objects: s.Objects,
+			Objects: s.Pipeline.Objects,
 			Starter: s.Starter,
 			Defaults: generation.Defaults{TargetConfidence: s.Config.BufferTargetConfidence, Provider: s.Config.Provider,
 				Models: AllowedModels(s.Config, time.Now())},

@@ -1,0 +1,3 @@
+package system
+
+var MemoryLimit = memoryLimit
