@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -36,12 +38,15 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case generation.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case generation.ELIMITED:
+		return http.StatusTooManyRequests
 	}
 	return http.StatusInternalServerError
 }
 
 // writeError answers with the coded error. Uncoded and internal errors are
-// logged and hidden behind a generic message.
+// logged and hidden behind a generic message; a limit (429) says when to
+// retry in Retry-After.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := generation.ErrorCode(err)
 	status := statusOf(code)
@@ -49,6 +54,11 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var e *generation.Error
 	if errors.As(err, &e) {
 		detail.Field = e.Field
+	}
+	if status == http.StatusTooManyRequests {
+		// Whole seconds, at least one: a client must not retry at once.
+		secs := max(1, int64(math.Ceil(generation.RetryAfter(err).Seconds())))
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
 	if status == http.StatusInternalServerError {
 		s.logger().ErrorContext(r.Context(), "request failed",
