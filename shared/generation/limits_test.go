@@ -73,3 +73,17 @@ func TestPlanHonoursTheCostCapBeforeAnyPrice(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, plan.Count, "the dearer of its own mean (0.12) and the list price leaves nothing")
 }
+
+func TestSafeReason(t *testing.T) {
+	t.Parallel()
+	for reason, want := range map[string]string{
+		"":               "",
+		"filtered: nsfw": "filtered: nsfw",
+		"timed_out: the generation did not finish within its time limit":                            "timed_out: the generation did not finish within its time limit",
+		`invalid_request: save plan: ERROR: new row violates check constraint "x" (SQLSTATE 23514)`: "invalid_request: the detail is withheld; it was logged",
+		"unavailable: dial tcp 127.0.0.1:5432: connect: connection refused":                         "unavailable: the detail is withheld; it was logged",
+		"failed to connect to `host=db user=app`: pgx":                                              "internal_error: the detail is withheld; it was logged",
+	} {
+		require.Equal(t, want, generation.SafeReason(reason), reason)
+	}
+}

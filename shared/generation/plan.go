@@ -131,7 +131,9 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 		return plan, nil
 	}
 	s := p.Planner.Size(q)
-	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, s.BufferPercent, s.Method
+	// A cap can leave fewer than needed (maxCostUsd): no buffer, not a
+	// negative one.
+	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, max(0, s.BufferPercent), s.Method
 	plan.PredictedDeliveryProbability = &s.Probability
 	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped = s.Alpha, s.Beta, s.Capped
 	if bounding && s.Capped {

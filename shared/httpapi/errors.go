@@ -60,6 +60,12 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		secs := max(1, int64(math.Ceil(generation.RetryAfter(err).Seconds())))
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 	}
+	if status != http.StatusInternalServerError && generation.Internal(detail.Message) {
+		// A coded error whose text carries SQL, driver or network detail:
+		// the code stays, the text goes to the log.
+		s.logger().WarnContext(r.Context(), "error detail withheld", "method", r.Method, "path", r.URL.Path, "error", err)
+		detail.Message = "the request could not be completed"
+	}
 	if status == http.StatusInternalServerError {
 		s.logger().ErrorContext(r.Context(), "request failed",
 			"method", r.Method, "path", r.URL.Path, "error", err)
