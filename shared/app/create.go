@@ -150,9 +150,9 @@ func referenceExt(contentType string) (string, error) {
 // idempotency key the id is derived from (user, key), so a retry finds the
 // first attempt's generation and neither uploads nor starts again.
 func (s *Service) submit(ctx context.Context, sub submission) (generation.Generation, error) {
+	var err error
 	id := generation.NewID()
 	if sub.key != "" {
-		var err error
 		if id, err = s.idempotentID(sub.user, sub.key); err != nil {
 			return generation.Generation{}, err
 		}
@@ -163,6 +163,9 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 		case generation.ErrorCode(err) != generation.ENOTFOUND:
 			return generation.Generation{}, fmt.Errorf("look up generation %s: %w", id, err)
 		}
+	}
+	if sub.settings, err = s.applyLimits(ctx, sub.user, sub.settings); err != nil {
+		return generation.Generation{}, err
 	}
 	ext, err := referenceExt(sub.contentType)
 	if err != nil {
@@ -262,4 +265,22 @@ func (s *Service) start(ctx context.Context, g generation.Generation) (generatio
 	}
 	g.ExecutionARN = arn
 	return g, nil
+}
+
+// applyLimits applies the per-user limits to a new generation's settings
+// from the user's usage in the database (a retry with an Idempotency-Key
+// that finds its generation never gets here, so it is never refused for
+// the generation it created).
+func (s *Service) applyLimits(ctx context.Context, user string, set generation.Settings) (generation.Settings, error) {
+	var u generation.Usage
+	if s.Usage != nil {
+		var err error
+		now := s.now()
+		if u, err = s.Usage.Usage(ctx, user, now.Add(-generation.UsageWindow)); err != nil {
+			return set, fmt.Errorf("read usage of %s: %w", user, err)
+		}
+		return s.Limits.Apply(set, u, now)
+	}
+	// Without usage only the per-generation cap applies.
+	return generation.UserLimits{MaxCostPerGeneration: s.Limits.MaxCostPerGeneration}.Apply(set, u, s.now())
 }

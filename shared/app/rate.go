@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -28,12 +29,17 @@ type RateRequest struct {
 
 // Rate checks a rating (rating 1–5, required; at most MaxRatingReasons
 // reasons of printable text, trimmed and lower-cased) and publishes it to
-// the learner as a user_rating feedback event, which it returns. Another
+// the learner as a user_rating feedback event, which it returns. A user has
+// one live rating per image: a newer one replaces it in the statistics.
+// Over RatingsPerMinute it is ELIMITED. Another
 // user's generation, an unknown image and an image that was not delivered
 // are ENOTFOUND; without a Ratings publisher, or when it fails, EUNAVAILABLE.
 func (s *Service) Rate(ctx context.Context, req RateRequest) (generation.FeedbackEvent, error) {
 	reasons, err := checkRating(req)
 	if err != nil {
+		return generation.FeedbackEvent{}, err
+	}
+	if err := s.takeRating(ctx, req.User); err != nil {
 		return generation.FeedbackEvent{}, err
 	}
 	const notFound = "image not found"
@@ -61,6 +67,24 @@ func (s *Service) Rate(ctx context.Context, req RateRequest) (generation.Feedbac
 		return generation.FeedbackEvent{}, generation.Errorf(generation.EUNAVAILABLE, "the feedback queue is unavailable; retry later")
 	}
 	return e, nil
+}
+
+// takeRating counts one rating request against RatingsPerMinute, in the
+// database so that the limit holds across API instances.
+func (s *Service) takeRating(ctx context.Context, user string) error {
+	if s.Usage == nil || s.RatingsPerMinute <= 0 {
+		return nil
+	}
+	now := s.now()
+	ok, retry, err := s.Usage.TakeRating(ctx, user, now, now.Add(-time.Minute), s.RatingsPerMinute)
+	if err != nil {
+		return fmt.Errorf("count rating of %s: %w", user, err)
+	}
+	if !ok {
+		return &generation.Error{Code: generation.ELIMITED, RetryAfter: max(retry, time.Second),
+			Message: fmt.Sprintf("at most %d ratings per minute; retry later", s.RatingsPerMinute)}
+	}
+	return nil
 }
 
 // checkRating returns the rating's reasons, normalised.

@@ -51,6 +51,8 @@ func (s *Service) Generation(ctx context.Context, user, id string) (GenerationRe
 	if err != nil {
 		return GenerationReport{}, fmt.Errorf("load candidates of %s: %w", id, err)
 	}
+	// Reasons stored before they were checked (SafeReason) are checked here.
+	g.Error = generation.SafeReason(g.Error)
 	r := GenerationReport{
 		Generation:     g,
 		Images:         []DeliveredImage{},
@@ -125,7 +127,7 @@ func discarded(c generation.Candidate) DiscardedCandidate {
 		// It passed but more than enough others passed, with better scores.
 		d.Reasons = []string{"surplus"}
 	case c.FailureReason != "":
-		d.Reasons = []string{c.FailureReason}
+		d.Reasons = []string{generation.SafeReason(c.FailureReason)}
 	default:
 		d.Reasons = []string{string(c.Status)}
 	}

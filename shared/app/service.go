@@ -47,6 +47,16 @@ type Service struct {
 	// LearnerStats reads the learner's statistics for Learning (nil:
 	// EUNAVAILABLE).
 	LearnerStats generation.AttributeStatsReader
+	// Usage counts each user's generations, images, cost and ratings for
+	// Limits and RatingsPerMinute (nil: no per-user limit is enforced; the
+	// per-generation cost cap still applies).
+	Usage generation.UserUsage
+	// Limits bound each user's generations (USER_MAX_*,
+	// GENERATION_MAX_COST_USD); the zero value is no limit.
+	Limits generation.UserLimits
+	// RatingsPerMinute bounds each user's ratings in any minute
+	// (USER_MAX_RATINGS_PER_MINUTE; 0: none).
+	RatingsPerMinute int
 	// IDSecret keys the ids of generations created with an Idempotency-Key
 	// (IdempotentID; GENERATION_ID_SECRET), at least MinIDSecretLength
 	// bytes. Without it a request with a key fails (500) rather than get a

@@ -55,6 +55,14 @@ type Config struct {
 	// ProviderThrottled for the state machine to retry.
 	ProviderBudgetMaxWait time.Duration
 
+	// Limits are the per-user limits and the per-generation cost cap
+	// (USER_MAX_CONCURRENT_GENERATIONS 5, USER_MAX_IMAGES_PER_DAY 1000,
+	// GENERATION_MAX_COST_USD 5, USER_MAX_COST_USD_PER_DAY 25; 0: none).
+	Limits generation.UserLimits
+	// RatingsPerMinute bounds each user's ratings in any minute
+	// (USER_MAX_RATINGS_PER_MINUTE, 30; 0: none).
+	RatingsPerMinute int
+
 	ObjectEndpoint   string        // R2_ENDPOINT: https://<account>.r2.cloudflarestorage.com
 	ObjectBucket     string        // R2_BUCKET (designer-bff-images)
 	ObjectAccessKey  string        // R2_ACCESS_KEY_ID
@@ -103,6 +111,13 @@ func Load(getenv func(string) string) (Config, error) {
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
 	}
+	c.Limits = generation.UserLimits{
+		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),
+		MaxImagesPerDay:      r.int("USER_MAX_IMAGES_PER_DAY", 1000, 0, 10_000_000),
+		MaxCostPerGeneration: r.float("GENERATION_MAX_COST_USD", 5, 0, 100_000),
+		MaxCostPerDay:        r.float("USER_MAX_COST_USD_PER_DAY", 25, 0, 1_000_000),
+	}
+	c.RatingsPerMinute = r.int("USER_MAX_RATINGS_PER_MINUTE", 30, 0, 100_000)
 	c.Models = map[string]string{
 		"openai":    r.str("OPENAI_MODEL", ""),
 		"gemini":    r.str("GEMINI_MODEL", ""),

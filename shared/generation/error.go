@@ -3,6 +3,7 @@ package generation
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Adapters map their own errors onto these; transports map them
@@ -15,6 +16,7 @@ const (
 	ENOTFOUND     = "not_found"    // no such thing, or not yours (HTTP 404)
 	ECONFLICT     = "conflict"     // state does not allow the operation (HTTP 409)
 	EUNAVAILABLE  = "unavailable"  // a dependency is down; retrying may help (HTTP 503)
+	ELIMITED      = "rate_limited" // a per-user limit is reached; retry after Error.RetryAfter (HTTP 429)
 	EINTERNAL     = "internal"     // a bug or an unexpected failure (HTTP 500)
 )
 
@@ -24,6 +26,8 @@ type Error struct {
 	Code    string
 	Field   string
 	Message string
+	// RetryAfter is when an ELIMITED request may succeed again (0: unknown).
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -65,4 +69,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

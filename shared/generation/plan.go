@@ -37,6 +37,11 @@ type PlanPolicy struct {
 	// Planner sizes "auto" rounds from pass-rate history (shared/buffer);
 	// nil plans DefaultBufferPercent.
 	Planner Planner
+	// UnitCost is a model's list price per image in USD (the catalog's;
+	// 0: unknown). With maxCostUsd it prices a round before anything is
+	// spent, so round 1 of a priced provider without history cannot
+	// overspend (nil: unknown for every model).
+	UnitCost func(provider, model string) float64
 }
 
 // Tally is what earlier rounds of a generation produced.
@@ -80,7 +85,7 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 	if round > 1 {
 		needed = max(0, g.RequestedCount-t.Passed)
 	}
-	limit := roundLimit(g, t, history)
+	limit := roundLimit(g, t, history, p.UnitCost)
 	// The bounds hold before anything is written, whatever the settings
 	// and the planner say.
 	bound := min(RoundBound(g.RequestedCount), max(0, GenerationBound(g.RequestedCount)-t.Generated))
@@ -126,7 +131,9 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 		return plan, nil
 	}
 	s := p.Planner.Size(q)
-	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, s.BufferPercent, s.Method
+	// A cap can leave fewer than needed (maxCostUsd): no buffer, not a
+	// negative one.
+	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, max(0, s.BufferPercent), s.Method
 	plan.PredictedDeliveryProbability = &s.Probability
 	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped = s.Alpha, s.Beta, s.Capped
 	if bounding && s.Capped {
@@ -147,9 +154,12 @@ func boundedNote(g Generation, t Tally, want, planned int) string {
 }
 
 // roundLimit is the most candidates this round may have under maxImages and
-// maxCostUsd (the latter priced at this generation's own mean cost so far,
-// else the provider's recalibrated mean cost), or −1 when neither applies.
-func roundLimit(g Generation, t Tally, history []ProviderStats) int {
+// maxCostUsd, or −1 when neither applies. maxCostUsd prices a candidate at
+// the highest of this generation's mean cost so far, the provider's
+// recalibrated mean cost and the list price (unitCost), so that a
+// generation never plans past its cap; with no price known and nothing
+// generated yet, the round makes one image to learn the price.
+func roundLimit(g Generation, t Tally, history []ProviderStats, unitCost func(provider, model string) float64) int {
 	limit := -1
 	if g.Settings.MaxImages > 0 {
 		limit = max(0, g.Settings.MaxImages-t.Generated)
@@ -160,16 +170,23 @@ func roundLimit(g Generation, t Tally, history []ProviderStats) int {
 			unit = t.CostUSD / float64(t.Generated)
 		}
 		for _, h := range history {
-			if unit == 0 && h.Model == g.Model {
-				unit = h.MeanCostUSD
+			if h.Model == g.Model {
+				unit = max(unit, h.MeanCostUSD)
 			}
 		}
-		if unit > 0 {
+		if unitCost != nil {
+			unit = max(unit, unitCost(g.Provider, g.Model))
+		}
+		byCost := -1
+		switch {
+		case unit > 0:
 			// The epsilon keeps 1.00/0.25 at 4, not 3.9999…
-			byCost := max(0, int(math.Floor((g.Settings.MaxCostUSD-t.CostUSD)/unit+1e-9)))
-			if limit < 0 || byCost < limit {
-				limit = byCost
-			}
+			byCost = max(0, int(math.Floor((g.Settings.MaxCostUSD-t.CostUSD)/unit+1e-9)))
+		case t.Generated == 0:
+			byCost = 1
+		}
+		if byCost >= 0 && (limit < 0 || byCost < limit) {
+			limit = byCost
 		}
 	}
 	return limit

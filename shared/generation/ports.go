@@ -372,3 +372,17 @@ type Sizing struct {
 	Default       bool    // too little history: the default percent was used
 	Capped        bool    // Limit bound: Probability may be below Confidence
 }
+
+// UserUsage counts a user's consumption for the per-user limits, from the
+// database, so that a limit holds across every API instance
+// (shared/postgres).
+type UserUsage interface {
+	// Usage returns the user's unfinished generations and what the ones
+	// created since `since` committed (see Usage).
+	Usage(ctx context.Context, user string, since time.Time) (Usage, error)
+	// TakeRating counts one rating request by user at `at` if fewer than
+	// limit were counted since `since`; otherwise it counts nothing and
+	// returns false and how long until the oldest counted one leaves the
+	// window.
+	TakeRating(ctx context.Context, user string, at, since time.Time, limit int) (ok bool, retry time.Duration, err error)
+}

@@ -3,6 +3,7 @@ package generation
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"mime"
 	"strings"
 	"time"
@@ -29,6 +30,26 @@ type Pipeline struct {
 	// failed transiently (see SettleExecution). Nil: such a generation is
 	// finalised instead.
 	Restarter Restarter
+	// Logger receives the detail of a reason withheld from users
+	// (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}
+
+// safeReason is reason as a user may read it; withheld detail is logged
+// with the generation id.
+func (p *Pipeline) safeReason(ctx context.Context, generationID, reason string) string {
+	safe := SafeReason(reason)
+	if safe != reason {
+		p.logger().WarnContext(ctx, "reason withheld from the user", "generation", generationID, "reason", reason)
+	}
+	return safe
 }
 
 func (p *Pipeline) now() time.Time {
@@ -172,7 +193,7 @@ func (p *Pipeline) Generate(ctx context.Context, candidateID string) (Candidate,
 }
 
 func (p *Pipeline) recordOutcome(ctx context.Context, c Candidate, status CandidateStatus, reason string, cost float64) (Candidate, error) {
-	c.Status, c.FailureReason, c.CostUSD = status, reason, cost
+	c.Status, c.FailureReason, c.CostUSD = status, p.safeReason(ctx, c.GenerationID, reason), cost
 	if err := p.Store.SaveGenerated(ctx, c); err != nil {
 		return Candidate{}, fmt.Errorf("record %s of %s: %w", status, c.ID, err)
 	}
@@ -336,6 +357,10 @@ func (p *Pipeline) load(ctx context.Context, generationID string) (Generation, [
 // is deleted: an errored candidate keeps no object. The key is derived, so
 // an image put just before a row update that failed is found too.
 func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason string) error {
+	if safe := SafeReason(reason); safe != reason {
+		p.logger().WarnContext(ctx, "reason withheld from the user", "candidate", candidateID, "reason", reason)
+		reason = safe
+	}
 	c, err := p.Store.MarkCandidateErrored(ctx, candidateID, reason)
 	if err != nil {
 		return fmt.Errorf("mark candidate %s errored: %w", candidateID, err)
@@ -353,7 +378,7 @@ func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason
 
 // MarkGenerationFailed records why the execution failed.
 func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
-	return p.Store.MarkGenerationFailed(ctx, generationID, reason, p.now())
+	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, generationID, reason), p.now())
 }
 
 // Learn stores feedback events, once per event id, and returns how many were new.

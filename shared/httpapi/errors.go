@@ -3,7 +3,9 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -29,6 +31,7 @@ var statuses = map[string]int{
 	generation.ENOTFOUND:     http.StatusNotFound,
 	generation.ECONFLICT:     http.StatusConflict,
 	generation.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	generation.ELIMITED:      http.StatusTooManyRequests,
 }
 
 func statusOf(code string) int {
@@ -39,7 +42,8 @@ func statusOf(code string) int {
 }
 
 // writeError answers with the coded error. Uncoded and internal errors are
-// logged and hidden behind a generic message.
+// logged and hidden behind a generic message; a limit (429) says when to
+// retry in Retry-After.
 func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := generation.ErrorCode(err)
 	status := statusOf(code)
@@ -47,6 +51,17 @@ func (s *Service) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var e *generation.Error
 	if errors.As(err, &e) {
 		detail.Field = e.Field
+	}
+	if status == http.StatusTooManyRequests {
+		// Whole seconds, at least one: a client must not retry at once.
+		secs := max(1, int64(math.Ceil(generation.RetryAfter(err).Seconds())))
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+	}
+	if status != http.StatusInternalServerError && generation.Internal(detail.Message) {
+		// A coded error whose text carries SQL, driver or network detail:
+		// the code stays, the text goes to the log.
+		s.logger().WarnContext(r.Context(), "error detail withheld", "method", r.Method, "path", r.URL.Path, "error", err)
+		detail.Message = "the request could not be completed"
 	}
 	if status == http.StatusInternalServerError {
 		s.logger().ErrorContext(r.Context(), "request failed",

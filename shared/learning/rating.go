@@ -1,8 +1,6 @@
 package learning
 
 import (
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -28,12 +26,13 @@ func RatingWeight(rating int) float64 {
 }
 
 // RatingEvent is the user_rating feedback event of a user's rating of a
-// delivered candidate. Its id is derived from (candidate, user, rating,
-// reasons), so a retried POST is stored once; a changed rating is a new
-// event. Ratings of 4–5 are positive, 1–2 negative, 3 neutral.
+// delivered candidate. Its id is derived from (candidate, user) alone: a
+// user has one live rating per image, and a newer rating replaces the
+// stored one rather than adding to it (shared/postgres InsertFeedback and
+// FoldFeedback). Ratings of 4–5 are positive, 1–2 negative, 3 neutral.
 func RatingEvent(c generation.Candidate, user string, rating int, reasons []string, now time.Time) generation.FeedbackEvent {
 	e := generation.FeedbackEvent{
-		EventID:      generation.EventID("user_rating", c.ID, user, strconv.Itoa(rating), strings.Join(reasons, "\x1f")),
+		EventID:      generation.EventID("user_rating", c.ID, user),
 		GenerationID: c.GenerationID,
 		CandidateID:  c.ID,
 		Provider:     c.Provider,

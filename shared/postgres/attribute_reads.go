@@ -38,17 +38,19 @@ func (s *Store) AttributeStats(ctx context.Context, provider string) ([]generati
 }
 
 // FailureReasons returns, over the provider's most recent failures (absolute
-// outcomes, and negative user ratings with their weight), the weight per
-// reason code (the text before a reason's first ':'), largest first.
+// outcomes; never user ratings, whose reasons are a user's own text), the
+// count per reason code (the text before a reason's first ':'), largest first.
 // Surplus discards are not failures and do not count.
 func (s *Store) FailureReasons(ctx context.Context, provider string) ([]generation.ReasonCount, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH recent AS (
-			SELECT id, reasons,
-			       CASE WHEN feedback_type = 'user_rating' THEN weight ELSE 1 END AS weight
+			SELECT id, reasons, 1 AS weight
 			FROM rlhf_feedback
 			WHERE provider = $1
-			  AND (passed = false OR (feedback_type = 'user_rating' AND is_negative))
+			  -- Validator and provider outcomes only: a user rating's
+			  -- reasons are one user's free text, never shown to others
+			  -- nor put into their negative prompts.
+			  AND passed = false AND feedback_type <> 'user_rating'
 			ORDER BY created_at DESC, id DESC
 			LIMIT $2
 		)

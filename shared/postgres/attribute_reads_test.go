@@ -54,8 +54,7 @@ func TestAttributeStatsAndFailureReasons(t *testing.T) {
 	reasons, err := st.FailureReasons(ctx, c.Provider)
 	require.NoError(t, err)
 	require.Equal(t, []generation.ReasonCount{
-		{Reason: "blurry", Weight: 2},       // the rating's weight
 		{Reason: "underexposed", Weight: 2}, // once per failure, whatever its wording
 		{Reason: "low_score", Weight: 1},
-	}, reasons, "passes and surplus discards are not failures")
+	}, reasons, "passes and surplus discards are not failures; a user's rating text is never a reason")
 }

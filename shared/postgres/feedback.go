@@ -12,7 +12,10 @@ import (
 
 // InsertFeedback inserts events in one transaction, ignoring event ids that
 // are already stored (a redelivered message adds nothing), and returns how
-// many rows were new. An invalid event is EINVALID and nothing is stored.
+// many rows were new or replaced. A user rating replaces the stored rating
+// with its event id (the same user and image) when it is newer, and is
+// folded again (see FoldFeedbackBatches); an older one is ignored, so
+// queue reordering cannot bring back a replaced rating. An invalid event is EINVALID and nothing is stored.
 func (s *Store) InsertFeedback(ctx context.Context, events []generation.FeedbackEvent) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
@@ -57,7 +60,16 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 			VALUES ($1::uuid, $2::uuid, NULLIF($3::text, '')::uuid, $4::text, $5::text,
 				$6::text, $7::text, $8::boolean, $9::numeric, $10::boolean, $11::boolean,
 				$12::float8, $13::text, $14::text[], $15::text[], $16::jsonb, COALESCE($17::timestamptz, now()))
-			ON CONFLICT (event_id) DO NOTHING`,
+			ON CONFLICT (event_id) DO UPDATE
+			-- A user's newer rating of the same image (one event id per
+			-- user and image) replaces the row; the next fold adds the
+			-- difference to what the row folded before.
+			SET passed = excluded.passed, quality_score = excluded.quality_score,
+			    is_negative = excluded.is_negative, is_positive = excluded.is_positive,
+			    weight = excluded.weight, reasons = excluded.reasons, metadata = excluded.metadata,
+			    created_at = excluded.created_at, processed_at = NULL
+			WHERE rlhf_feedback.feedback_type = 'user_rating' AND excluded.feedback_type = 'user_rating'
+			  AND excluded.created_at > rlhf_feedback.created_at`,
 			e.EventID, e.GenerationID, e.CandidateID, e.Provider, e.Model,
 			string(e.Type), string(e.Source), e.Passed, e.QualityScore, e.Negative, e.Positive,
 			e.Weight, e.Prompt, nonNil(e.Modifiers), nonNil(e.Reasons), string(metadata), createdAt)
@@ -115,6 +127,14 @@ func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error)
 //     it is positive, failures += weight when negative; a neutral rating
 //     and any other row with passed NULL add nothing but are marked
 //     processed.
+//   - Each row stores what it added (folded_passes, folded_failures) in
+//     the statement that marks it processed. A user rating has one row per
+//     (user, image); a newer rating replaces it and clears processed_at
+//     (InsertFeedback), and its next fold adds only the difference (new
+//     contribution − what it added before; samples count a row once). So
+//     30 re-ratings of one image are one live rating, folded exactly once
+//     per version. What the old version added has been discounted since,
+//     so taking it back is floored at 0.
 //   - The discount (0–1) decays an attribute's old counts once per
 //     statement in which it receives new outcomes: passes = passes·(1−discount) + new,
 //     likewise failures, in the upsert itself (no read-modify-write). An
@@ -155,47 +175,61 @@ func (s *Store) foldBatch(ctx context.Context, discount float64, batch int) (int
 	var n int
 	err := s.pool.QueryRow(ctx, `
 		WITH claimed AS (
-			SELECT id FROM rlhf_feedback
+			SELECT id, folded_passes, folded_failures FROM rlhf_feedback
 			WHERE processed_at IS NULL
 			ORDER BY id
 			LIMIT $2
 			FOR UPDATE SKIP LOCKED
 		),
+		contributions AS (
+			-- What each claimed row adds now, and what it added when last
+			-- folded (a replaced user rating; NULL: never folded).
+			SELECT f.id, f.provider, f.modifiers, claimed.folded_passes, claimed.folded_failures,
+			       CASE WHEN f.feedback_type = 'high_quality' THEN 0
+			            WHEN f.passed THEN 1
+			            WHEN f.feedback_type = 'user_rating' AND f.is_positive THEN f.weight
+			            ELSE 0 END AS passes,
+			       CASE WHEN f.feedback_type = 'high_quality' THEN 0
+			            WHEN f.passed = false THEN 1
+			            WHEN f.passed IS NULL AND f.feedback_type = 'user_rating' AND f.is_negative THEN f.weight
+			            ELSE 0 END AS failures
+			FROM rlhf_feedback f JOIN claimed ON claimed.id = f.id
+		),
 		folded AS (
 			UPDATE rlhf_feedback f
-			SET processed_at = now()
-			FROM claimed
-			WHERE f.id = claimed.id
-			RETURNING f.id, f.provider, f.modifiers, f.weight, f.feedback_type,
-			          CASE WHEN f.passed IS NOT NULL THEN f.passed
-			               WHEN f.feedback_type = 'user_rating' AND f.is_positive THEN true
-			               WHEN f.feedback_type = 'user_rating' AND f.is_negative THEN false
-			          END AS passed,
-			          CASE WHEN f.feedback_type = 'user_rating' THEN f.weight ELSE 1 END AS outcome_weight
+			SET processed_at = now(), folded_passes = c.passes, folded_failures = c.failures
+			FROM contributions c
+			WHERE f.id = c.id
+			RETURNING c.*
 		),
 		outcomes AS (
-			SELECT DISTINCT id, provider, m AS attribute, passed, outcome_weight AS weight
+			SELECT DISTINCT id, provider, m AS attribute,
+			       passes - COALESCE(folded_passes, 0) AS passes,
+			       failures - COALESCE(folded_failures, 0) AS failures,
+			       (passes + failures > 0)::int - (COALESCE(folded_passes, 0) + COALESCE(folded_failures, 0) > 0)::int AS samples
 			FROM folded, unnest(modifiers) AS m
-			WHERE passed IS NOT NULL AND feedback_type <> 'high_quality'
+			WHERE passes <> COALESCE(folded_passes, 0) OR failures <> COALESCE(folded_failures, 0)
 		),
 		deltas AS (
-			SELECT provider, attribute,
-			       COALESCE(sum(weight) FILTER (WHERE passed), 0) AS passes,
-			       COALESCE(sum(weight) FILTER (WHERE NOT passed), 0) AS failures,
-			       count(*) AS samples
+			SELECT provider, attribute, sum(passes) AS passes, sum(failures) AS failures, sum(samples) AS samples
 			FROM outcomes
 			GROUP BY provider, attribute
 		),
 		upserted AS (
 			INSERT INTO attribute_stats AS a (provider, attribute, passes, failures, samples, updated_at)
-			SELECT provider, attribute, passes, failures, samples, now()
+			SELECT provider, attribute, GREATEST(passes, 0), GREATEST(failures, 0), GREATEST(samples, 0), now()
 			FROM deltas
 			-- A fixed order makes concurrent folds lock rows in the same order.
 			ORDER BY provider, attribute
 			ON CONFLICT (provider, attribute) DO UPDATE
-			SET passes = a.passes * (1 - $1::float8) + excluded.passes,
-			    failures = a.failures * (1 - $1::float8) + excluded.failures,
-			    samples = a.samples + excluded.samples,
+			-- A replaced rating takes back what it added; the old amount
+			-- has since been discounted, so the result is floored at 0.
+			SET passes = GREATEST(a.passes * (1 - $1::float8) +
+			                      (SELECT d.passes FROM deltas d WHERE (d.provider, d.attribute) = (a.provider, a.attribute)), 0),
+			    failures = GREATEST(a.failures * (1 - $1::float8) +
+			                        (SELECT d.failures FROM deltas d WHERE (d.provider, d.attribute) = (a.provider, a.attribute)), 0),
+			    samples = GREATEST(a.samples +
+			                       (SELECT d.samples FROM deltas d WHERE (d.provider, d.attribute) = (a.provider, a.attribute)), 0),
 			    updated_at = excluded.updated_at
 		)
 		SELECT count(*) FROM folded`, discount, batch).Scan(&n)

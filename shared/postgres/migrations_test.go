@@ -61,7 +61,7 @@ func TestMigrationsApplyToEmptyDatabaseAndRerun(t *testing.T) {
 
 	require.NoError(t, migrations.Migrate(ctx, conn))
 	want := []string{
-		"attribute_stats", "candidates", "generations", "provider_budget", "provider_calls", "provider_failure_reasons", "provider_outcomes", "provider_stats", "rlhf_feedback",
+		"attribute_stats", "candidates", "generations", "provider_budget", "provider_calls", "provider_failure_reasons", "provider_outcomes", "provider_stats", "rating_requests", "rlhf_feedback",
 		"rlhf_feedback_summary", "rlhf_negative_examples", "rlhf_positive_examples", "validation_results",
 	}
 	require.Equal(t, want, relations(t, conn))

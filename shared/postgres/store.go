@@ -418,7 +418,9 @@ func dbError(err error, format string, args ...any) error {
 		case foreignKeyViolation:
 			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.ENOTFOUND, "%s: a referenced row does not exist", what), err)
 		case checkViolation, notNullViolation:
-			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINVALID, "%s: violates %s", what, pgErr.ConstraintName), err)
+			// The constraint's name is for the log (the wrapped err), not
+			// for the user who reads the coded message.
+			return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINVALID, "%s: the value is not allowed", what), err)
 		}
 	}
 	if transient(err) {

@@ -23,6 +23,7 @@ import (
 	"github.com/designerbff/pipeline/shared/httpapi"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/postgres"
+	"github.com/designerbff/pipeline/shared/provider/catalog"
 	"github.com/designerbff/pipeline/shared/quality"
 	"github.com/designerbff/pipeline/shared/quality/visionjudge"
 	"github.com/designerbff/pipeline/shared/r2"
@@ -149,13 +150,14 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 
 		GenerationIDSecret: idSecret,
 		Pipeline: &generation.Pipeline{
-			Store:           store,
-			Objects:         images,
-			Providers:       providers,
-			Validator:       validator,
-			Publisher:       deps.Publisher,
-			Chooser:         learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders},
-			Policy:          generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg)},
+			Store:     store,
+			Objects:   images,
+			Providers: providers,
+			Validator: validator,
+			Publisher: deps.Publisher,
+			Chooser:   learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders},
+			Policy: generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg),
+				UnitCost: listPrice},
 			MinScore:        cfg.ValidationMinScore,
 			FeedbackEnabled: cfg.FeedbackEnabled,
 			LearningRate:    cfg.LearningRate,
@@ -267,6 +269,9 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 			Ratings:          ratings,
 			IDSecret:         []byte(idSecret),
 			LearnerStats:     s.Store,
+			Usage:            s.Store, // per-user limits, counted in the database
+			Limits:           s.Config.Limits,
+			RatingsPerMinute: s.Config.RatingsPerMinute,
 			Logger:           s.Logger,
 		},
 		LocalAuth:    opts.LocalAuth,
@@ -278,4 +283,12 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 // Learner is the feedback queue's handler.
 func (s *System) Learner() stage.Learner {
 	return stage.Learner{Pipeline: s.Pipeline, Logger: s.Logger}
+}
+
+// listPrice is the catalog's price of one candidate of a model: an image
+// and the reference sent with it (the provider's dearest model when the
+// model is unknown; 0 for an unknown provider), with which the plan prices
+// maxCostUsd before anything is spent.
+func listPrice(provider, model string) float64 {
+	return catalog.Cost(provider, model, 1, 1)
 }

@@ -83,6 +83,10 @@ func TestProviderBudgetHoldsAcrossGenerations(t *testing.T) {
 		"OPENAI_CALLS_PER_MINUTE":     "60",
 		"PROVIDER_RATE_WINDOW":        window.String(), // the minute, scaled
 		"PROVIDER_BUDGET_MAX_WAIT":    "2m",
+		// One user's 30 generations at once: the provider's budget is
+		// under test, not the user's.
+		"USER_MAX_CONCURRENT_GENERATIONS": "0",
+		"USER_MAX_COST_USD_PER_DAY":       "0",
 	}
 	h := startHarness(t, env, stack.Options{
 		DatabaseURL:    pgtest.NewURL(t),
