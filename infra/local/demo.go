@@ -94,6 +94,12 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 		return nil, fmt.Errorf("--requests must be from 1 to %d", len(reqs))
 	}
 	reqs = reqs[:opts.Requests]
+	// The demo's one designer sends every request at once, so the limit on
+	// a user's generations in progress is raised to fit them (an explicit
+	// USER_MAX_CONCURRENT_GENERATIONS still wins).
+	if os.Getenv("USER_MAX_CONCURRENT_GENERATIONS") == "" && cfg.Limits.MaxUnfinished < len(reqs) {
+		cfg.Limits.MaxUnfinished = len(reqs)
+	}
 
 	// The bar grows when top-up rounds add candidates.
 	expected := len(reqs) * generation.WithBuffer(opts.Count, cfg.DefaultBufferPercent)

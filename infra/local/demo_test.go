@@ -15,16 +15,16 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
-// TestDemo runs a small demo end to end: every request delivers N or says
-// why, and the report shows delivered and discarded images with reasons
-// and sub-scores.
+// TestDemo runs a small demo of every request `make demo` sends (small N)
+// end to end: every request delivers N or says why, and the report shows
+// delivered and discarded images with reasons and sub-scores.
 func TestDemo(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	results, err := runDemo(context.Background(), demoOptions{Requests: 4, Count: 4, OutDir: out}, &stdout, &stderr)
+	results, err := runDemo(context.Background(), demoOptions{Requests: 6, Count: 3, OutDir: out}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
-	require.Len(t, results, 4)
+	require.Len(t, results, 6)
 	discarded := 0
 	for _, r := range results {
 		g := r.Generation
@@ -40,7 +40,7 @@ func TestDemo(t *testing.T) {
 	report, err := os.ReadFile(filepath.Join(out, "report.html"))
 	require.NoError(t, err)
 	html := string(report)
-	require.Equal(t, 4, strings.Count(html, "<h2>")-strings.Count(html, "<h2>Learning curve</h2>"))
+	require.Equal(t, 6, strings.Count(html, "<h2>")-strings.Count(html, "<h2>Learning curve</h2>"))
 	require.Contains(t, html, "data:image/jpeg;base64,", "thumbnails are embedded: the report is self-contained")
 	require.Regexp(t, `<img src="data:image/svg[^"]*" alt="validator scores per request"`, html, "the scores chart, drawn by infra/internal/chart")
 	if discarded > 0 {

@@ -164,9 +164,6 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 			return generation.Generation{}, fmt.Errorf("look up generation %s: %w", id, err)
 		}
 	}
-	if sub.settings, err = s.applyLimits(ctx, sub.user, sub.settings); err != nil {
-		return generation.Generation{}, err
-	}
 	ext, err := referenceExt(sub.contentType)
 	if err != nil {
 		return generation.Generation{}, err
@@ -174,6 +171,13 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 	provider, model, err := s.resolveProvider(ctx, sub.settings)
 	if err != nil {
 		return generation.Generation{}, err
+	}
+	explicitCost := sub.settings.MaxCostUSD > 0
+	if sub.settings, err = s.applyLimits(ctx, sub.user, sub.settings); err != nil {
+		return generation.Generation{}, err
+	}
+	if !explicitCost {
+		sub.settings.MaxCostUSD = s.defaultBudget(sub.settings, provider, model)
 	}
 	refKey := generation.ReferenceKey(id, ext)
 	if err := s.Objects.Put(ctx, refKey, sub.image, sub.contentType, map[string]string{"generation-id": id}); err != nil {
@@ -265,6 +269,30 @@ func (s *Service) start(ctx context.Context, g generation.Generation) (generatio
 	}
 	g.ExecutionARN = arn
 	return g, nil
+}
+
+// defaultBudget is a generation's maxCostUsd when the request names none:
+// the limits' default, but no more than the generation can spend at all (its
+// image bound at the model's list price), since an unfinished generation
+// reserves its budget of the user's day and a cheap model should not hold
+// a dear one's.
+func (s *Service) defaultBudget(set generation.Settings, provider, model string) float64 {
+	if s.UnitCost == nil {
+		return set.MaxCostUSD
+	}
+	price := s.UnitCost(provider, model)
+	if price <= 0 {
+		return set.MaxCostUSD
+	}
+	images := set.MaxImages
+	if images == 0 {
+		images = generation.GenerationBound(set.Count)
+	}
+	most := float64(images) * price
+	if set.MaxCostUSD > 0 {
+		return min(set.MaxCostUSD, most)
+	}
+	return most
 }
 
 // applyLimits applies the per-user limits to a new generation's settings

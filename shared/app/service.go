@@ -54,6 +54,9 @@ type Service struct {
 	// Limits bound each user's generations (USER_MAX_*,
 	// GENERATION_MAX_COST_USD); the zero value is no limit.
 	Limits generation.UserLimits
+	// UnitCost is a model's list price per image, which bounds a
+	// generation's default budget (nil or 0: the limits' default alone).
+	UnitCost func(provider, model string) float64
 	// RatingsPerMinute bounds each user's ratings in any minute
 	// (USER_MAX_RATINGS_PER_MINUTE; 0: none).
 	RatingsPerMinute int

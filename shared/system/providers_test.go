@@ -86,7 +86,7 @@ func TestAllowedModels(t *testing.T) {
 	require.NoError(t, err)
 	got := system.AllowedModels(cfg, time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC))
 	require.Equal(t, map[string][]string{
-		"procedural": {"procedural-v1"},
+		"procedural": {"procedural-v1", "procedural-jpeg"},
 		"replicate":  {"black-forest-labs/flux-2-pro", "black-forest-labs/flux-1.1-pro", "black-forest-labs/flux-schnell", "acme/flux-own", "acme/flux-x"},
 	}, got, "openai is not enabled, so its addition allows nothing")
 }

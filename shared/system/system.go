@@ -271,6 +271,7 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 			LearnerStats:     s.Store,
 			Usage:            s.Store, // per-user limits, counted in the database
 			Limits:           s.Config.Limits,
+			UnitCost:         listPrice,
 			RatingsPerMinute: s.Config.RatingsPerMinute,
 			Logger:           s.Logger,
 		},

@@ -219,3 +219,19 @@ func TestNoInternalTextReachesUsers(t *testing.T) {
 		requireNoInternals(t, req.method+" "+req.path, raw)
 	}
 }
+
+// A generation's default budget is what its image bound can cost at the
+// model's list price (the procedural one: 5 × 6 images at 0.002 USD), so a
+// cheap generation in progress does not hold a dear one's share of the
+// user's day: six at once fit a 1 USD day.
+func TestDefaultBudgetFollowsTheListPrice(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, cleanProvider(nil), map[string]string{"USER_MAX_COST_USD_PER_DAY": "1", "USER_MAX_CONCURRENT_GENERATIONS": "0"})
+	for i := range 6 {
+		status, out := h.post(`{"count": 6}`)
+		require.Equal(t, http.StatusAccepted, status, "request %d: %v", i+1, out)
+		g, err := h.stack.Store.Generation(context.Background(), out["id"].(string))
+		require.NoError(t, err)
+		require.InDelta(t, 30*0.002, g.Settings.MaxCostUSD, 1e-9)
+	}
+}

@@ -49,6 +49,7 @@ var models = []Model{
 	{Provider: Replicate, Model: "black-forest-labs/flux-1.1-pro", ImageUSD: 0.04, Source: "workflowlab.dev (third-party)"},
 	{Provider: Replicate, Model: "black-forest-labs/flux-schnell", ImageUSD: 0.003, Source: "workflowlab.dev (third-party)"},
 	{Provider: Procedural, Model: "procedural-v1", ImageUSD: 0.002, Source: "notional: the embedded provider is free", Confirmed: true},
+	{Provider: Procedural, Model: "procedural-jpeg", ImageUSD: 0.002, Source: "notional: the embedded provider is free (its JPEG output)", Confirmed: true},
 }
 
 // defaults are the current models each provider uses when none is configured.
