@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,7 +18,7 @@ type counts struct {
 
 func recalibrated(t *testing.T, st *postgres.Store) map[string]counts {
 	t.Helper()
-	stats, err := st.Recalibrate(context.Background(), t0)
+	stats, err := st.Recalibrate(t.Context(), t0)
 	require.NoError(t, err)
 	out := map[string]counts{}
 	for _, s := range stats {
@@ -33,10 +32,16 @@ func recalibrated(t *testing.T, st *postgres.Store) map[string]counts {
 func requireMatchesRebuild(t *testing.T, st *postgres.Store, pool *pgxpool.Pool) map[string]counts {
 	t.Helper()
 	kept := recalibrated(t, st)
-	_, err := pool.Exec(context.Background(), `SELECT rebuild_provider_outcomes()`)
+	_, err := pool.Exec(t.Context(), `SELECT rebuild_provider_outcomes()`)
 	require.NoError(t, err)
 	require.Equal(t, recalibrated(t, st), kept, "incremental counters drifted from a full rebuild")
 	return kept
+}
+
+// outcomeTotal is the number of outcomes the trigger-kept counters hold.
+func outcomeTotal(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	return countRows(t, pool, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`)
 }
 
 // The outcome counters follow every way the pipeline (and an operator)
@@ -55,34 +60,32 @@ func TestOutcomeCountersFollowEveryChange(t *testing.T) {
 			counts{2, 4, 4, 1, map[string]int{"blank": 1, "filtered": 1, "timeout": 1, "below_threshold": 1}}},
 		{"a retried verdict (ON CONFLICT DO NOTHING) and a retried failure change nothing",
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
-				_, err := st.SaveVerdict(context.Background(), c[2].ID, generation.Verdict{ValidatorVersion: validator, Score: 95, Passed: true})
+				_, err := st.SaveVerdict(t.Context(), c[2].ID, generation.Verdict{ValidatorVersion: validator, Score: 95, Passed: true})
 				require.NoError(t, err)
 				failCandidate(t, st, c[5].ID, "timeout")
 			},
 			counts{2, 4, 4, 1, map[string]int{"blank": 1, "filtered": 1, "timeout": 1, "below_threshold": 1}}},
 		{"a passed verdict marked duplicate becomes a failure",
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
-				require.NoError(t, st.MarkDuplicate(context.Background(), c[0].ID, validator))
+				require.NoError(t, st.MarkDuplicate(t.Context(), c[0].ID, validator))
 			},
 			counts{1, 5, 4, 1, map[string]int{"blank": 1, "filtered": 1, "timeout": 1, "below_threshold": 1, generation.ReasonDuplicate: 1}}},
 		{"a newer verdict of another validator version replaces the older",
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
-				_, err := st.SaveVerdict(context.Background(), c[2].ID, generation.Verdict{ValidatorVersion: "v2", Score: 88, Passed: true})
+				_, err := st.SaveVerdict(t.Context(), c[2].ID, generation.Verdict{ValidatorVersion: "v2", Score: 88, Passed: true})
 				require.NoError(t, err)
-				_, err = pool.Exec(context.Background(), `UPDATE validation_results SET created_at = now() + interval '1 minute' WHERE validator_version = 'v2'`)
+				_, err = pool.Exec(t.Context(), `UPDATE validation_results SET created_at = now() + interval '1 minute' WHERE validator_version = 'v2'`)
 				require.NoError(t, err)
 			},
 			counts{3, 3, 4, 0, map[string]int{"filtered": 1, "timeout": 1, "below_threshold": 1}}},
 		{"delivery (selected/discarded) changes nothing",
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
-				all, err := st.Candidates(context.Background(), g.ID, validator)
-				require.NoError(t, err)
-				require.NoError(t, st.SaveDelivery(context.Background(), g.ID, generation.Deliver(g, all, t0)))
+				deliver(t, st, g)
 			},
 			counts{2, 4, 4, 1, map[string]int{"blank": 1, "filtered": 1, "timeout": 1, "below_threshold": 1}}},
 		{"deleting the generation removes its outcomes",
 			func(t *testing.T, st *postgres.Store, pool *pgxpool.Pool, c []generation.Candidate, g generation.Generation) {
-				_, err := pool.Exec(context.Background(), `DELETE FROM generations WHERE id = $1`, g.ID)
+				_, err := pool.Exec(t.Context(), `DELETE FROM generations WHERE id = $1`, g.ID)
 				require.NoError(t, err)
 			},
 			counts{0, 0, 0, 0, map[string]int{}}},
@@ -90,24 +93,18 @@ func TestOutcomeCountersFollowEveryChange(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, pool := newStore(t)
-			ctx := context.Background()
-			g := newGeneration(t, st, 2, nil)
-			c := planRound(t, st, g, 1, 8)
+			st, pool, g, c := seeded(t, 2, 8)
 			validate(t, st, c[0], 90)
 			validate(t, st, c[1], 75)
 			validate(t, st, c[2], 10, "blank: uniform")
 			validate(t, st, c[3], 60)
-			f := c[4]
-			f.Status, f.FailureReason = generation.CandidateFiltered, "filtered: safety"
-			require.NoError(t, st.SaveGenerated(ctx, f))
+			filterCandidate(t, st, c[4], "filtered: safety")
 			failCandidate(t, st, c[5].ID, "timeout")
 			storeImage(t, st, c[6]) // stored, no verdict: not counted
 			// c[7] stays planned: not counted
 
 			tt.change(t, st, pool, c, g)
-			var kept int
-			require.NoError(t, pool.QueryRow(ctx, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`).Scan(&kept))
+			kept := outcomeTotal(t, pool)
 			require.Equal(t, tt.want.Passes+tt.want.Failures, kept)
 			got := requireMatchesRebuild(t, st, pool)["procedural/proc-1"]
 			if kept == 0 {
@@ -122,7 +119,7 @@ func TestOutcomeCountersFollowEveryChange(t *testing.T) {
 func TestProviderStatsAndAssessments(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 
 	none, err := st.ProviderStats(ctx, "procedural")
 	require.NoError(t, err)
@@ -160,7 +157,7 @@ func TestProviderStatsAndAssessments(t *testing.T) {
 func TestSavePlanRecordsThePosterior(t *testing.T) {
 	t.Parallel()
 	st, pool := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	g := newGeneration(t, st, 3, nil)
 	prob := 0.961
 	plan := generation.RoundPlan{Round: 1, Needed: 3, Count: 5, BufferPercent: 66.67, BufferMethod: generation.BufferAuto,

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 func TestCreateGenerationRoundTrip(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	id := generation.NewID()
 	g := newGeneration(t, st, 4, func(g *generation.Generation) {
 		g.ID = id
@@ -87,7 +86,7 @@ func TestCreateGenerationIdempotency(t *testing.T) {
 			first := newGeneration(t, st, 2, tt.first)
 			g := generation.Generation{UserID: "user-1", RequestedCount: 3, Provider: "procedural", Settings: first.Settings}
 			tt.second(&g)
-			second, created, err := st.CreateGeneration(context.Background(), g)
+			second, created, err := st.CreateGeneration(t.Context(), g)
 			require.NoError(t, err)
 			require.Equal(t, tt.wantCreated, created)
 			if tt.wantCreated {
@@ -119,7 +118,7 @@ func TestCreateGenerationRejects(t *testing.T) {
 			t.Parallel()
 			g := generation.Generation{UserID: "user-1", RequestedCount: 1, Provider: "procedural", Settings: existing.Settings}
 			tt.edit(&g)
-			_, _, err := st.CreateGeneration(context.Background(), g)
+			_, _, err := st.CreateGeneration(t.Context(), g)
 			requireCode(t, tt.code, err)
 		})
 	}
@@ -127,10 +126,8 @@ func TestCreateGenerationRejects(t *testing.T) {
 
 func TestNotFound(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, _, g, c := seededOne(t)
+	ctx := t.Context()
 	calls := map[string]func(id string) error{
 		"Generation":   func(id string) error { _, err := st.Generation(ctx, id); return err },
 		"SetExecution": func(id string) error { return st.SetExecution(ctx, id, "arn") },
@@ -183,7 +180,7 @@ func TestNotFound(t *testing.T) {
 func TestSetExecution(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	g := newGeneration(t, st, 1, nil)
 	arn := "arn:aws:states:eu-west-1:123456789012:execution:generation:" + g.ID
 	require.NoError(t, st.SetExecution(ctx, g.ID, arn))
@@ -196,7 +193,7 @@ func TestSetExecution(t *testing.T) {
 func TestSavePlan(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	g := newGeneration(t, st, 3, nil)
 	p := 0.97
 	plan := generation.RoundPlan{Round: 1, Needed: 3, Count: 4, BufferPercent: 33.33, BufferMethod: generation.BufferFixed, PredictedDeliveryProbability: &p}
@@ -282,7 +279,7 @@ func TestCandidatesOfGenerationWithoutAny(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
 	g := newGeneration(t, st, 1, nil)
-	cands, err := st.Candidates(context.Background(), g.ID, validator)
+	cands, err := st.Candidates(t.Context(), g.ID, validator)
 	require.NoError(t, err)
 	require.Empty(t, cands)
 }
@@ -340,10 +337,8 @@ func TestSaveGenerated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, _ := newStore(t)
-			ctx := context.Background()
-			g := newGeneration(t, st, 1, nil)
-			c := planRound(t, st, g, 1, 1)[0]
+			st, _, _, c := seededOne(t)
+			ctx := t.Context()
 			require.NoError(t, st.SaveGenerated(ctx, tt.outcome(c)))
 			loaded, err := st.Candidate(ctx, c.ID, validator)
 			require.NoError(t, err)
@@ -362,10 +357,8 @@ func TestSaveGenerated(t *testing.T) {
 
 func TestSaveGeneratedRejects(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, _, _, c := seededOne(t)
+	ctx := t.Context()
 	tests := []struct {
 		name string
 		edit func(*generation.Candidate)
@@ -388,10 +381,9 @@ func TestSaveGeneratedRejects(t *testing.T) {
 
 func TestSaveVerdict(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := storeImage(t, st, planRound(t, st, g, 1, 1)[0])
+	st, pool, g, planned := seededOne(t)
+	ctx := t.Context()
+	c := storeImage(t, st, planned)
 
 	v := generation.Verdict{ValidatorVersion: validator, Score: 64.5, Passed: false, Flagged: true,
 		Metrics: map[string]float64{"sharpness": 0.2, "exposure": 0.9}, Reasons: []string{"blurry: variance 12 < 50"}}
@@ -403,9 +395,7 @@ func TestSaveVerdict(t *testing.T) {
 	second, err := st.SaveVerdict(ctx, c.ID, generation.Verdict{ValidatorVersion: validator, Score: 99, Passed: true})
 	require.NoError(t, err)
 	require.Equal(t, v, second)
-	var rows int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM validation_results WHERE candidate_id = $1`, c.ID).Scan(&rows))
-	require.Equal(t, 1, rows)
+	require.Equal(t, 1, countRows(t, pool, `SELECT count(*) FROM validation_results WHERE candidate_id = $1`, c.ID))
 
 	loaded, err := st.Candidate(ctx, c.ID, validator)
 	require.NoError(t, err)
@@ -443,21 +433,15 @@ func TestMarkCandidateErrored(t *testing.T) {
 		{"planned", func(*testing.T, *postgres.Store, generation.Candidate) {}, generation.CandidateErrored},
 		{"stored", func(t *testing.T, st *postgres.Store, c generation.Candidate) { storeImage(t, st, c) }, generation.CandidateErrored},
 		{"validated keeps its outcome", func(t *testing.T, st *postgres.Store, c generation.Candidate) { validate(t, st, c, 80) }, generation.CandidateValidated},
-		{"filtered keeps its outcome", func(t *testing.T, st *postgres.Store, c generation.Candidate) {
-			c.Status, c.FailureReason = generation.CandidateFiltered, "filtered"
-			require.NoError(t, st.SaveGenerated(context.Background(), c))
-		}, generation.CandidateFiltered},
+		{"filtered keeps its outcome", func(t *testing.T, st *postgres.Store, c generation.Candidate) { filterCandidate(t, st, c, "filtered") }, generation.CandidateFiltered},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, pool := newStore(t)
-			ctx := context.Background()
-			g := newGeneration(t, st, 1, nil)
-			c := planRound(t, st, g, 1, 1)[0]
+			st, pool, _, c := seededOne(t)
+			ctx := t.Context()
 			tt.prepare(t, st, c)
-			var before int
-			require.NoError(t, pool.QueryRow(ctx, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`).Scan(&before))
+			before := outcomeTotal(t, pool)
 			got, err := st.MarkCandidateErrored(ctx, c.ID, "dependency_unavailable: down")
 			require.NoError(t, err)
 			require.Equal(t, tt.want, got.Status)
@@ -469,9 +453,7 @@ func TestMarkCandidateErrored(t *testing.T) {
 				require.Empty(t, got.ObjectKey, "an errored candidate keeps no image")
 			}
 			// An errored candidate is no outcome: the counters do not move.
-			var after int
-			require.NoError(t, pool.QueryRow(ctx, `SELECT COALESCE(sum(passes + failures), 0) FROM provider_outcomes`).Scan(&after))
-			require.Equal(t, before, after)
+			require.Equal(t, before, outcomeTotal(t, pool))
 			requireMatchesRebuild(t, st, pool)
 		})
 	}
@@ -479,10 +461,8 @@ func TestMarkCandidateErrored(t *testing.T) {
 
 func TestSaveSelection(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	planRound(t, st, g, 1, 3)
+	st, _, g, _ := seeded(t, 2, 3)
+	ctx := t.Context()
 	sel := generation.Selection{Round: 1, Generated: 3, Passed: 1, Shortfall: 1, CostUSD: 0.12, TopUp: true, NextRound: 2}
 	require.NoError(t, st.SaveSelection(ctx, g.ID, sel))
 	loaded, err := st.Generation(ctx, g.ID)
@@ -497,22 +477,17 @@ func TestSaveSelection(t *testing.T) {
 
 func TestSaveDelivery(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	cands := planRound(t, st, g, 1, 4)
+	st, pool, g, cands := seeded(t, 2, 4)
+	ctx := t.Context()
 	validate(t, st, cands[0], 75)
 	validate(t, st, cands[1], 95)
 	validate(t, st, cands[2], 88)
 	failCandidate(t, st, cands[3].ID, "timeout")
 
-	all, err := st.Candidates(ctx, g.ID, validator)
-	require.NoError(t, err)
-	d := generation.Deliver(g, all, t0)
+	d := deliver(t, st, g)
 	require.Equal(t, generation.StatusDelivered, d.Status)
-	require.NoError(t, st.SaveDelivery(ctx, g.ID, d))
 
-	all, err = st.Candidates(ctx, g.ID, validator)
+	all, err := st.Candidates(ctx, g.ID, validator)
 	require.NoError(t, err)
 	byIndex := map[int]generation.Candidate{}
 	for _, c := range all {
@@ -561,10 +536,8 @@ func TestSaveDelivery(t *testing.T) {
 
 func TestSaveDeliveryIsOneTransaction(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, pool, g, c := seededOne(t)
+	ctx := t.Context()
 	validate(t, st, c, 90)
 	otherGen := newGeneration(t, st, 1, nil)
 	foreign := planRound(t, st, otherGen, 1, 1)[0]
@@ -593,18 +566,13 @@ func TestSaveDeliveryIsOneTransaction(t *testing.T) {
 
 func TestSaveDeliveryFailedWithReason(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	cands := planRound(t, st, g, 1, 2)
+	st, _, g, cands := seeded(t, 2, 2)
+	ctx := t.Context()
 	for _, c := range cands {
 		failCandidate(t, st, c.ID, "unavailable")
 	}
-	all, err := st.Candidates(ctx, g.ID, validator)
-	require.NoError(t, err)
-	d := generation.Deliver(g, all, t0)
+	d := deliver(t, st, g)
 	require.Equal(t, generation.StatusFailed, d.Status)
-	require.NoError(t, st.SaveDelivery(ctx, g.ID, d))
 	loaded, err := st.Generation(ctx, g.ID)
 	require.NoError(t, err)
 	require.Equal(t, generation.StatusFailed, loaded.Status)
@@ -615,7 +583,7 @@ func TestSaveDeliveryFailedWithReason(t *testing.T) {
 func TestMarkGenerationFailed(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	g := newGeneration(t, st, 1, nil)
 	require.NoError(t, st.MarkGenerationFailed(ctx, g.ID, "States.Timeout", t0))
 	loaded, err := st.Generation(ctx, g.ID)
@@ -634,9 +602,7 @@ func TestMarkGenerationFailed(t *testing.T) {
 	d := newGeneration(t, st, 1, nil)
 	c := planRound(t, st, d, 1, 1)[0]
 	validate(t, st, c, 90)
-	all, err := st.Candidates(ctx, d.ID, validator)
-	require.NoError(t, err)
-	require.NoError(t, st.SaveDelivery(ctx, d.ID, generation.Deliver(d, all, t0)))
+	deliver(t, st, d)
 	require.NoError(t, st.MarkGenerationFailed(ctx, d.ID, "late", t0))
 	delivered, err := st.Generation(ctx, d.ID)
 	require.NoError(t, err)
@@ -649,7 +615,7 @@ func TestMarkGenerationFailed(t *testing.T) {
 // QueryExecModeExec.
 func TestStoreWithPreparedStatements(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	cfg, err := pgxpool.ParseConfig(pgtest.NewURL(t))
 	require.NoError(t, err)
 	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
@@ -666,10 +632,7 @@ func TestStoreWithPreparedStatements(t *testing.T) {
 	validate(t, st, c, 90)
 	_, err = st.Generation(ctx, "nope")
 	requireCode(t, generation.ENOTFOUND, err)
-	all, err := st.Candidates(ctx, g.ID, validator)
-	require.NoError(t, err)
-	d := generation.Deliver(g, all, t0)
-	require.NoError(t, st.SaveDelivery(ctx, g.ID, d))
+	d := deliver(t, st, g)
 	n, err := st.InsertFeedback(ctx, d.Feedback)
 	require.NoError(t, err)
 	require.Equal(t, 0, n, "the delivery already stored its feedback")
