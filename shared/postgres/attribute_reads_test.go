@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -13,10 +12,8 @@ import (
 
 func TestAttributeStatsAndFailureReasons(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, _, _, c := seededOne(t)
+	ctx := t.Context()
 	f, tr := false, true
 	rated := c
 	rated.Modifiers = []string{"calm"}
@@ -36,10 +33,8 @@ func TestAttributeStatsAndFailureReasons(t *testing.T) {
 		}),
 		learning.RatingEvent(rated, "alice", 1, []string{"blurry"}, at(5)),
 	}
-	_, err := st.InsertFeedback(ctx, events)
-	require.NoError(t, err)
-	_, err = st.FoldFeedback(ctx, 0.1)
-	require.NoError(t, err)
+	insertFeedback(t, st, events...)
+	fold(t, st, 0.1)
 
 	stats, err := st.AttributeStats(ctx, c.Provider)
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"sync"
@@ -40,10 +39,33 @@ func event(c generation.Candidate, typ generation.FeedbackType, at time.Time, ed
 	return e
 }
 
+// asUserRating makes an event a user's rating: no absolute outcome, not
+// negative, from the user.
+func asUserRating(e *generation.FeedbackEvent) {
+	e.Passed, e.Negative, e.Source = nil, false, generation.SourceUserAction
+}
+
+// insertFeedback stores events and returns how many were new.
+func insertFeedback(t *testing.T, st *postgres.Store, events ...generation.FeedbackEvent) int {
+	t.Helper()
+	n, err := st.InsertFeedback(t.Context(), events)
+	require.NoError(t, err)
+	return n
+}
+
+// fold folds the unprocessed feedback with discount and returns how many
+// rows it folded.
+func fold(t *testing.T, st *postgres.Store, discount float64) int {
+	t.Helper()
+	n, err := st.FoldFeedback(t.Context(), discount)
+	require.NoError(t, err)
+	return n
+}
+
 func countRows(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, pool.QueryRow(context.Background(), sql, args...).Scan(&n))
+	require.NoError(t, pool.QueryRow(t.Context(), sql, args...).Scan(&n))
 	return n
 }
 
@@ -65,10 +87,9 @@ func TestHighQualityTrigger(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			st, pool := newStore(t)
-			ctx := context.Background()
-			g := newGeneration(t, st, 1, nil)
-			c := storeImage(t, st, planRound(t, st, g, 1, 1, []string{"golden hour", "calm"})[0])
+			st, pool, _, planned := seededOne(t, []string{"golden hour", "calm"})
+			ctx := t.Context()
+			c := storeImage(t, st, planned)
 			_, err := st.SaveVerdict(ctx, c.ID, generation.Verdict{ValidatorVersion: validator, Score: tt.score, Passed: tt.passed, Reasons: []string{"ok"}})
 			require.NoError(t, err)
 			for i := range 3 {
@@ -109,10 +130,8 @@ func TestHighQualityTrigger(t *testing.T) {
 
 func TestInsertFeedback(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	cands := planRound(t, st, g, 1, 3)
+	st, pool, _, cands := seeded(t, 2, 3)
+	ctx := t.Context()
 	score := 72.5
 	events := []generation.FeedbackEvent{
 		event(cands[0], generation.FeedbackSelected, t0, func(e *generation.FeedbackEvent) {
@@ -123,12 +142,11 @@ func TestInsertFeedback(t *testing.T) {
 		}),
 		event(cands[1], generation.FeedbackFailed, t0, nil),
 		event(cands[2], generation.FeedbackUserRating, t0, func(e *generation.FeedbackEvent) {
-			e.Passed, e.Negative, e.Source, e.CandidateID = nil, false, generation.SourceUserAction, ""
+			asUserRating(e)
+			e.CandidateID = ""
 		}),
 	}
-	n, err := st.InsertFeedback(ctx, events)
-	require.NoError(t, err)
-	require.Equal(t, 3, n)
+	require.Equal(t, 3, insertFeedback(t, st, events...))
 
 	tests := []struct {
 		name   string
@@ -178,10 +196,8 @@ func TestInsertFeedback(t *testing.T) {
 
 func TestFeedbackViews(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	cands := planRound(t, st, g, 1, 4, []string{"neon glow"}, []string{"calm", "airy"})
+	st, pool, _, cands := seeded(t, 2, 4, []string{"neon glow"}, []string{"calm", "airy"})
+	ctx := t.Context()
 	for _, c := range cands {
 		storeImage(t, st, c)
 	}
@@ -195,11 +211,8 @@ func TestFeedbackViews(t *testing.T) {
 	pos := event(cands[2], generation.FeedbackSelected, t0.Add(2*time.Minute), func(e *generation.FeedbackEvent) {
 		e.QualityScore = &s95
 	})
-	neutral := event(cands[3], generation.FeedbackUserRating, t0.Add(3*time.Minute), func(e *generation.FeedbackEvent) {
-		e.Passed, e.Negative, e.Source = nil, false, generation.SourceUserAction
-	})
-	_, err := st.InsertFeedback(ctx, []generation.FeedbackEvent{oldNeg, newNeg, pos, neutral})
-	require.NoError(t, err)
+	neutral := event(cands[3], generation.FeedbackUserRating, t0.Add(3*time.Minute), asUserRating)
+	insertFeedback(t, st, oldNeg, newNeg, pos, neutral)
 
 	type example struct {
 		EventID   string
@@ -257,15 +270,14 @@ func TestFeedbackViews(t *testing.T) {
 	}, got)
 
 	// Folding marks the rows processed, which the summary shows.
-	_, err = st.FoldFeedback(ctx, 0.1)
-	require.NoError(t, err)
+	fold(t, st, 0.1)
 	require.Zero(t, countRows(t, pool, `SELECT sum(unprocessed) FROM rlhf_feedback_summary`))
 }
 
 func TestTrainingData(t *testing.T) {
 	t.Parallel()
 	st, pool := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	proc := newGeneration(t, st, 1, nil)
 	oa := newGeneration(t, st, 1, func(g *generation.Generation) { g.Provider, g.Model = "openai", "gpt-image-1" })
 	pc := planRound(t, st, proc, 1, 3, []string{"calm"})
@@ -274,12 +286,9 @@ func TestTrainingData(t *testing.T) {
 		event(pc[0], generation.FeedbackSelected, t0, nil),
 		event(pc[1], generation.FeedbackFailed, t0.Add(1*time.Minute), nil),
 		event(oc[0], generation.FeedbackDiscarded, t0.Add(2*time.Minute), nil),
-		event(pc[2], generation.FeedbackUserRating, t0.Add(3*time.Minute), func(e *generation.FeedbackEvent) {
-			e.Passed, e.Negative, e.Source = nil, false, generation.SourceUserAction
-		}),
+		event(pc[2], generation.FeedbackUserRating, t0.Add(3*time.Minute), asUserRating),
 	}
-	_, err := st.InsertFeedback(ctx, events)
-	require.NoError(t, err)
+	insertFeedback(t, st, events...)
 
 	type row struct {
 		EventID, Provider, Label string
@@ -351,7 +360,7 @@ type stat struct {
 
 func attributeStats(t *testing.T, pool *pgxpool.Pool) map[string]stat {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), `SELECT provider || '/' || attribute, passes, failures, samples FROM attribute_stats`)
+	rows, err := pool.Query(t.Context(), `SELECT provider || '/' || attribute, passes, failures, samples FROM attribute_stats`)
 	require.NoError(t, err)
 	out := map[string]stat{}
 	for rows.Next() {
@@ -381,7 +390,7 @@ func requireStats(t *testing.T, want, got map[string]stat) {
 func TestFoldFeedback(t *testing.T) {
 	t.Parallel()
 	st, pool := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	g := newGeneration(t, st, 1, nil)
 	oa := newGeneration(t, st, 1, func(g *generation.Generation) { g.Provider = "openai" })
 	c := planRound(t, st, g, 1, 1)[0]
@@ -410,12 +419,9 @@ func TestFoldFeedback(t *testing.T) {
 			e.Modifiers, e.Passed, e.Negative, e.Weight, e.Source = []string{"b"}, nil, true, 1, generation.SourceUserAction
 		}),
 	}
-	_, err := st.InsertFeedback(ctx, events)
-	require.NoError(t, err)
+	insertFeedback(t, st, events...)
 
-	n, err := st.FoldFeedback(ctx, 0.5)
-	require.NoError(t, err)
-	require.Equal(t, len(events), n, "every unprocessed row is folded (marked processed)")
+	require.Equal(t, len(events), fold(t, st, 0.5), "every unprocessed row is folded (marked processed)")
 	want := map[string]stat{
 		"procedural/a": {Passes: 1, Failures: 1, Samples: 2},
 		// The surplus image counts as one pass (its 0.25 is a ranking weight);
@@ -426,19 +432,12 @@ func TestFoldFeedback(t *testing.T) {
 	requireStats(t, want, attributeStats(t, pool))
 	require.Zero(t, countRows(t, pool, `SELECT count(*) FROM rlhf_feedback WHERE processed_at IS NULL`))
 
-	n, err = st.FoldFeedback(ctx, 0.5)
-	require.NoError(t, err)
-	require.Zero(t, n, "nothing is folded twice")
+	require.Zero(t, fold(t, st, 0.5), "nothing is folded twice")
 	requireStats(t, want, attributeStats(t, pool))
 
 	// New outcomes decay only the attributes they touch.
-	_, err = st.InsertFeedback(ctx, []generation.FeedbackEvent{
-		event(c, generation.FeedbackSelected, at(10), func(e *generation.FeedbackEvent) { e.Modifiers = []string{"a"} }),
-	})
-	require.NoError(t, err)
-	n, err = st.FoldFeedback(ctx, 0.5)
-	require.NoError(t, err)
-	require.Equal(t, 1, n)
+	insertFeedback(t, st, event(c, generation.FeedbackSelected, at(10), func(e *generation.FeedbackEvent) { e.Modifiers = []string{"a"} }))
+	require.Equal(t, 1, fold(t, st, 0.5))
 	want["procedural/a"] = stat{Passes: 1*0.5 + 1, Failures: 1 * 0.5, Samples: 3}
 	requireStats(t, want, attributeStats(t, pool))
 
@@ -452,10 +451,8 @@ func TestFoldFeedback(t *testing.T) {
 
 func TestFoldFeedbackConcurrently(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, pool, _, c := seededOne(t)
+	ctx := t.Context()
 	const (
 		rounds    = 6
 		perRound  = 40
@@ -519,9 +516,7 @@ func TestFoldFeedbackConcurrently(t *testing.T) {
 			folded += n
 		}
 	}
-	n, err := st.FoldFeedback(ctx, 0)
-	require.NoError(t, err)
-	folded += n
+	folded += fold(t, st, 0)
 
 	require.Equal(t, rounds*perRound, folded, "every row folded exactly once")
 	require.Zero(t, countRows(t, pool, `SELECT count(*) FROM rlhf_feedback WHERE processed_at IS NULL`))
@@ -537,24 +532,17 @@ func TestFoldFeedbackConcurrently(t *testing.T) {
 
 func TestRecalibrate(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
+	st, pool, proc, pc := seeded(t, 1, 7)
+	ctx := t.Context()
 
-	proc := newGeneration(t, st, 1, nil)
-	pc := planRound(t, st, proc, 1, 7)
 	validate(t, st, pc[0], 80)
 	validate(t, st, pc[1], 90)
 	validate(t, st, pc[2], 40, "blurry: variance 3 < 50", "dark: mean 0.08")
-	fc := pc[3]
-	fc.Status, fc.FailureReason = generation.CandidateFiltered, "filtered: safety"
-	require.NoError(t, st.SaveGenerated(ctx, fc))
+	filterCandidate(t, st, pc[3], "filtered: safety")
 	failCandidate(t, st, pc[4].ID, "timeout")
 	storeImage(t, st, pc[5]) // stored, not validated: no outcome yet
 	// pc[6] stays planned.
-	all, err := st.Candidates(ctx, proc.ID, validator)
-	require.NoError(t, err)
-	d := generation.Deliver(proc, all, t0)
-	require.NoError(t, st.SaveDelivery(ctx, proc.ID, d)) // pc[1] selected, pc[0] and pc[2] discarded
+	deliver(t, st, proc) // pc[1] selected, pc[0] and pc[2] discarded
 
 	oa := newGeneration(t, st, 1, func(g *generation.Generation) { g.Provider, g.Model = "openai", "" })
 	oc := planRound(t, st, oa, 1, 2)

@@ -17,10 +17,8 @@ import (
 // next fold.
 func TestFoldFeedbackInBatches(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, pool, _, c := seededOne(t)
+	ctx := t.Context()
 	var evs []generation.FeedbackEvent
 	for i := range 25 {
 		evs = append(evs, event(c, generation.FeedbackSelected, t0.Add(time.Duration(i)*time.Second), func(e *generation.FeedbackEvent) {
@@ -30,8 +28,7 @@ func TestFoldFeedbackInBatches(t *testing.T) {
 			e.Passed, e.Positive, e.Negative = &passed, passed, !passed
 		}))
 	}
-	_, err := st.InsertFeedback(ctx, evs)
-	require.NoError(t, err)
+	insertFeedback(t, st, evs...)
 
 	// A deadline already near: one batch, then stop without an error.
 	soon, cancel := context.WithTimeout(ctx, time.Minute)

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -16,24 +15,18 @@ import (
 // (the last), and an older rating arriving late changes nothing.
 func TestReRatingReplacesTheRating(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	c := planRound(t, st, g, 1, 1)[0]
+	st, _, _, c := seededOne(t)
+	ctx := t.Context()
 	c.Modifiers = []string{"calm"}
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	stats := func() []generation.AttributeStat {
-		_, err := st.FoldFeedback(ctx, 0)
-		require.NoError(t, err)
+		fold(t, st, 0)
 		s, err := st.AttributeStats(ctx, c.Provider)
 		require.NoError(t, err)
 		return s
 	}
 	for i := range 30 {
-		_, err := st.InsertFeedback(ctx, []generation.FeedbackEvent{
-			learning.RatingEvent(c, "alice", 1, []string{"reason " + string(rune('a'+i%26))}, t0.Add(time.Duration(i)*time.Second)),
-		})
-		require.NoError(t, err)
+		insertFeedback(t, st, learning.RatingEvent(c, "alice", 1, []string{"reason " + string(rune('a'+i%26))}, t0.Add(time.Duration(i)*time.Second)))
 		if i%7 == 0 {
 			stats() // some re-ratings are folded in between, some not
 		}
@@ -41,16 +34,12 @@ func TestReRatingReplacesTheRating(t *testing.T) {
 	require.Equal(t, []generation.AttributeStat{{Attribute: "calm", Passes: 0, Failures: 2, Samples: 1}}, stats(),
 		"30 one-star ratings of one image by one user are one rating")
 
-	_, err := st.InsertFeedback(ctx, []generation.FeedbackEvent{learning.RatingEvent(c, "alice", 5, nil, t0.Add(time.Hour))})
-	require.NoError(t, err)
+	insertFeedback(t, st, learning.RatingEvent(c, "alice", 5, nil, t0.Add(time.Hour)))
 	require.Equal(t, []generation.AttributeStat{{Attribute: "calm", Passes: 2, Failures: 0, Samples: 1}}, stats(),
 		"a 5 replaces the 1")
 
-	n, err := st.InsertFeedback(ctx, []generation.FeedbackEvent{learning.RatingEvent(c, "alice", 1, nil, t0.Add(time.Minute))})
-	require.NoError(t, err)
-	require.Zero(t, n, "an older rating that arrives late is ignored")
-	_, err = st.InsertFeedback(ctx, []generation.FeedbackEvent{learning.RatingEvent(c, "bob", 1, nil, t0)})
-	require.NoError(t, err)
+	require.Zero(t, insertFeedback(t, st, learning.RatingEvent(c, "alice", 1, nil, t0.Add(time.Minute))), "an older rating that arrives late is ignored")
+	insertFeedback(t, st, learning.RatingEvent(c, "bob", 1, nil, t0))
 	require.Equal(t, []generation.AttributeStat{{Attribute: "calm", Passes: 2, Failures: 2, Samples: 2}}, stats(),
 		"another user's rating is its own")
 }
@@ -58,7 +47,7 @@ func TestReRatingReplacesTheRating(t *testing.T) {
 func TestUsageAndRatingWindow(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	u, err := st.Usage(ctx, "nobody", time.Now().Add(-time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, generation.Usage{}, u)
