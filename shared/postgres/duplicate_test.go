@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -11,10 +10,8 @@ import (
 
 func TestVerdictFingerprintRoundTrips(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 2, nil)
-	cands := planRound(t, st, g, 1, 2)
+	st, _, _, cands := seeded(t, 2, 2)
+	ctx := t.Context()
 	tests := []struct {
 		name        string
 		fingerprint string
@@ -36,10 +33,8 @@ func TestVerdictFingerprintRoundTrips(t *testing.T) {
 
 func TestMarkDuplicate(t *testing.T) {
 	t.Parallel()
-	st, pool := newStore(t)
-	ctx := context.Background()
-	g := newGeneration(t, st, 1, nil)
-	cands := planRound(t, st, g, 1, 2)
+	st, pool, _, cands := seeded(t, 1, 2)
+	ctx := t.Context()
 	c := storeImage(t, st, cands[0])
 	_, err := st.SaveVerdict(ctx, c.ID, generation.Verdict{ValidatorVersion: validator, Score: 75, Passed: true, Flagged: true,
 		Reasons: []string{"wrong_size"}, Fingerprint: "dhash:0000000000000001"})
@@ -54,9 +49,7 @@ func TestMarkDuplicate(t *testing.T) {
 	require.False(t, got.Verdict.Flagged)
 	require.Equal(t, []string{"wrong_size", generation.ReasonDuplicate}, got.Verdict.Reasons)
 	require.InDelta(t, 75, got.Verdict.Score, 1e-9, "the score is kept for ranking and learning")
-	var rows int
-	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM validation_results WHERE candidate_id = $1`, c.ID).Scan(&rows))
-	require.Equal(t, 1, rows)
+	require.Equal(t, 1, countRows(t, pool, `SELECT count(*) FROM validation_results WHERE candidate_id = $1`, c.ID))
 
 	tests := []struct {
 		name, id, version string

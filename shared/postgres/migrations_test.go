@@ -18,7 +18,7 @@ import (
 // emptyDatabase creates a database with no schema and connects to it.
 func emptyDatabase(t *testing.T) *pgx.Conn {
 	t.Helper()
-	ctx := context.Background()
+	ctx := context.Background() // not t.Context(): the cleanup below uses it after the test
 	admin, err := pgx.Connect(ctx, os.Getenv(pgtest.EnvURL))
 	require.NoError(t, err)
 	defer admin.Close(ctx)
@@ -42,7 +42,7 @@ func emptyDatabase(t *testing.T) *pgx.Conn {
 
 func relations(t *testing.T, conn *pgx.Conn) []string {
 	t.Helper()
-	rows, err := conn.Query(context.Background(), `
+	rows, err := conn.Query(t.Context(), `
 		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'v') AND c.relname <> 'schema_version'
 		ORDER BY c.relname`)
@@ -54,7 +54,7 @@ func relations(t *testing.T, conn *pgx.Conn) []string {
 
 func TestMigrationsApplyToEmptyDatabaseAndRerun(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
+	ctx := t.Context()
 	conn := emptyDatabase(t)
 	files, err := fs.Glob(migrations.FS, "*.sql")
 	require.NoError(t, err)

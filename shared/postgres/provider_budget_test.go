@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"sync"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 func TestProviderBudget(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	limit := generation.ProviderLimit{Concurrent: 2, PerWindow: 3, Window: 800 * time.Millisecond}
 
 	a, err := st.Acquire(ctx, "openai", limit, time.Minute)
@@ -73,7 +72,7 @@ func TestProviderBudget(t *testing.T) {
 func TestProviderBudgetConcurrently(t *testing.T) {
 	t.Parallel()
 	st, _ := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	limit := generation.ProviderLimit{Concurrent: 3, PerWindow: 1000, Window: time.Minute}
 	var mu sync.Mutex
 	granted := 0

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"encoding/json"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func TestStoredProviderStats(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			st, pool := newStore(t)
-			ctx := context.Background()
+			ctx := t.Context()
 			at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 			for _, r := range tt.rows {
 				byReason, err := json.Marshal(r.FailuresByReason)

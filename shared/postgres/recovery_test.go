@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -15,7 +14,7 @@ import (
 func TestUpdatedAtAndFailStalled(t *testing.T) {
 	t.Parallel()
 	st, pool := newStore(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	idle := newGeneration(t, st, 2, nil)
 	busy := newGeneration(t, st, 2, nil)
 	done := newGeneration(t, st, 2, nil)
