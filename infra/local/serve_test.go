@@ -79,7 +79,7 @@ func startServe(t *testing.T, bin, dataDir string) *serveProcess {
 func (p *serveProcess) post(t *testing.T, reference []byte, settings map[string]any) string {
 	t.Helper()
 	id, err := postGeneration(p.url, reference, settings)
-	require.NoError(t, err)
+	require.NoError(t, err, "serve said:\n%s", p.out)
 	return id
 }
 

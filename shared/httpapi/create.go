@@ -18,7 +18,7 @@ type createdBody struct {
 	ID             string            `json:"id"`
 	Status         generation.Status `json:"status"`
 	RequestedCount int               `json:"requestedCount"`
-	Links          Links             `json:"Links"`
+	Links          Links             `json:"links"`
 }
 
 // Links are a resource's related URLs.

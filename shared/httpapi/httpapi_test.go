@@ -213,6 +213,8 @@ func requireCreated(t *testing.T, status int, header http.Header, body []byte) c
 	require.True(t, generation.IsUUID(c.ID), c.ID)
 	require.Equal(t, "/v1/generations/"+c.ID, header.Get("Location"))
 	require.Equal(t, "/v1/generations/"+c.ID, c.Links.Self)
+	// encoding/json matches keys without regard to case; the wire must not.
+	require.Contains(t, string(body), `"links":{"self":"/v1/generations/`+c.ID+`"}`)
 	return c
 }
 
