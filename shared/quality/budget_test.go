@@ -238,14 +238,15 @@ func TestDecodeCostBoundsDecoding(t *testing.T) {
 func TestCraftedFilesWithinBudget(t *testing.T) {
 	const side = 6324 // 6324² = 39.99 MP, just under MaxPixels
 	files := []struct {
-		name string
-		data []byte
+		name    string
+		data    []byte
+		refused bool // over both budgets; otherwise read and judged within them
 	}{
-		{"16-bit PNG 6324²", flatPNG(t, side, side, 16, 2, false, nil)},
-		{"progressive 4:4:4 JPEG 6324²", progressiveJPEG(side, side, 3, 1)},
-		{"lossless WebP 6324²", flatWebPLossless(side, side)},
+		{"16-bit PNG 6324²", flatPNG(t, side, side, 16, 2, false, nil), true},
+		{"progressive 4:4:4 JPEG 6324²", progressiveJPEG(side, side, 3, 1), true},
+		{"lossless WebP 6324²", flatWebPLossless(side, side), true},
 		// A large reference that must still be read: 16.8 MP, 121 MiB.
-		{"progressive 4:2:0 JPEG 4096²", progressiveJPEG(4096, 4096, 3, 2)},
+		{"progressive 4:2:0 JPEG 4096²", progressiveJPEG(4096, 4096, 3, 2), false},
 	}
 	for _, f := range files {
 		if os.Getenv("QUALITY_MEASURE_UNBOUNDED") != "" {
@@ -255,6 +256,7 @@ func TestCraftedFilesWithinBudget(t *testing.T) {
 
 		var ierr error
 		used := heapAllocated(func() { _, _, ierr = Inspect(f.data) })
+		require.Equal(t, f.refused, ierr != nil, "%s: Inspect: %v", f.name, ierr)
 		if ierr != nil {
 			require.Equal(t, generation.ETOOLARGE, generation.ErrorCode(ierr), "%s: %v", f.name, ierr)
 			require.Less(t, used, int64(1<<20), f.name)
@@ -270,7 +272,9 @@ func TestCraftedFilesWithinBudget(t *testing.T) {
 			verdict, err = New(0).Validate(context.Background(), f.data, generation.ValidationSpec{})
 			require.NoError(t, err)
 		})
-		if verdict.Score == 0 && len(verdict.Reasons) == 1 && verdict.Reasons[0] == ReasonTooLarge {
+		tooLarge := verdict.Score == 0 && len(verdict.Reasons) == 1 && verdict.Reasons[0] == ReasonTooLarge
+		require.Equal(t, f.refused, tooLarge, "%s: Validate: %v", f.name, verdict.Reasons)
+		if tooLarge {
 			require.Less(t, used, int64(1<<20), f.name)
 			require.Equal(t, float64(side), verdict.Metrics[MetricWidth], "the declared size is kept")
 			t.Logf("%-30s %7d bytes: Validate too_large (%.2f MiB allocated)", f.name, len(f.data), mib(used))
