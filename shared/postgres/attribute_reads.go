@@ -44,7 +44,7 @@ func (s *Store) AttributeStats(ctx context.Context, provider string) ([]generati
 func (s *Store) FailureReasons(ctx context.Context, provider string) ([]generation.ReasonCount, error) {
 	rows, err := s.pool.Query(ctx, `
 		WITH recent AS (
-			SELECT id, reasons, 1 AS weight
+			SELECT id, reasons
 			FROM rlhf_feedback
 			WHERE provider = $1
 			  -- Validator and provider outcomes only: a user rating's
@@ -54,14 +54,14 @@ func (s *Store) FailureReasons(ctx context.Context, provider string) ([]generati
 			ORDER BY created_at DESC, id DESC
 			LIMIT $2
 		)
-		SELECT code, sum(weight)
+		SELECT code, count(*)
 		FROM (
-			SELECT DISTINCT id, btrim(split_part(r, ':', 1)) AS code, weight
+			SELECT DISTINCT id, btrim(split_part(r, ':', 1)) AS code
 			FROM recent, unnest(reasons) AS r
 		) per_reason
 		WHERE code <> ''
 		GROUP BY code
-		ORDER BY sum(weight) DESC, code`, provider, failureReasonWindow)
+		ORDER BY count(*) DESC, code`, provider, failureReasonWindow)
 	if err != nil {
 		return nil, dbError(err, "read failure reasons of %s", provider)
 	}
