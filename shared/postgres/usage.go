@@ -20,7 +20,7 @@ func (s *Store) Usage(ctx context.Context, user string, since time.Time) (genera
 	err := s.pool.QueryRow(ctx, `
 		WITH mine AS (
 			SELECT g.created_at,
-			       g.status IN ('delivered', 'delivered_below_threshold', 'partial', 'failed') AS final,
+			       g.status NOT IN `+unfinished+` AS final,
 			       COALESCE((g.settings->>'maxImages')::int, $3::int * g.requested_count) AS max_images,
 			       COALESCE((g.settings->>'maxCostUsd')::float8, 0) AS max_cost,
 			       c.images, c.cost
@@ -31,7 +31,7 @@ func (s *Store) Usage(ctx context.Context, user string, since time.Time) (genera
 			) c
 			WHERE g.user_id = $1
 			  AND (g.created_at >= $2
-			       OR g.status NOT IN ('delivered', 'delivered_below_threshold', 'partial', 'failed'))
+			       OR g.status IN `+unfinished+`)
 		)
 		SELECT count(*) FILTER (WHERE NOT final),
 		       COALESCE(sum(CASE WHEN final THEN images ELSE GREATEST(images, max_images) END)
