@@ -23,20 +23,19 @@ func (s *Store) Acquire(ctx context.Context, provider string, limit generation.P
 		return generation.BudgetGrant{}, generation.Errorf(generation.EINVALID, "provider budget: bad limit %+v for %q (lease %v)", limit, provider, lease)
 	}
 	var g generation.BudgetGrant
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := s.inTx(ctx, "acquire a "+provider+" call", func(tx pgx.Tx) error {
 		g = generation.BudgetGrant{}
 		var blocked *time.Time
 		var now time.Time
-		if _, err := tx.Exec(ctx, `INSERT INTO provider_budget (provider) VALUES ($1) ON CONFLICT (provider) DO NOTHING`, provider); err != nil {
-			return err
-		}
-		if err := tx.QueryRow(ctx, `SELECT blocked_until FROM provider_budget WHERE provider = $1 FOR UPDATE`,
-			provider).Scan(&blocked); err != nil {
-			return err
-		}
-		// The time after the lock, not the transaction's start: a call
-		// must not look older than it is by however long the lock took.
-		if err := tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&now); err != nil {
+		// One round trip creates the provider's row if need be and locks it
+		// (the no-op DO UPDATE takes the row lock), and reads the time
+		// after the lock, not the transaction's start: a call must not look
+		// older than it is by however long the lock took (RETURNING is
+		// computed once the row is locked).
+		if err := tx.QueryRow(ctx, `
+			INSERT INTO provider_budget AS b (provider) VALUES ($1)
+			ON CONFLICT (provider) DO UPDATE SET blocked_until = b.blocked_until
+			RETURNING b.blocked_until, clock_timestamp()`, provider).Scan(&blocked, &now); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `
@@ -72,7 +71,7 @@ func (s *Store) Acquire(ctx context.Context, provider string, limit generation.P
 		return nil
 	})
 	if err != nil {
-		return generation.BudgetGrant{}, dbError(err, "acquire a %s call", provider)
+		return generation.BudgetGrant{}, err
 	}
 	return g, nil
 }
