@@ -16,7 +16,6 @@ import (
 	"math"
 	"net"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -441,14 +440,14 @@ func transient(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "08") || transientCodes[pgErr.Code]
 	}
 	var connectErr *pgconn.ConnectError
+	// A syscall.Errno (reset, refused, broken pipe) is a net.Error too.
 	var netErr net.Error
 	return errors.As(err, &connectErr) ||
 		pgconn.SafeToRetry(err) ||
 		pgconn.Timeout(err) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, pgconn.ErrConnClosed) ||
 		errors.As(err, &netErr)
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -279,12 +278,12 @@ func transient(err error) bool {
 	if httpStatus(err) != 0 {
 		return false // the store answered, and said no
 	}
+	// A syscall.Errno (reset, refused, broken pipe) is a net.Error too.
 	var netErr net.Error
 	return errors.As(err, &netErr) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
+		errors.Is(err, net.ErrClosed)
 }
 
 func apiErrorCode(err error) string {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -160,12 +159,12 @@ func requestError(err error, what string) error {
 	if errors.As(err, &respErr) {
 		status = respErr.HTTPStatusCode()
 	}
+	// A syscall.Errno (reset, refused) is a net.Error too.
 	var netErr net.Error
 	switch {
 	case status >= 500 || status == http.StatusTooManyRequests || throttlingCodes[code],
 		status == 0 && (errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) ||
-			errors.Is(err, syscall.ECONNREFUSED)):
+			errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "the feedback queue is unavailable"), err)
 	case status != 0:
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINTERNAL,
