@@ -72,7 +72,7 @@ type Provider struct {
 	providerhttp.Endpoint
 	token       string
 	wait, poll  time.Duration
-	apiHost     string   // the configured base URL's host: the only one the token goes to
+	apiHosts    []string // the configured base URL's host: the only one the token goes to
 	outputHosts []string // OutputHosts
 	http        providerhttp.Caller
 }
@@ -90,7 +90,7 @@ func New(opts Options) *Provider {
 	}
 	p.http.Provider = Name
 	if u, err := url.Parse(p.URL("")); err == nil {
-		p.apiHost = u.Host
+		p.apiHosts = []string{u.Host}
 	}
 	p.outputHosts = opts.OutputHosts
 	if len(p.outputHosts) == 0 {
@@ -149,7 +149,8 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 		if pr.URLs.Get == "" {
 			return nil, p.http.Error(generation.ProviderUnavailable, "running prediction "+pr.ID+" has no urls.get", 0, nil)
 		}
-		if _, err := p.apiURL(pr.URLs.Get); err != nil {
+		getURL, err := p.apiURL(pr.URLs.Get)
+		if err != nil {
 			return nil, p.http.Error(generation.ProviderInvalidRequest, "prediction urls.get "+err.Error(), 0, err)
 		}
 		select {
@@ -158,7 +159,7 @@ func (p *Provider) GenerateN(ctx context.Context, req generation.ProviderRequest
 			return nil, p.http.Error(generation.ProviderUnavailable, "timeout: prediction "+pr.ID+" still "+pr.Status+" at the deadline (cancelled)", 0, callCtx.Err())
 		case <-time.After(p.poll):
 		}
-		next, err := p.get(callCtx, pr.URLs.Get)
+		next, err := p.get(callCtx, getURL)
 		if err != nil {
 			continue // 429/5xx/transport on a poll: poll again until the deadline
 		}
@@ -258,14 +259,11 @@ func (p *Provider) create(ctx context.Context, model string, input map[string]an
 // urls.cancel), which the token may be sent to: https on the configured
 // API host only.
 func (p *Provider) apiURL(raw string) (*url.URL, error) {
-	return providerhttp.OnHosts(raw, []string{p.apiHost}, p.http.Local)
+	return providerhttp.OnHosts(raw, p.apiHosts, p.http.Local)
 }
 
-func (p *Provider) get(ctx context.Context, raw string) (prediction, error) {
-	u, err := p.apiURL(raw)
-	if err != nil {
-		return prediction{}, p.http.Error(generation.ProviderInvalidRequest, "prediction urls.get "+err.Error(), 0, err)
-	}
+// get polls a prediction at u, a urls.get that apiURL has accepted.
+func (p *Provider) get(ctx context.Context, u *url.URL) (prediction, error) {
 	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return prediction{}, fmt.Errorf("replicate: build poll: %w", err)
