@@ -100,11 +100,10 @@ func jpegCost(data []byte, cfg image.Config) int64 {
 		// Not followed: four components, progressive, converted.
 		return (4*(1+4) + 4) * int64(cfg.Width+16) * int64(cfg.Height+16)
 	}
-	h0, v0 := int64(h.h[0]), int64(h.v[0])
 	if h.comps == 1 {
-		h0, v0 = 1, 1 // one component is never interleaved: one block per MCU
-		h.h[0], h.v[0] = 1, 1
+		h.h[0], h.v[0] = 1, 1 // one component is never interleaved: one block per MCU
 	}
+	h0, v0 := int64(h.h[0]), int64(h.v[0])
 	mxx := (int64(cfg.Width) + 8*h0 - 1) / (8 * h0)
 	myy := (int64(cfg.Height) + 8*v0 - 1) / (8 * v0)
 	var blocks int64
