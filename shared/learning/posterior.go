@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"github.com/designerbff/pipeline/shared/buffer"
-
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
