@@ -3,6 +3,7 @@ package stage
 import (
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // failure is a caught error as the MarkFailed states store it: a code and a
@@ -66,10 +67,8 @@ func oneLine(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8RuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
