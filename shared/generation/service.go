@@ -43,11 +43,11 @@ func (p *Pipeline) logger() *slog.Logger {
 }
 
 // safeReason is reason as a user may read it; withheld detail is logged
-// with the generation id.
-func (p *Pipeline) safeReason(ctx context.Context, generationID, reason string) string {
+// with the id of what it is the reason of (key: "generation", "candidate").
+func (p *Pipeline) safeReason(ctx context.Context, key, id, reason string) string {
 	safe := SafeReason(reason)
 	if safe != reason {
-		p.logger().WarnContext(ctx, "reason withheld from the user", "generation", generationID, "reason", reason)
+		p.logger().WarnContext(ctx, "reason withheld from the user", key, id, "reason", reason)
 	}
 	return safe
 }
@@ -193,7 +193,7 @@ func (p *Pipeline) Generate(ctx context.Context, candidateID string) (Candidate,
 }
 
 func (p *Pipeline) recordOutcome(ctx context.Context, c Candidate, status CandidateStatus, reason string, cost float64) (Candidate, error) {
-	c.Status, c.FailureReason, c.CostUSD = status, p.safeReason(ctx, c.GenerationID, reason), cost
+	c.Status, c.FailureReason, c.CostUSD = status, p.safeReason(ctx, "generation", c.GenerationID, reason), cost
 	if err := p.Store.SaveGenerated(ctx, c); err != nil {
 		return Candidate{}, fmt.Errorf("record %s of %s: %w", status, c.ID, err)
 	}
@@ -357,11 +357,7 @@ func (p *Pipeline) load(ctx context.Context, generationID string) (Generation, [
 // is deleted: an errored candidate keeps no object. The key is derived, so
 // an image put just before a row update that failed is found too.
 func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason string) error {
-	if safe := SafeReason(reason); safe != reason {
-		p.logger().WarnContext(ctx, "reason withheld from the user", "candidate", candidateID, "reason", reason)
-		reason = safe
-	}
-	c, err := p.Store.MarkCandidateErrored(ctx, candidateID, reason)
+	c, err := p.Store.MarkCandidateErrored(ctx, candidateID, p.safeReason(ctx, "candidate", candidateID, reason))
 	if err != nil {
 		return fmt.Errorf("mark candidate %s errored: %w", candidateID, err)
 	}
@@ -378,7 +374,7 @@ func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason
 
 // MarkGenerationFailed records why the execution failed.
 func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
-	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, generationID, reason), p.now())
+	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now())
 }
 
 // Learn stores feedback events, once per event id, and returns how many were new.
