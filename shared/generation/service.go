@@ -377,13 +377,28 @@ func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reaso
 	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now())
 }
 
-// Learn stores feedback events, once per event id, and returns how many were new.
-func (p *Pipeline) Learn(ctx context.Context, events []FeedbackEvent) (int, error) {
+// Learn stores feedback events, once per event id, and returns how many
+// were new. The events go in one transaction, where one event the database
+// refuses would fail them all; should it fail, each is stored alone, so
+// only the ones that fail alone fail (and an outage fails them all).
+// failed is nil when the batch was stored, else failed[i] is why events[i]
+// was not stored (nil: it was).
+func (p *Pipeline) Learn(ctx context.Context, events []FeedbackEvent) (inserted int, failed []error) {
 	inserted, err := p.Store.InsertFeedback(ctx, events)
-	if err != nil {
-		return 0, fmt.Errorf("learn: %w", err)
+	if err == nil {
+		return inserted, nil
 	}
-	return inserted, nil
+	p.logger().WarnContext(ctx, "store feedback batch; storing one event at a time", "error", err, "events", len(events))
+	inserted, failed = 0, make([]error, len(events))
+	for i, e := range events {
+		n, err := p.Store.InsertFeedback(ctx, []FeedbackEvent{e})
+		if err != nil {
+			failed[i] = fmt.Errorf("learn %s: %w", e.EventID, err)
+			continue
+		}
+		inserted += n
+	}
+	return inserted, failed
 }
 
 // Fold folds every stored, unfolded feedback row into the attribute

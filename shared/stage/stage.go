@@ -161,22 +161,11 @@ func (h Learner) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEven
 	if len(batch) == 0 {
 		return resp, nil
 	}
-	inserted, err := h.Pipeline.Learn(ctx, batch)
-	if err != nil {
-		// The batch is one transaction: one event the database refuses
-		// would send every message back. Store them one at a time, so only
-		// the ones that fail alone are reported (and an outage still
-		// reports them all).
-		h.logger().WarnContext(ctx, "store feedback batch; storing one event at a time", "error", err, "messages", len(batch))
-		inserted = 0
-		for i, fe := range batch {
-			n, err := h.Pipeline.Learn(ctx, []generation.FeedbackEvent{fe})
-			if err != nil {
-				h.logger().ErrorContext(ctx, "store feedback", "messageId", ids[i], "eventId", fe.EventID, "error", err)
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ids[i]})
-				continue
-			}
-			inserted += n
+	inserted, failed := h.Pipeline.Learn(ctx, batch)
+	for i, err := range failed {
+		if err != nil {
+			h.logger().ErrorContext(ctx, "store feedback", "messageId", ids[i], "eventId", batch[i].EventID, "error", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: ids[i]})
 		}
 	}
 	folded, err := h.Pipeline.Fold(ctx)
