@@ -63,6 +63,7 @@ type submission struct {
 	key         string
 	image       []byte
 	contentType string
+	ext         string // the reference's object key extension
 	features    generation.ReferenceFeatures
 	settings    generation.Settings
 }
@@ -101,7 +102,8 @@ func (s *Service) validate(ctx context.Context, req CreateRequest) (submission, 
 	if err != nil {
 		return submission{}, s.imageError(ctx, err)
 	}
-	if _, err := referenceExt(contentType); err != nil {
+	ext, err := referenceExt(contentType)
+	if err != nil {
 		return submission{}, err
 	}
 	parsed, err := generation.ParseSettings(req.Settings, s.Defaults)
@@ -113,6 +115,7 @@ func (s *Service) validate(ctx context.Context, req CreateRequest) (submission, 
 		key:         key,
 		image:       req.Image,
 		contentType: contentType,
+		ext:         ext,
 		features:    features,
 		settings:    parsed,
 	}, nil
@@ -164,10 +167,6 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 			return generation.Generation{}, fmt.Errorf("look up generation %s: %w", id, err)
 		}
 	}
-	ext, err := referenceExt(sub.contentType)
-	if err != nil {
-		return generation.Generation{}, err
-	}
 	provider, model, err := s.resolveProvider(ctx, sub.settings)
 	if err != nil {
 		return generation.Generation{}, err
@@ -179,7 +178,7 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 	if !explicitCost {
 		sub.settings.MaxCostUSD = s.defaultBudget(sub.settings, provider, model)
 	}
-	refKey := generation.ReferenceKey(id, ext)
+	refKey := generation.ReferenceKey(id, sub.ext)
 	if err := s.Objects.Put(ctx, refKey, sub.image, sub.contentType, map[string]string{"generation-id": id}); err != nil {
 		return generation.Generation{}, fmt.Errorf("store reference %s: %w", refKey, err)
 	}
