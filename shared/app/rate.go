@@ -43,7 +43,7 @@ func (s *Service) Rate(ctx context.Context, req RateRequest) (generation.Feedbac
 		return generation.FeedbackEvent{}, err
 	}
 	const notFound = "image not found"
-	if !generation.IsUUID(req.GenerationID) || !generation.IsUUID(req.ImageID) {
+	if !generation.IsUUID(req.ImageID) { // owned checks GenerationID
 		return generation.FeedbackEvent{}, generation.Errorf(generation.ENOTFOUND, notFound)
 	}
 	g, err := s.owned(ctx, req.User, req.GenerationID, notFound)
