@@ -89,7 +89,7 @@ func mediaType(r *http.Request, want string) (map[string]string, error) {
 func (s *Service) bodyError(err error, what string) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return generation.Errorf(generation.ETOOLARGE, "request body is larger than %d bytes", s.maxBodyBytes())
+		return tooLargeError(s.maxBodyBytes())
 	}
 	return generation.FieldError("body", "is not a valid %s body", what)
 }
@@ -157,19 +157,8 @@ var requestJSON = generation.StrictJSON{
 }
 
 func (s *Service) readJSON(w http.ResponseWriter, r *http.Request) (image, settings []byte, err error) {
-	if _, err := mediaType(r, "application/json"); err != nil {
-		return nil, nil, err
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBodyBytes()))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return nil, nil, s.bodyError(err, "JSON")
-	case err != nil:
-		return nil, nil, generation.FieldError("body", "is not valid JSON")
-	}
 	var req jsonRequest
-	if err := requestJSON.Decode(body, &req); err != nil {
+	if err := decodeJSON(w, r, s.maxBodyBytes(), requestJSON, &req); err != nil {
 		return nil, nil, err
 	}
 	if req.Image == nil || *req.Image == "" {
@@ -180,4 +169,26 @@ func (s *Service) readJSON(w http.ResponseWriter, r *http.Request) (image, setti
 		return nil, nil, generation.FieldError("image", "is not valid base64")
 	}
 	return image, req.Settings, nil
+}
+
+// decodeJSON decodes an application/json body of at most limit bytes into v
+// with strict: over the limit is ETOOLARGE, a body that cannot be read is
+// strict's Malformed.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, strict generation.StrictJSON, v any) error {
+	if _, err := mediaType(r, "application/json"); err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return tooLargeError(limit)
+	case err != nil:
+		return generation.FieldError(strict.Field, "%s", strict.Malformed)
+	}
+	return strict.Decode(body, v)
+}
+
+func tooLargeError(limit int64) error {
+	return generation.Errorf(generation.ETOOLARGE, "request body is larger than %d bytes", limit)
 }

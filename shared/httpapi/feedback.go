@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 
 	"github.com/designerbff/pipeline/shared/app"
@@ -72,16 +70,6 @@ func (s *Service) postFeedback(w http.ResponseWriter, r *http.Request, user stri
 // readFeedback decodes the body strictly; app.Service.Rate checks it.
 func readFeedback(w http.ResponseWriter, r *http.Request) (feedbackRequest, error) {
 	var req feedbackRequest
-	if _, err := mediaType(r, "application/json"); err != nil {
-		return req, err
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxFeedbackBytes))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return req, generation.Errorf(generation.ETOOLARGE, "request body is larger than %d bytes", maxFeedbackBytes)
-	case err != nil:
-		return req, generation.FieldError("body", "is not a valid JSON object")
-	}
-	return req, feedbackJSON.Decode(body, &req)
+	err := decodeJSON(w, r, maxFeedbackBytes, feedbackJSON, &req)
+	return req, err
 }
