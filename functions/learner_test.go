@@ -47,8 +47,7 @@ func TestBatchWithMalformedAndDuplicate(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{malformed.MessageId}, failedIDs(t, out))
 
-	var rows, unfolded int
-	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE processed_at IS NULL) FROM rlhf_feedback`).Scan(&rows, &unfolded))
+	rows, unfolded := feedbackRows(t, s)
 	require.Equal(t, 8, rows)
 	require.Zero(t, unfolded, "the batch is folded into attribute statistics")
 	var passes, failures float64
@@ -60,7 +59,7 @@ func TestBatchWithMalformedAndDuplicate(t *testing.T) {
 	out, err = stacktest.Invoke(t, learner, payload)
 	require.NoError(t, err)
 	require.Equal(t, []string{malformed.MessageId}, failedIDs(t, out))
-	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT count(*) FROM rlhf_feedback`).Scan(&rows))
+	rows, _ = feedbackRows(t, s)
 	require.Equal(t, 8, rows)
 	require.NoError(t, s.Pool.QueryRow(ctx, `SELECT passes, failures FROM attribute_stats WHERE provider = 'procedural' AND attribute = 'golden hour'`).Scan(&passes, &failures))
 	require.Equal(t, 5.0, passes, "a redelivered event is folded once")
