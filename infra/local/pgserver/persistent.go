@@ -27,7 +27,7 @@ func StartIn(ctx context.Context, dir string, opts Options) (*Persistent, error)
 	if dir, err = filepath.Abs(dir); err != nil {
 		return nil, err
 	}
-	s := &Server{binDir: binDir, dir: dir}
+	s := &Server{binDir: binDir, dir: dir, durable: true}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pgserver: create %s: %w", dir, err)
 	}
@@ -54,10 +54,8 @@ func StartIn(ctx context.Context, dir string, opts Options) (*Persistent, error)
 		return nil, err
 	}
 	s.port = port
-	// Durable, unlike the throwaway cluster: this data is meant to survive.
-	serverOpts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1", shellQuote(dir), port)
-	if out, err := s.run(ctx, "pg_ctl", "-D", data, "-l", s.logPath(), "-w", "-t", "60", "-o", serverOpts, "start"); err != nil {
-		return nil, fmt.Errorf("pgserver: pg_ctl start in %s: %w: %s\nserver log:\n%s", dir, err, tail(out, 1000), s.logTail())
+	if err := s.Resume(ctx); err != nil {
+		return nil, err
 	}
 	return &Persistent{srv: s}, nil
 }
@@ -86,11 +84,7 @@ func (p *Persistent) URL(dbname string) string { return p.srv.URL(dbname) }
 
 // Stop stops the server cleanly (a checkpoint first), keeping its data.
 func (p *Persistent) Stop(ctx context.Context) error {
-	out, err := p.srv.run(ctx, "pg_ctl", "-D", filepath.Join(p.srv.dir, "data"), "-m", "fast", "-w", "stop")
-	if err != nil {
-		return fmt.Errorf("pgserver: pg_ctl stop: %w: %s", err, tail(out, 1000))
-	}
-	return nil
+	return p.srv.Halt(ctx, "fast")
 }
 
 // runAsPostgres is the Debian package's postgres user, which runs initdb and

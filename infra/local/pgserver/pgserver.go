@@ -48,6 +48,7 @@ type Server struct {
 	runAs   *user.User // the postgres user when started as root, else nil
 	stopped bool
 	halted  bool // Halt stopped the server; its data directory is kept
+	durable bool // StartIn's kept cluster: fsync and full-page writes stay on
 }
 
 // startAttempts bounds retries when another process takes the free port
@@ -63,12 +64,9 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s := &Server{binDir: binDir}
 	if os.Geteuid() == 0 {
-		// initdb refuses to run as root; the Debian package's postgres user runs it.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			return nil, fmt.Errorf("pgserver: running as root needs the postgres user to run initdb: %w", err)
+		if s.runAs, err = runAsPostgres(); err != nil {
+			return nil, err
 		}
-		s.runAs = u
 	}
 	s.dir, err = os.MkdirTemp(cmp.Or(opts.TempDir, defaultTempDir()), "pgserver-")
 	if err != nil {
@@ -125,8 +123,10 @@ func (s *Server) Halt(ctx context.Context, mode string) error {
 // same cluster at the same URL; an immediate stop is recovered from the
 // write-ahead log as after a crash).
 func (s *Server) Resume(ctx context.Context) error {
-	serverOpts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
-		shellQuote(s.dir), s.port)
+	serverOpts := fmt.Sprintf("-k %s -p %d -c listen_addresses=127.0.0.1", shellQuote(s.dir), s.port)
+	if !s.durable {
+		serverOpts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+	}
 	out, err := s.run(ctx, "pg_ctl", "-D", filepath.Join(s.dir, "data"), "-l", s.logPath(), "-w", "-t", "60", "-o", serverOpts, "start")
 	if err != nil {
 		return fmt.Errorf("pgserver: pg_ctl start on port %d: %w: %s\nserver log:\n%s", s.port, err, tail(out, 1000), s.logTail())
