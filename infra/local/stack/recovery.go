@@ -12,7 +12,6 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/sfn"
 	"github.com/designerbff/pipeline/shared/stage"
-	"github.com/designerbff/pipeline/shared/system"
 )
 
 // executionEnded hands an execution that ended in an error to the
@@ -33,18 +32,15 @@ func (s *Stack) executionEnded(ctx context.Context, name string, err error) {
 		s.logger.Error("execution status event", "execution", name, "error", mErr)
 		return
 	}
-	f, fErr := system.FunctionNamed("executionstatus")
-	var h any
-	if fErr == nil {
-		h, fErr = f.Handler(s.System)
+	h, err := s.System.Handler("executionstatus")
+	if err != nil {
+		s.logger.Error("settle execution", "execution", name, "error", err)
+		return
 	}
-	if fErr == nil {
-		var out []byte
-		out, fErr = sfnlocal.LambdaInvoker(h)(ctx, ev)
-		s.logger.Info("execution settled", "execution", name, "settlement", string(out))
-	}
-	if fErr != nil {
-		s.logger.Error("settle execution", "execution", name, "error", fErr)
+	out, err := sfnlocal.LambdaInvoker(h)(ctx, ev)
+	s.logger.Info("execution settled", "execution", name, "settlement", string(out))
+	if err != nil {
+		s.logger.Error("settle execution", "execution", name, "error", err)
 	}
 }
 

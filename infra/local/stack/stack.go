@@ -102,13 +102,11 @@ type Stack struct {
 	// URL was given); fault tests halt and resume it.
 	Postgres *pgserver.Server
 
-	keptPG     *pgserver.Persistent
-	logger     *slog.Logger
-	stopPoll   context.CancelFunc
-	pollerDone chan struct{}
-	jobsCtx    context.Context // Maintenance's jobs run until Close cancels it
-	stopJobs   context.CancelFunc
-	jobs       sync.WaitGroup
+	keptPG   *pgserver.Persistent
+	logger   *slog.Logger
+	jobsCtx  context.Context // the background jobs (every) run until Close cancels it
+	stopJobs context.CancelFunc
+	jobs     sync.WaitGroup
 }
 
 // Start brings the stack up.
@@ -202,8 +200,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if s.Machine, err = sfnlocal.Load(statemachine.Definition, subs, resources, machineOpts...); err != nil {
 		return nil, fmt.Errorf("load state machine: %w", err)
 	}
-	if opts.FeedbackPoll > 0 && s.Queue != nil {
-		s.pollFeedback(opts.FeedbackPoll)
+	if s.Queue != nil {
+		// As the SQS event source polls; every ignores a zero interval.
+		s.every(opts.FeedbackPoll, "drain feedback", func(ctx context.Context) error {
+			_, err := s.Queue.Drain(ctx)
+			return err
+		})
 	}
 	s.startMaintenance(opts.Maintenance)
 	return s, nil
@@ -228,27 +230,6 @@ func Functions(sys *system.System) (map[string]string, map[string]sfnlocal.Invok
 		resources[arn] = sfnlocal.LambdaInvoker(h)
 	}
 	return subs, resources, nil
-}
-
-// pollFeedback drains the local queue every interval until Close.
-func (s *Stack) pollFeedback(interval time.Duration) {
-	ctx, cancel := context.WithCancel(context.Background())
-	s.stopPoll, s.pollerDone = cancel, make(chan struct{})
-	go func() {
-		defer close(s.pollerDone)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := s.Queue.Drain(ctx); err != nil && ctx.Err() == nil {
-					s.logger.Warn("drain feedback", "error", err)
-				}
-			}
-		}
-	}()
 }
 
 // Migrate applies the embedded migrations to the database at url.
@@ -292,10 +273,6 @@ func (s *Stack) Execute(ctx context.Context, generationID string) ([]byte, error
 func (s *Stack) Close(ctx context.Context) {
 	s.stopJobs()
 	s.jobs.Wait()
-	if s.stopPoll != nil {
-		s.stopPoll()
-		<-s.pollerDone
-	}
 	if s.Starter != nil {
 		s.Starter.wait()
 	}
