@@ -99,10 +99,7 @@ func errorCause(err error) string {
 // function's whole error payload as JSON text, not its message alone, so a
 // Catch handler reads the same shape here as in AWS.
 func lambdaCause(errorType, errorMessage string) string {
-	b, _ := json.Marshal(struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}{errorMessage, errorType}) // two strings always encode
+	b, _ := json.Marshal(messages.InvokeResponse_Error{Message: errorMessage, Type: errorType}) // two strings always encode
 	return string(b)
 }
 
