@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/johannesboyne/gofakes3"
@@ -20,12 +19,10 @@ import (
 
 // Server is a running S3 API on a loopback port.
 type Server struct {
-	srv  *http.Server
-	url  string
-	done chan struct{}
-
-	mu       sync.Mutex
-	serveErr error
+	srv      *http.Server
+	url      string
+	done     chan struct{}
+	serveErr error        // Serve's failure, written before done closes
 	closeDB  func() error // the bolt file's, when StartFile opened one
 }
 
@@ -78,16 +75,14 @@ func serve(h http.Handler) (*Server, error) {
 	go func() {
 		defer close(s.done)
 		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			s.mu.Lock()
 			s.serveErr = err
-			s.mu.Unlock()
 		}
 	}()
 	return s, nil
 }
 
-// URL is the server's base URL (http://127.0.0.1:port), the Endpoint for
-// objectstore.Config (with UsePathStyle).
+// URL is the server's base URL (http://127.0.0.1:port), R2_ENDPOINT for
+// the shared/r2 client (with path-style addressing).
 func (s *Server) URL() string { return s.url }
 
 // Close stops the server, dropping open connections, and reports a serve
@@ -98,8 +93,6 @@ func (s *Server) Close() error {
 	if s.closeDB != nil {
 		err = errors.Join(err, s.closeDB())
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.serveErr != nil {
 		return fmt.Errorf("s3 server: %w", s.serveErr)
 	}
