@@ -86,7 +86,7 @@ const samSecretPrefix = "designer-bff/pipeline"
 func samSecrets(s *stack.Stack, getenv func(string) string) map[string]string {
 	p := samSecretPrefix + "/"
 	return map[string]string{
-		p + "database":  secretslocal.Object(map[string]string{"DATABASE_URL": s.DatabaseURL}),
+		p + "database":  secretslocal.Object(map[string]string{"DATABASE_URL": s.Config.DatabaseURL}),
 		p + "r2":        secretslocal.Object(map[string]string{"R2_ACCESS_KEY_ID": s.Config.ObjectAccessKey, "R2_SECRET_ACCESS_KEY": s.Config.ObjectSecretKey}),
 		p + "api":       secretslocal.Object(map[string]string{"GENERATION_ID_SECRET": system.DevGenerationIDSecret}),
 		p + "openai":    secretslocal.Object(map[string]string{"OPENAI_API_KEY": getenv("OPENAI_API_KEY")}),

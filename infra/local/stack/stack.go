@@ -87,22 +87,21 @@ type Options struct {
 
 // Stack is a running local pipeline. Close it.
 type Stack struct {
-	Config      config.Config // as the system sees it: the local database and object store filled in
-	DatabaseURL string        // the database the stack migrated and uses
-	System      *system.System
-	Pool        *pgxpool.Pool
-	Store       *postgres.Store
-	S3          *s3local.Server // nil when R2_ENDPOINT names an external object store
-	Objects     *r2.Store
-	Queue       *sqslocal.Queue // nil when FEEDBACK_QUEUE_URL names a real queue
-	Pipeline    *generation.Pipeline
-	Machine     *sfnlocal.Machine
-	Starter     *Starter
+	Config   config.Config // as the system sees it: the local database (migrated) and object store filled in
+	System   *system.System
+	Pool     *pgxpool.Pool
+	Store    *postgres.Store
+	S3       *s3local.Server // nil when R2_ENDPOINT names an external object store
+	Objects  *r2.Store
+	Queue    *sqslocal.Queue // nil when FEEDBACK_QUEUE_URL names a real queue
+	Pipeline *generation.Pipeline
+	Machine  *sfnlocal.Machine
+	Starter  *Starter
 	// Postgres is the throwaway cluster Start started (nil when a database
 	// URL was given); fault tests halt and resume it.
 	Postgres *pgserver.Server
 
-	keptPG   *pgserver.Persistent
+	pg       interface{ Stop(context.Context) error } // the cluster Start started: Postgres or the one kept in DataDir
 	logger   *slog.Logger
 	jobsCtx  context.Context // the background jobs (every) run until Close cancels it
 	stopJobs context.CancelFunc
@@ -128,17 +127,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	switch {
 	case cfg.DatabaseURL != "":
 	case opts.DataDir != "":
-		if s.keptPG, err = pgserver.StartIn(ctx, filepath.Join(opts.DataDir, "postgres"), pgserver.Options{}); err != nil {
+		kept, err := pgserver.StartIn(ctx, filepath.Join(opts.DataDir, "postgres"), pgserver.Options{})
+		if err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
-		cfg.DatabaseURL = s.keptPG.URL("postgres")
+		s.pg, cfg.DatabaseURL = kept, kept.URL("postgres")
 	default:
 		if s.Postgres, err = pgserver.Start(ctx, pgserver.Options{}); err != nil {
 			return nil, fmt.Errorf("start postgres: %w", err)
 		}
-		cfg.DatabaseURL = s.Postgres.URL("postgres")
+		s.pg, cfg.DatabaseURL = s.Postgres, s.Postgres.URL("postgres")
 	}
-	s.DatabaseURL = cfg.DatabaseURL
 	if err := Migrate(ctx, cfg.DatabaseURL); err != nil {
 		return nil, err
 	}
@@ -282,13 +281,8 @@ func (s *Stack) Close(ctx context.Context) {
 	if s.S3 != nil {
 		_ = s.S3.Close()
 	}
-	if s.keptPG != nil {
-		if err := s.keptPG.Stop(ctx); err != nil {
-			s.logger.Warn("stop postgres", "error", err)
-		}
-	}
-	if s.Postgres != nil {
-		if err := s.Postgres.Stop(ctx); err != nil {
+	if s.pg != nil {
+		if err := s.pg.Stop(ctx); err != nil {
 			s.logger.Warn("stop postgres", "error", err)
 		}
 	}
