@@ -1,6 +1,6 @@
 // Package cli is the subcommand dispatch the repository's commands share
 // (infra/local, infra/bench): a registry of named commands, their usage and
-// exit codes. It is ours rather than a library's because it is forty lines
+// exit codes. It is ours rather than a library's because it is some sixty lines
 // over the standard flag package, which each command still uses for its own
 // flags.
 package cli
