@@ -53,7 +53,7 @@ bench-quality: ## calibrate the validator (procedural + Debian photos), time it 
 	$(BENCH) quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
 
 .PHONY: bench-learning
-bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (~5 min); writes docs/learning-benchmark.md and .svg
+bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (2–5 min; 2 min 13 s in the last run); writes docs/learning-benchmark.md and .svg
 	$(BENCH) learning --seeds 1,2,3,4,5 --requests 20 --count 20
 
 .PHONY: bench-buffer

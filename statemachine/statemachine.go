@@ -19,7 +19,7 @@ var Definition []byte
 func ExecutionTimeout() time.Duration {
 	// A placeholder may stand where a number goes (MaxConcurrency), so
 	// they are filled with 0 before parsing; none is the timeout.
-	filled := placeholder.ReplaceAll(Definition, []byte("0"))
+	filled := Placeholder.ReplaceAll(Definition, []byte("0"))
 	var def struct{ TimeoutSeconds int }
 	if err := json.Unmarshal(filled, &def); err != nil {
 		return 0
@@ -27,4 +27,7 @@ func ExecutionTimeout() time.Duration {
 	return time.Duration(def.TimeoutSeconds) * time.Second
 }
 
-var placeholder = regexp.MustCompile(`\$\{[^{}]*\}`)
+// Placeholder matches a ${Name} substitution of the definition (the name is
+// its first group), replaced textually as Step Functions'
+// DefinitionSubstitutions are.
+var Placeholder = regexp.MustCompile(`\$\{([^{}]*)\}`)

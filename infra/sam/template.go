@@ -8,12 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/designerbff/pipeline/statemachine"
 )
 
 // Dummy values DummySubstitutions puts in place of deploy-time ARNs.
@@ -279,15 +280,13 @@ func DummyFunctionARN(logicalID string) string {
 	return "arn:aws:lambda:" + DummyRegion + ":" + DummyAccount + ":function:" + name
 }
 
-var placeholder = regexp.MustCompile(`\$\{([^{}]*)\}`)
-
 // RenderDefinition replaces every ${Name} placeholder textually, as Step
 // Functions applies DefinitionSubstitutions (so a placeholder may stand in a
 // number position), and checks that the result is JSON. A placeholder
 // without a substitution is an error; unused substitutions are not.
 func RenderDefinition(definition []byte, subs map[string]string) ([]byte, error) {
 	var missing []string
-	out := placeholder.ReplaceAllFunc(definition, func(m []byte) []byte {
+	out := statemachine.Placeholder.ReplaceAllFunc(definition, func(m []byte) []byte {
 		name := string(m[2 : len(m)-1])
 		v, ok := subs[name]
 		if !ok {

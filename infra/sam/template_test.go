@@ -31,6 +31,7 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/stage"
 	"github.com/designerbff/pipeline/shared/system"
+	"github.com/designerbff/pipeline/statemachine"
 )
 
 // root is the repository root, seen from this package.
@@ -865,7 +866,7 @@ func TestDummySubstitutions(t *testing.T) {
 // placeholders lists the distinct ${Name} placeholders of a definition, sorted.
 func placeholders(definition []byte) []string {
 	var names []string
-	for _, m := range placeholder.FindAllSubmatch(definition, -1) {
+	for _, m := range statemachine.Placeholder.FindAllSubmatch(definition, -1) {
 		names = append(names, string(m[1]))
 	}
 	slices.Sort(names)

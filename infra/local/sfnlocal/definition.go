@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/designerbff/pipeline/statemachine"
 )
 
 // State types in the supported subset.
@@ -118,14 +119,12 @@ type rawFlow struct {
 	ProcessorConfig json.RawMessage
 }
 
-var placeholder = regexp.MustCompile(`\$\{([^{}]*)\}`)
-
 // substitute replaces ${Name} placeholders textually, before JSON parsing,
 // the way SAM applies DefinitionSubstitutions (so "MaxConcurrency": ${N}
 // only becomes valid JSON once substituted).
 func substitute(definition []byte, subs map[string]string) ([]byte, error) {
 	var missing []string
-	out := placeholder.ReplaceAllFunc(definition, func(m []byte) []byte {
+	out := statemachine.Placeholder.ReplaceAllFunc(definition, func(m []byte) []byte {
 		name := string(m[2 : len(m)-1])
 		v, ok := subs[name]
 		if !ok {
