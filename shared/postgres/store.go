@@ -12,9 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/netfail"
 )
 
 // Store implements generation.Store on a pgx pool.
@@ -440,16 +439,11 @@ func transient(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "08") || transientCodes[pgErr.Code]
 	}
 	var connectErr *pgconn.ConnectError
-	// A syscall.Errno (reset, refused, broken pipe) is a net.Error too.
-	var netErr net.Error
 	return errors.As(err, &connectErr) ||
 		pgconn.SafeToRetry(err) ||
 		pgconn.Timeout(err) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, pgconn.ErrConnClosed) ||
-		errors.As(err, &netErr)
+		netfail.ConnectionLost(err)
 }
 
 // finite rejects NaN and ±Inf: numeric columns accept NaN, and NaN passes
