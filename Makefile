@@ -1,7 +1,8 @@
 # Designer BFF generation pipeline. `make` lists the targets.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate executionstatus
+# Every folder with a main.go under functions/ is a Lambda function.
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s
 LOCAL := $(GO) run ./infra/local
 BENCH := $(GO) run ./infra/bench
