@@ -153,4 +153,3 @@ func cell(v any) string {
 	}
 	return fmt.Sprint(v)
 }
-
