@@ -249,7 +249,10 @@ WITH rates AS (
     FROM monitoring.candidate_outcomes
     GROUP BY provider, model
 ), gens AS (
-    SELECT g.id, g.provider, g.model, g.requested_count, g.target_confidence, g.delivered_count,
+    -- A generation that named no model is attributed to its candidates'.
+    SELECT g.id, g.provider,
+           COALESCE(NULLIF(g.model, ''), (SELECT min(c.model) FROM candidates c WHERE c.generation_id = g.id), '') AS model,
+           g.requested_count, g.target_confidence, g.delivered_count,
            (SELECT count(*) FROM candidates c WHERE c.generation_id = g.id
               AND c.status NOT IN ('planned', 'stored')) AS generated,
            (SELECT count(*) FROM candidates c WHERE c.generation_id = g.id AND c.round = 1) AS first_round

@@ -27,7 +27,7 @@ const monitoringClock = "2026-03-01T12:00:00Z"
 //	B   delivered  openai/gpt-image-2        1     2      09:00    09:02:00 (120 s)
 //	C   failed     procedural/procedural-v1  1     1      11:00    11:01:00
 //	D   generating procedural/procedural-v1  4     0      11:00    — (no change since 11:00: stuck)
-//	E   delivered  procedural/procedural-v1  1     1      02-19 12:00  12:00:30 (30 s)
+//	E   delivered  procedural/(none named)   1     1      02-19 12:00  12:00:30 (30 s)
 //
 //	cand round status     cost  created   generated verdict (score, passed, at)
 //	a1   1     selected   0.01  10:00:05  10:00:15  92 pass 10:00:20
@@ -56,7 +56,7 @@ INSERT INTO generations (id, user_id, status, requested_count, provider, model, 
   '2026-03-01 09:00Z', '2026-03-01 09:02Z', '2026-03-01 09:02Z', NULL),
  ('c0000000-0000-0000-0000-000000000000', 'u', 'failed', 1, 'procedural', 'procedural-v1', 1, 0, 0.95,
   '2026-03-01 11:00Z', '2026-03-01 11:01Z', '2026-03-01 11:01Z', 'no image passed'),
- ('e0000000-0000-0000-0000-000000000000', 'u', 'delivered', 1, 'procedural', 'procedural-v1', 1, 1, 0.95,
+ ('e0000000-0000-0000-0000-000000000000', 'u', 'delivered', 1, 'procedural', '', 1, 1, 0.95,
   '2026-02-19 12:00Z', '2026-02-19 12:00:30Z', '2026-02-19 12:00:30Z', NULL);
 
 INSERT INTO candidates (id, generation_id, round, index, provider, model, prompt, modifiers, seed,
@@ -242,7 +242,7 @@ func TestMonitoringSections(t *testing.T) {
 		// M*(N=1, p=½, c=0.95): 1 − ½^M ≥ 0.95 → M = 5 (½^4 = 0.0625, ½^5 = 0.03125).
 		want(t, rows[0], map[string]any{"provider": "openai", "generations": 1, "generated": 3, "delivered": 1,
 			"pass_rate": 0.5, "generated_per_delivered": 3.0, "planned_per_delivered": 2.0, "minimum_per_delivered": 5.0})
-		// procedural: A and E (C failed), p = 4/7 (q = 3/7): generated 4 + 2 = 6, first rounds 4 + 2 = 6,
+		// procedural: A and E (C failed; E named no model, its candidates' is procedural-v1), p = 4/7 (q = 3/7): generated 4 + 2 = 6, first rounds 4 + 2 = 6,
 		// delivered 2 + 1 = 3.
 		// M*(1, 4/7): q^3 = 0.0787 > 0.05, q^4 = 0.0337 → 4.
 		// M*(2, 4/7): P(X ≥ 2) = 1 − q^M − M·p·q^(M−1): M=6 → 1 − 0.00620 − 0.04957 = 0.9442;
