@@ -254,4 +254,3 @@ func halve(src image.Image) image.Image {
 	}
 	return dst
 }
-
