@@ -11,7 +11,8 @@ import (
 
 // dashboardPage is the operator dashboard: one self-contained page (its
 // CSS, script and charts inline, nothing fetched from elsewhere) that reads
-// /v1/monitoring/{section} and /v1/reviews with the page's own credentials.
+// /v1/monitoring/{section} and /v1/reviews with the browser's own
+// Authorization header.
 //
 //go:embed dashboard/dashboard.html
 var dashboardPage []byte
