@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -451,4 +452,26 @@ func reviewStats(t *testing.T, st *postgres.Store, provider string) map[string]g
 		out[a.Attribute] = a
 	}
 	return out
+}
+
+// A database that refuses connections (nothing listens where it was) is
+// EUNAVAILABLE for both reads (the API's 503), never an uncoded error.
+func TestMonitoringReadsWhenTheDatabaseRefuses(t *testing.T) {
+	pool := pgtest.NewDB(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	port := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+	cfg := pool.Config().Copy()
+	cfg.ConnConfig.Port = uint16(port)
+	cfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	cfg.ConnConfig.Fallbacks = nil
+	down, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(down.Close)
+	st := postgres.NewStore(down)
+	_, err = st.MonitoringSection(context.Background(), "summary", generation.MonitoringQuery{})
+	require.Equal(t, generation.EUNAVAILABLE, generation.ErrorCode(err), "%v", err)
+	_, err = st.ReviewQueue(context.Background(), 10)
+	require.Equal(t, generation.EUNAVAILABLE, generation.ErrorCode(err), "%v", err)
 }
