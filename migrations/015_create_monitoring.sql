@@ -37,6 +37,10 @@ CREATE TRIGGER candidates_generated_at
     BEFORE INSERT OR UPDATE OF status ON candidates
     FOR EACH ROW EXECUTE FUNCTION candidates_set_generated_at();
 
+-- The views read the last 30 days of candidates and feedback.
+CREATE INDEX candidates_created_idx ON candidates (created_at);
+CREATE INDEX rlhf_feedback_created_idx ON rlhf_feedback (created_at);
+
 -- An operator's review of a flagged image (approve or reject) is a feedback
 -- event of its own type, folded like a user rating with its own weight
 -- (shared/learning ReviewWeight).
@@ -566,9 +570,13 @@ ORDER BY p.ord;
 ---- create above / drop below ----
 
 DROP SCHEMA monitoring CASCADE;
+-- Reviews have no type before this migration; the learner has folded them.
+DELETE FROM rlhf_feedback WHERE feedback_type = 'operator_review';
 ALTER TABLE rlhf_feedback DROP CONSTRAINT rlhf_feedback_feedback_type_check;
 ALTER TABLE rlhf_feedback ADD CONSTRAINT rlhf_feedback_feedback_type_check
     CHECK (feedback_type IN ('selected', 'discarded', 'failed', 'filtered', 'high_quality', 'user_rating'));
+DROP INDEX rlhf_feedback_created_idx;
+DROP INDEX candidates_created_idx;
 DROP TRIGGER candidates_generated_at ON candidates;
 DROP FUNCTION candidates_set_generated_at();
 ALTER TABLE candidates DROP COLUMN generated_at;
