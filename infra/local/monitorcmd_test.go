@@ -19,7 +19,8 @@ import (
 	"github.com/designerbff/pipeline/shared/system"
 )
 
-// After a demo kept in --data, `monitor --data` prints every section, each
+// After a demo whose database is kept in a data folder, `monitor --data`
+// (starting and stopping that cluster itself) prints every section, each
 // with rows in every table.
 func TestMonitorPrintsEverySectionAfterTheDemo(t *testing.T) {
 	ctx := context.Background()
@@ -39,8 +40,15 @@ func TestMonitorPrintsEverySectionAfterTheDemo(t *testing.T) {
 	require.NotZero(t, run(ctx, []string{"monitor", "--data", dataDir}, &stdout, &stderr))
 	require.Contains(t, stderr.String(), "no database", "nothing kept there yet")
 
-	_, err = runDemo(ctx, demoOptions{Requests: 3, Count: 3, OutDir: filepath.Join(dir, "out"), DataDir: dataDir}, &stdout, &stderr)
+	// The demo's database in the cluster kept in dataDir (its images in
+	// memory: the bolt-file S3 store is not what this test is about).
+	kept, err := pgserver.StartIn(ctx, filepath.Join(dataDir, "postgres"), pgserver.Options{})
+	require.NoError(t, err)
+	t.Setenv("DATABASE_URL", kept.URL("postgres"))
+	_, err = runDemo(ctx, demoOptions{Requests: 3, Count: 3, OutDir: filepath.Join(dir, "out")}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
+	require.NoError(t, kept.Stop(ctx))
+	t.Setenv("DATABASE_URL", "")
 
 	stdout.Reset()
 	require.Zero(t, run(ctx, []string{"monitor", "--data", dataDir, "--format", "table"}, &stdout, &stderr), stderr.String())
