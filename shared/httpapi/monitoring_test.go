@@ -123,6 +123,15 @@ func TestOperatorsInAWSAreAJWTGroup(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, c.status, resp.StatusCode, "%v: %s", c.claims, resp.Body)
 	}
+	// The page itself goes through API Gateway as text.
+	page := event(map[string]string{"sub": "u1", "cognito:groups": "[operators]"})
+	page.RawPath = "/dashboard"
+	resp, err := e.svc.HandleAPIGateway(t.Context(), page)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/html; charset=utf-8", resp.Headers["Content-Type"])
+	require.False(t, resp.IsBase64Encoded)
+	require.Contains(t, resp.Body, "<title>")
 }
 
 func TestReviewQueueAndReview(t *testing.T) {
