@@ -8,7 +8,7 @@ LOCAL := $(GO) run ./infra/local
 BENCH := $(GO) run ./infra/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test serve migrate bench bench-quality lint build deploy check-asl fuzz clean
+.PHONY: help demo test serve migrate bench bench-quality lint build deploy check-asl fuzz clean chromium dashboard-screenshot
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,8 @@ help: ## list the targets
 demo: ## run the whole pipeline locally on the embedded defaults and write an HTML report
 	$(LOCAL) demo
 
-test: ## vet, run every test over a throwaway Postgres, check the state machine, fuzz the validator briefly
+test: ## vet, run every test over a throwaway Postgres and a headless Chromium, check the state machine, fuzz the validator briefly
+	@$(MAKE) --no-print-directory chromium
 	$(GO) vet ./...
 	$(LOCAL) with-postgres -- $(GO) test -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory check-asl
@@ -32,6 +33,16 @@ check-asl: ## validate the rendered state machine definition with asl-validator 
 	@mkdir -p .local
 	$(LOCAL) render-asl > .local/generation.rendered.asl.json
 	npx --yes asl-validator@4 --json-path .local/generation.rendered.asl.json
+
+# The dashboard's browser test (infra/local TestDashboardInABrowser) drives
+# Debian's chromium; installed once, like bench-quality's packages.
+chromium: ## install Debian's chromium for the dashboard's browser test when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+dashboard-screenshot: chromium ## run the dashboard's browser test over seeded generations and write docs/dashboard.png
+	$(LOCAL) with-postgres -- env DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run '^TestDashboardInABrowser$$' ./infra/local
 
 serve: ## serve the API on 127.0.0.1:$$PORT (default 3000) over the local stack
 	$(LOCAL) serve

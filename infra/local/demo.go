@@ -56,6 +56,9 @@ type demoOptions struct {
 	Requests int
 	Count    int
 	OutDir   string
+	// DataDir, when set, keeps the run's Postgres cluster and S3 objects
+	// there (as `serve --data` does), for `monitor --data` or serve to read.
+	DataDir string
 }
 
 // demoResult is one request's outcome as the API reports it.
@@ -73,6 +76,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opts.Requests, "requests", 6, "how many requests (1-6)")
 	fs.IntVar(&opts.Count, "count", 12, "images per request (N)")
 	fs.StringVar(&opts.OutDir, "out", "demo-output", "folder for the HTML report")
+	fs.StringVar(&opts.DataDir, "data", "", "keep the database and images in this folder (e.g. "+DefaultDataDir+", serve's) instead of a throwaway cluster")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -128,7 +132,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	}
 
 	fmt.Fprintf(stdout, "Starting the local stack (Postgres, S3 server, queue, state machine)…\n")
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Events: events, Logger: logger(io.Discard, "error")})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Events: events, Logger: logger(io.Discard, "error"), DataDir: opts.DataDir})
 	if err != nil {
 		return nil, err
 	}

@@ -41,9 +41,17 @@ type Service struct {
 	// ProviderChooser resolves settings.provider "auto" (nil: "auto" is an
 	// EINVALID error naming provider).
 	ProviderChooser generation.ProviderChooser
-	// Ratings sends user ratings to the learner's queue (nil: Rate is
-	// EUNAVAILABLE, "feedback is not enabled").
+	// Ratings sends user ratings and operators' reviews to the learner's
+	// queue (nil: Rate and Review are EUNAVAILABLE, "feedback is not
+	// enabled").
 	Ratings generation.Publisher
+	// Monitoring reads the monitoring sections and the review queue for
+	// operators (nil: those operations are EUNAVAILABLE).
+	Monitoring generation.Monitoring
+	// MonitoringQuery holds the alert thresholds the monitoring sections
+	// are read with (MONITORING_MAX_COST_PER_IMAGE_USD,
+	// GENERATION_STALL_TIMEOUT, VALIDATION_MIN_SCORE).
+	MonitoringQuery generation.MonitoringQuery
 	// LearnerStats reads the learner's statistics for Learning (nil:
 	// EUNAVAILABLE).
 	LearnerStats generation.AttributeStatsReader

@@ -80,6 +80,19 @@ type Config struct {
 	// (RECALIBRATE_INTERVAL, 15m: template.yaml's RecalibrateSchedule).
 	RecalibrateInterval time.Duration
 	LogLevel            string // LOG_LEVEL (info)
+
+	// OperatorUserIDs may open /dashboard and /v1/monitoring locally
+	// (OPERATOR_USER_IDS, comma-separated, default "operator"); the local
+	// bearer identity is checked against them. In AWS the JWT's group
+	// claims are checked against OperatorGroup instead.
+	OperatorUserIDs []string
+	// OperatorGroup is the JWT group or role that makes a caller an
+	// operator in AWS (OPERATOR_GROUP, default "operators": a value of the
+	// cognito:groups, groups or roles claim).
+	OperatorGroup string
+	// MonitoringMaxCostPerImageUSD is the alert threshold of the cost per
+	// delivered image over 24 h (MONITORING_MAX_COST_PER_IMAGE_USD, 0.25).
+	MonitoringMaxCostPerImageUSD float64
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -118,6 +131,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxCostPerDay:        r.float("USER_MAX_COST_USD_PER_DAY", 25, 0, 1_000_000),
 	}
 	c.RatingsPerMinute = r.int("USER_MAX_RATINGS_PER_MINUTE", 30, 0, 100_000)
+	c.OperatorUserIDs = r.list("OPERATOR_USER_IDS", "operator")
+	c.OperatorGroup = r.str("OPERATOR_GROUP", "operators")
+	c.MonitoringMaxCostPerImageUSD = r.float("MONITORING_MAX_COST_PER_IMAGE_USD", 0.25, 0, 1000)
 	c.Models = map[string]string{
 		"openai":    r.str("OPENAI_MODEL", ""),
 		"gemini":    r.str("GEMINI_MODEL", ""),
@@ -234,6 +250,18 @@ func (r *reader) bool(name string, def bool) bool {
 		b, err := strconv.ParseBool(v)
 		return b, err == nil
 	})
+}
+
+// list reads a comma-separated list, trimming blanks and dropping empty
+// items.
+func (r *reader) list(name, def string) []string {
+	var out []string
+	for _, item := range strings.Split(r.str(name, def), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 func (r *reader) providers(name, def string) []string {

@@ -81,3 +81,22 @@ func TestAllowedModels(t *testing.T) {
 	_, err = config.Load(env(map[string]string{"REPLICATE_MODEL": "acme/x?y"}))
 	require.ErrorContains(t, err, "REPLICATE_MODEL")
 }
+
+func TestOperatorsAndMonitoring(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"operator"}, c.OperatorUserIDs)
+	require.Equal(t, "operators", c.OperatorGroup)
+	require.Equal(t, 0.25, c.MonitoringMaxCostPerImageUSD)
+
+	c, err = config.Load(env(map[string]string{
+		"OPERATOR_USER_IDS": " ana, bo ,,cy ", "OPERATOR_GROUP": "ops", "MONITORING_MAX_COST_PER_IMAGE_USD": "0.1"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"ana", "bo", "cy"}, c.OperatorUserIDs)
+	require.Equal(t, "ops", c.OperatorGroup)
+	require.Equal(t, 0.1, c.MonitoringMaxCostPerImageUSD)
+
+	_, err = config.Load(env(map[string]string{"MONITORING_MAX_COST_PER_IMAGE_USD": "-1"}))
+	require.ErrorContains(t, err, "MONITORING_MAX_COST_PER_IMAGE_USD")
+}

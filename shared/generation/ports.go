@@ -386,3 +386,14 @@ type UserUsage interface {
 	// window.
 	TakeRating(ctx context.Context, user string, at, since time.Time, limit int) (ok bool, retry time.Duration, err error)
 }
+
+// Monitoring reads what operators watch: the monitoring schema's views and
+// the review queue (shared/postgres).
+type Monitoring interface {
+	// MonitoringSection returns one of MonitoringSections' tables; an
+	// unknown section is ENOTFOUND.
+	MonitoringSection(ctx context.Context, section string, q MonitoringQuery) (MonitoringSection, error)
+	// ReviewQueue returns at most limit images awaiting review, newest
+	// first.
+	ReviewQueue(ctx context.Context, limit int) ([]ReviewItem, error)
+}

@@ -34,6 +34,9 @@ type Service struct {
 	// Logger receives internal errors, which callers see as "internal
 	// error" (default slog.Default()).
 	Logger *slog.Logger
+	// Operators says who may open /dashboard, /v1/monitoring and
+	// /v1/reviews (see operator.go); the zero value admits nobody.
+	Operators Operators
 
 	once sync.Once
 	mux  http.Handler
@@ -65,6 +68,7 @@ func (s *Service) routes() http.Handler {
 		mux.HandleFunc("GET /api/optimization/provider/{providerId}", s.authed(s.getProvider))
 		mux.HandleFunc("POST /v1/generations/{id}/images/{imageId}/feedback", s.authed(s.postFeedback))
 		mux.HandleFunc("GET /v1/learning/{provider}", s.authed(s.getLearning))
+		s.operatorRoutes(mux)
 		s.mux = jsonFallback(mux)
 	})
 	return s.mux

@@ -273,11 +273,24 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 			Limits:           s.Config.Limits,
 			UnitCost:         listPrice,
 			RatingsPerMinute: s.Config.RatingsPerMinute,
+			Monitoring:       s.Store, // the monitoring schema (migration 015)
+			MonitoringQuery:  MonitoringQuery(s.Config),
 			Logger:           s.Logger,
 		},
 		LocalAuth:    opts.LocalAuth,
 		MaxBodyBytes: opts.MaxBodyBytes,
+		Operators:    httpapi.Operators{UserIDs: s.Config.OperatorUserIDs, Group: s.Config.OperatorGroup},
 		Logger:       s.Logger,
+	}
+}
+
+// MonitoringQuery is the alert thresholds of the monitoring sections, from
+// the configuration (the API and `go run ./infra/local monitor` share it).
+func MonitoringQuery(c config.Config) generation.MonitoringQuery {
+	return generation.MonitoringQuery{
+		MaxCostPerImageUSD: c.MonitoringMaxCostPerImageUSD,
+		StuckAfter:         c.StallTimeout,
+		MinScore:           c.ValidationMinScore,
 	}
 }
 
