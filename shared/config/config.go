@@ -84,13 +84,6 @@ type Config struct {
 	// (WEBHOOK_ALLOWED_HOSTS, comma-separated "host", "host:port" or
 	// ".domain"; empty: webhooks are off and a webhookUrl is refused).
 	WebhookHosts []string
-	// WebhookMaxAttempts bounds the attempts of one notification
-	// (WEBHOOK_MAX_ATTEMPTS, 8, 1–50).
-	WebhookMaxAttempts int
-	// WebhookBackoff is the wait after a notification's first failed
-	// attempt, doubled after each further one (WEBHOOK_RETRY_BACKOFF, 30s,
-	// 1 s–1 h).
-	WebhookBackoff time.Duration
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -122,8 +115,6 @@ func Load(getenv func(string) string) (Config, error) {
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
 		WebhookHosts:           r.hosts("WEBHOOK_ALLOWED_HOSTS"),
-		WebhookMaxAttempts:     r.int("WEBHOOK_MAX_ATTEMPTS", 8, 1, 50),
-		WebhookBackoff:         r.duration("WEBHOOK_RETRY_BACKOFF", 30*time.Second, time.Second, time.Hour),
 	}
 	c.Limits = generation.UserLimits{
 		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),

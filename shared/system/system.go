@@ -319,7 +319,7 @@ func (s *System) Webhooks() (*webhook.Dispatcher, error) {
 	}
 	return &webhook.Dispatcher{
 		Outbox: s.Store, Secret: []byte(s.WebhookSecret), Hosts: s.Config.WebhookHosts, Client: s.webhookClient,
-		MaxAttempts: s.Config.WebhookMaxAttempts, Backoff: s.Config.WebhookBackoff, Logger: s.Logger,
+		Logger: s.Logger,
 	}, nil
 }
 
