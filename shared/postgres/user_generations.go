@@ -14,8 +14,10 @@ import (
 // sent, without the user's address.
 const erasedURL = "https://erased.invalid/"
 
-// MaxListLimit bounds one page of ListGenerations.
-const MaxListLimit = 100
+// MaxListLimit bounds one page of ListGenerations (the API's pages are
+// smaller; it asks for one row more than a page to know whether another
+// follows).
+const MaxListLimit = 1000
 
 // ListGenerations returns user's generations that are not deleted, newest
 // first by (created_at, id), after q.After when set. The keyset comparison

@@ -113,7 +113,7 @@ func (d *Dispatcher) RunDue(ctx context.Context, now time.Time, generationID str
 		return 0, err
 	}
 	for _, n := range due {
-		attempt := d.send(ctx, n, now)
+		attempt := d.send(ctx, n)
 		delivered := attempt.Error == ""
 		var next *time.Time
 		if !delivered && n.Attempts+1 < d.maxAttempts() {
@@ -131,11 +131,12 @@ func (d *Dispatcher) RunDue(ctx context.Context, now time.Time, generationID str
 	return len(due), nil
 }
 
-// send makes one attempt. The timestamp is the attempt's own (now), so a
-// retry is signed afresh.
-func (d *Dispatcher) send(ctx context.Context, n generation.WebhookDelivery, now time.Time) generation.WebhookAttempt {
-	a := generation.WebhookAttempt{At: now}
+// send makes one attempt. Its timestamp is the clock's at sending, not the
+// claim's now (which only decides what is due), so a retry is signed
+// afresh and a receiver can bound a notification's age.
+func (d *Dispatcher) send(ctx context.Context, n generation.WebhookDelivery) generation.WebhookAttempt {
 	start := time.Now()
+	a := generation.WebhookAttempt{At: start}
 	defer func() { a.Duration = time.Since(start) }()
 	u, err := providerhttp.OnHosts(n.URL, d.Hosts, false)
 	if err != nil {
@@ -149,7 +150,7 @@ func (d *Dispatcher) send(ctx context.Context, n generation.WebhookDelivery, now
 		a.Error = "build request: " + err.Error()
 		return a
 	}
-	ts := now.Unix()
+	ts := start.Unix()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "designer-bff-webhooks/1")
 	req.Header.Set(HeaderID, strconv.FormatInt(n.ID, 10))
