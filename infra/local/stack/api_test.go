@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
+	"github.com/designerbff/pipeline/infra/local/s3local"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/infra/local/stack/stacktest"
 	"github.com/designerbff/pipeline/shared/generation"
@@ -540,4 +541,66 @@ func webhookAttempts(t *testing.T, h *harness, generationID string) []string {
 	}
 	require.NoError(t, rows.Err())
 	return out
+}
+
+// A delete while the bucket is unreachable is a 503 that leaves the
+// generation deleted (its rows erased, reads 404) with its objects still
+// there; the same DELETE once the bucket is back removes them.
+func TestFaultDeleteWhileTheBucketIsUnreachable(t *testing.T) {
+	t.Parallel()
+	s3, err := s3local.Start()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s3.Close() })
+	px := startProxy(t, strings.TrimPrefix(s3.URL(), "http://"))
+	env := map[string]string{"R2_ENDPOINT": "http://" + px.addr, "R2_ACCESS_KEY_ID": "local", "R2_SECRET_ACCESS_KEY": "local", "R2_USE_PATH_STYLE": "true"}
+	h, _ := newContractHarness(t, env, stack.Options{})
+	require.NoError(t, h.stack.Objects.EnsureBucket(context.Background()))
+	id := h.finished(`{"count": 2}`)
+	before := len(h.objectKeys("generations/" + id + "/"))
+	require.Positive(t, before)
+
+	px.cut()
+	status, _, raw := h.call(http.MethodDelete, "/v1/generations/"+id, "designer", "")
+	require.Equal(t, http.StatusServiceUnavailable, status, raw)
+	require.Contains(t, raw, `"code":"unavailable"`)
+	status, _, _ = h.call(http.MethodGet, "/v1/generations/"+id, "designer", "")
+	require.Equal(t, http.StatusNotFound, status, "deleted in the database before the bucket was reached")
+	px.restore(t)
+	require.Len(t, h.objectKeys("generations/"+id+"/"), before, "the objects outlived the failed delete")
+
+	status, _, raw = h.call(http.MethodDelete, "/v1/generations/"+id, "designer", "")
+	require.Equal(t, http.StatusNoContent, status, raw)
+	require.Empty(t, h.objectKeys("generations/"+id+"/"))
+	require.Empty(t, h.objectKeys("references/"+id+"."))
+}
+
+// A receiver that refuses connections: the attempt is recorded with why and
+// stays due; once it listens again the retry delivers.
+func TestFaultWebhookReceiverDown(t *testing.T) {
+	t.Parallel()
+	rcv := newReceiver(t, system.DevWebhookSecret, 0)
+	host := strings.TrimPrefix(rcv.srv.URL, "https://")
+	trust := rcv.srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	px := startProxy(t, host)
+	h, _ := newContractHarness(t, map[string]string{"WEBHOOK_ALLOWED_HOSTS": px.addr},
+		stack.Options{WebhookClient: webhook.NewClient(true, trust)})
+	px.cut()
+	// The receiver's certificate is for 127.0.0.1, which the proxy's
+	// address is too.
+	id := h.finished(`{"count": 1, "webhookUrl": "https://` + px.addr + `/hook"}`)
+	require.Equal(t, []string{"pending", "1:0"}, webhookAttempts(t, h, id))
+	var why string
+	require.NoError(t, h.stack.Pool.QueryRow(context.Background(), `SELECT a.error FROM webhook_attempts a
+		JOIN webhook_deliveries d ON d.id = a.delivery_id WHERE d.generation_id = $1`, id).Scan(&why))
+	require.Contains(t, why, "connection refused")
+	require.Empty(t, rcv.got())
+
+	px.restore(t)
+	hooks, err := h.stack.System.Webhooks()
+	require.NoError(t, err)
+	_, err = hooks.RunDue(context.Background(), time.Now().Add(time.Hour), "")
+	require.NoError(t, err)
+	require.Equal(t, []string{"delivered", "1:0", "2:204"}, webhookAttempts(t, h, id))
+	require.Len(t, rcv.got(), 1)
+	require.NoError(t, rcv.got()[0].verified)
 }
