@@ -130,3 +130,17 @@ func calledIn(calls []string, op string) bool {
 	}
 	return false
 }
+
+// serve prints the database URL without its password.
+func TestRedactURL(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"postgres://app:s3cret@db.example.com:5432/pipeline?sslmode=verify-full": "postgres://app:xxxxx@db.example.com:5432/pipeline?sslmode=verify-full",
+		"postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable":            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+		"postgres://db.example.com/p?password=s3cret&user=app":                   "postgres://db.example.com/p?password=xxxxx&user=app",
+		"host=db user=app password=s3cret":                                       "(a key=value connection string, not shown)",
+	} {
+		require.Equal(t, want, redactURL(in))
+		require.NotContains(t, redactURL(in), "s3cret")
+	}
+}
