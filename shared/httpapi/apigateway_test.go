@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -254,6 +255,18 @@ func TestHandleAPIGatewayListAndDelete(t *testing.T) {
 	require.Len(t, page.Generations, 1)
 	require.Equal(t, id, page.Generations[0].ID)
 	require.Empty(t, page.NextCursor)
+
+	// API Gateway cannot stream: one event and a retry hint, at once.
+	watch := getEvent(t, id)
+	watch.RawPath = "/v1/generations/" + id + "/events"
+	watch.RequestContext.HTTP.Path = watch.RawPath
+	resp, err = e.svc.HandleAPIGateway(t.Context(), watch)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	require.Equal(t, "text/event-stream", respHeader(resp).Get("Content-Type"))
+	require.Contains(t, resp.Body, "retry: 2000\n\n")
+	require.Contains(t, resp.Body, "event: final\n")
+	require.Equal(t, 1, strings.Count(resp.Body, "event: "))
 
 	del := getEvent(t, id)
 	del.RequestContext.HTTP.Method = http.MethodDelete

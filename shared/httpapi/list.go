@@ -50,14 +50,19 @@ func (s *Service) listGenerations(w http.ResponseWriter, r *http.Request, user s
 	}
 	body := ListBody{Generations: make([]SummaryBody, 0, len(page.Generations)), NextCursor: page.NextCursor}
 	for _, g := range page.Generations {
-		body.Generations = append(body.Generations, SummaryBody{
-			ID: g.ID, Status: g.Status, RequestedCount: g.RequestedCount, PlannedCount: g.PlannedCount,
-			GeneratedCount: g.GeneratedCount, PassedCount: g.PassedCount, DeliveredCount: g.DeliveredCount,
-			Rounds: g.Rounds, CostUSD: g.CostUSD, Error: g.Error, CreatedAt: g.CreatedAt,
-			CompletedAt: g.CompletedAt, UpdatedAt: g.UpdatedAt, Links: Links{Self: selfLink(g.ID)},
-		})
+		body.Generations = append(body.Generations, summary(g))
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// summary is a generation's SummaryBody.
+func summary(g generation.Generation) SummaryBody {
+	return SummaryBody{
+		ID: g.ID, Status: g.Status, RequestedCount: g.RequestedCount, PlannedCount: g.PlannedCount,
+		GeneratedCount: g.GeneratedCount, PassedCount: g.PassedCount, DeliveredCount: g.DeliveredCount,
+		Rounds: g.Rounds, CostUSD: g.CostUSD, Error: g.Error, CreatedAt: g.CreatedAt,
+		CompletedAt: g.CompletedAt, UpdatedAt: g.UpdatedAt, Links: Links{Self: selfLink(g.ID)},
+	}
 }
 
 // deleteGeneration serves DELETE /v1/generations/{id}: 204 once the

@@ -64,6 +64,7 @@ func (s *Service) routes() http.Handler {
 		mux.HandleFunc("GET /v1/generations", s.authed(s.listGenerations))
 		mux.HandleFunc("GET /v1/generations/{id}", s.authed(s.getGeneration))
 		mux.HandleFunc("DELETE /v1/generations/{id}", s.authed(s.deleteGeneration))
+		mux.HandleFunc("GET /v1/generations/{id}/events", s.authed(s.generationEvents))
 		mux.HandleFunc("GET /api/optimization/buffer/{providerId}", s.authed(s.getBuffer))
 		mux.HandleFunc("GET /api/optimization/provider/{providerId}", s.authed(s.getProvider))
 		mux.HandleFunc("POST /v1/generations/{id}/images/{imageId}/feedback", s.authed(s.postFeedback))

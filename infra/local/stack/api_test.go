@@ -32,17 +32,14 @@ import (
 	"github.com/designerbff/pipeline/shared/webhook"
 )
 
-// newContractHarness is newHarness whose API checks every exchange against
-// the OpenAPI document (stacktest.Contract).
+// newContractHarness is newHarness on env and opts, returning the contract
+// that checked its API's exchanges against the OpenAPI document.
 func newContractHarness(t *testing.T, env map[string]string, opts stack.Options) (*harness, *stacktest.Contract) {
 	t.Helper()
 	opts.DatabaseURL = pgtest.NewURL(t)
 	opts.MapConcurrency = 4
 	h := startHarness(t, env, opts)
-	contract := stacktest.NewContract(t)
-	h.api = httptest.NewServer(contract.Handler(t, h.stack.API(true).Handler()))
-	t.Cleanup(h.api.Close)
-	return h, contract
+	return h, h.contract
 }
 
 // finished creates a generation through the API and waits for its end.
@@ -101,6 +98,7 @@ func TestEveryRouteMatchesTheContract(t *testing.T) {
 		{http.MethodGet, "/v1/generations?limit=0", "designer", "", 400},
 		{http.MethodGet, "/v1/generations", "", "", 401},
 		{http.MethodGet, "/v1/generations/" + id, "someone-else", "", 404},
+		{http.MethodGet, "/v1/generations/" + id + "/events", "designer", "", 200},
 		{http.MethodPost, "/v1/generations/" + id + "/images/" + g.Images[0].ID + "/feedback", "designer", `{"rating": 4, "reasons": ["nice"]}`, 202},
 		{http.MethodPost, "/v1/generations/" + id + "/images/" + g.Images[0].ID + "/feedback", "designer", `{"rating": 9}`, 400},
 		{http.MethodGet, "/api/optimization/buffer/procedural?count=4&confidence=0.9", "designer", "", 200},
@@ -603,4 +601,57 @@ func TestFaultWebhookReceiverDown(t *testing.T) {
 	require.Equal(t, []string{"delivered", "1:0", "2:204"}, webhookAttempts(t, h, id))
 	require.Len(t, rcv.got(), 1)
 	require.NoError(t, rcv.got()[0].verified)
+}
+
+// GET /v1/generations/{id}/events streams the generation's progress while
+// it runs and ends with a `final` event; another user's id is the JSON 404.
+func TestEventsStreamUntilFinal(t *testing.T) {
+	t.Parallel()
+	h, _ := newContractHarness(t, nil, stack.Options{})
+	status, out := h.post(`{"count": 3}`)
+	require.Equal(t, http.StatusAccepted, status, out)
+	id := out["id"].(string)
+
+	req, err := http.NewRequest(http.MethodGet, h.api.URL+"/v1/generations/"+id+"/events", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer designer")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	raw, err := io.ReadAll(resp.Body) // the stream ends after `final`
+	require.NoError(t, err)
+
+	var kinds []string
+	var last httpapi.SummaryBody
+	for block := range strings.SplitSeq(strings.TrimSpace(string(raw)), "\n\n") {
+		var kind, data string
+		for line := range strings.SplitSeq(block, "\n") {
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				kind = v
+			}
+			if v, ok := strings.CutPrefix(line, "data: "); ok {
+				data = v
+			}
+		}
+		if kind == "" {
+			require.Contains(t, block, "retry: ")
+			continue
+		}
+		kinds = append(kinds, kind)
+		require.NoError(t, json.Unmarshal([]byte(data), &last))
+		require.Equal(t, id, last.ID)
+	}
+	require.NotEmpty(t, kinds)
+	require.Equal(t, "final", kinds[len(kinds)-1], "events: %v", kinds)
+	for _, k := range kinds[:len(kinds)-1] {
+		require.Equal(t, "progress", k)
+	}
+	require.True(t, last.Status.Final())
+	require.Equal(t, 3, last.DeliveredCount)
+
+	status, _, raw2 := h.call(http.MethodGet, "/v1/generations/"+id+"/events", "mallory", "")
+	require.Equal(t, http.StatusNotFound, status, raw2)
+	require.Contains(t, raw2, `"code":"not_found"`)
 }

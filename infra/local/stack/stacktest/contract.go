@@ -33,6 +33,11 @@ type Contract struct {
 	seen map[string][]int // operation ("GET /v1/generations/{id}") → statuses answered
 }
 
+// Server-sent events are text: their schema is a string.
+func init() {
+	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+}
+
 // NewContract loads and validates the document.
 func NewContract(t testing.TB) *Contract {
 	t.Helper()
