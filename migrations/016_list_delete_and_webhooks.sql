@@ -82,7 +82,32 @@ CREATE TRIGGER generations_enqueue_webhook
     AFTER UPDATE OF status ON generations
     FOR EACH ROW EXECUTE FUNCTION enqueue_generation_webhook();
 
+-- A rating still on the queue when its generation is deleted reaches the
+-- learner afterwards: its weight is kept (the statistics stay), its text is
+-- not, as DeleteGeneration erased the rows already there. (Only writes of
+-- those columns fire it: the fold's updates of processed_at do not.)
+CREATE FUNCTION erase_feedback_of_deleted_generation() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM generations WHERE id = NEW.generation_id AND deleted_at IS NOT NULL) THEN
+        NEW.prompt := '';
+        IF NEW.feedback_type = 'user_rating' THEN
+            NEW.reasons := '{}';
+            NEW.metadata := '{}';
+        END IF;
+    END IF;
+    RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER rlhf_feedback_erase_deleted
+    BEFORE INSERT OR UPDATE OF prompt, reasons, metadata ON rlhf_feedback
+    FOR EACH ROW EXECUTE FUNCTION erase_feedback_of_deleted_generation();
+
 ---- create above / drop below ----
+
+DROP TRIGGER rlhf_feedback_erase_deleted ON rlhf_feedback;
+DROP FUNCTION erase_feedback_of_deleted_generation();
 
 DROP TRIGGER generations_enqueue_webhook ON generations;
 DROP FUNCTION enqueue_generation_webhook();

@@ -108,3 +108,25 @@ func TestDeleteGenerationNeedsAFinalGeneration(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, list)
 }
+
+// A rating that reaches the store after its generation was deleted keeps
+// its weight for the learner but none of its text.
+func TestLateRatingOfADeletedGenerationKeepsNoText(t *testing.T) {
+	t.Parallel()
+	st, pool, g, c := seededOne(t)
+	ctx := t.Context()
+	require.NoError(t, st.MarkGenerationFailed(ctx, g.ID, "failed: test", time.Now()))
+	require.NoError(t, st.DeleteGeneration(ctx, g.ID, time.Now()))
+	late := event(c, generation.FeedbackUserRating, time.Now(), func(e *generation.FeedbackEvent) {
+		asUserRating(e)
+		e.Reasons, e.Weight, e.Positive = []string{"my secret words"}, 2, true
+		e.Metadata = map[string]any{"rating": 5, "note": "my secret words"}
+	})
+	require.Equal(t, 1, insertFeedback(t, st, late))
+	var reasons, metadata string
+	var weight float64
+	require.NoError(t, pool.QueryRow(ctx, `SELECT reasons::text, metadata::text, weight FROM rlhf_feedback WHERE event_id = $1`, late.EventID).Scan(&reasons, &metadata, &weight))
+	require.Equal(t, "{}", reasons)
+	require.Equal(t, "{}", metadata)
+	require.InDelta(t, 2, weight, 1e-9, "the learning signal stays")
+}
