@@ -18,6 +18,10 @@ demo: ## run the whole pipeline locally on the embedded defaults and write an HT
 
 test: ## vet, run every test over a throwaway Postgres and a headless Chromium, check the state machine, fuzz the validator briefly
 	@$(MAKE) --no-print-directory chromium
+	@# README's curl examples are run by a test (infra/local/readme_test.go): curl and jq from Debian.
+	@command -v curl >/dev/null && command -v jq >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends curl jq; }
 	$(GO) vet ./...
 	$(LOCAL) with-postgres -- $(GO) test -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory check-asl

@@ -73,6 +73,10 @@ type Service struct {
 	// bytes. Without it a request with a key fails (500) rather than get a
 	// guessable id; requests without a key get random ids either way.
 	IDSecret []byte
+	// WebhookHosts are the hosts settings.webhookUrl may name
+	// (WEBHOOK_ALLOWED_HOSTS; "example.com", "example.com:8443" or
+	// ".example.com"). Empty: a request with a webhookUrl is refused.
+	WebhookHosts []string
 	// Logger receives what a caller is not told (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).

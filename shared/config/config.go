@@ -93,6 +93,10 @@ type Config struct {
 	// MonitoringMaxCostPerImageUSD is the alert threshold of the cost per
 	// delivered image over 24 h (MONITORING_MAX_COST_PER_IMAGE_USD, 0.25).
 	MonitoringMaxCostPerImageUSD float64
+	// WebhookHosts are the hosts settings.webhookUrl may name
+	// (WEBHOOK_ALLOWED_HOSTS, comma-separated "host", "host:port" or
+	// ".domain"; empty: webhooks are off and a webhookUrl is refused).
+	WebhookHosts []string
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -123,6 +127,7 @@ func Load(getenv func(string) string) (Config, error) {
 		StallTimeout:           r.duration("GENERATION_STALL_TIMEOUT", 15*time.Minute, time.Second, 48*time.Hour),
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
+		WebhookHosts:           r.hosts("WEBHOOK_ALLOWED_HOSTS"),
 	}
 	c.Limits = generation.UserLimits{
 		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),
@@ -302,6 +307,24 @@ func (r *reader) allowedModels(name string) map[string][]string {
 		}
 		if !slices.Contains(out[provider], model) {
 			out[provider] = append(out[provider], model)
+		}
+	}
+	return out
+}
+
+// hosts reads a comma-separated list of host names ("example.com",
+// "example.com:8443", ".example.com" for any host under it), lower-cased.
+func (r *reader) hosts(name string) []string {
+	v, _ := r.raw(name)
+	var out []string
+	for h := range strings.SplitSeq(v, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case h == "":
+		case strings.ContainsAny(h, "/@ ?#") || strings.Trim(h, ".:") == "":
+			r.problems = append(r.problems, fmt.Sprintf("%s: %q must be a host name (example.com, example.com:8443 or .example.com), not a URL", name, h))
+		case !slices.Contains(out, h):
+			out = append(out, h)
 		}
 	}
 	return out

@@ -88,6 +88,13 @@ type Generation struct {
 	// UpdatedAt is the last change to the generation or any of its
 	// candidates: its last progress (set by the store).
 	UpdatedAt time.Time
+	// RequestFingerprint identifies the request that created the
+	// generation (app.Fingerprint), so that an Idempotency-Key reused with
+	// another request is told apart ("" for generations created before).
+	RequestFingerprint string
+	// DeletedAt is when the owner deleted the generation: its user content
+	// is erased, and reads answer as if it did not exist.
+	DeletedAt *time.Time
 }
 
 // ReferenceFeatures are what the pipeline keeps of the user's reference image.
@@ -143,6 +150,13 @@ func ObjectKey(generationID string, round, index int, ext string) string {
 // ReferenceKey is the deterministic key of a generation's reference image.
 func ReferenceKey(generationID, ext string) string {
 	return fmt.Sprintf("references/%s.%s", generationID, ext)
+}
+
+// ObjectPrefixes are the key prefixes of every object a generation owns: its
+// reference (ReferenceKey, whatever the extension) and its images
+// (ObjectKey).
+func ObjectPrefixes(generationID string) []string {
+	return []string{"references/" + generationID + ".", "generations/" + generationID + "/"}
 }
 
 // Verdict is the validator's judgement of one image (0–100 scale).

@@ -142,6 +142,9 @@ type ObjectStore interface {
 	Delete(ctx context.Context, key string) error
 	// PresignGet returns a time-limited GET URL. Never store it.
 	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
+	// DeletePrefix removes every object whose key starts with prefix and
+	// returns how many it removed; none is no error.
+	DeletePrefix(ctx context.Context, prefix string) (int, error)
 }
 
 // Publisher sends feedback events to the learner (SQS in AWS).
@@ -230,6 +233,66 @@ type Store interface {
 	// ProviderStats returns the stored statistics of a provider, one per
 	// model, ordered by model; none (and no error) for an unknown provider.
 	ProviderStats(ctx context.Context, provider string) ([]ProviderStats, error)
+
+	// ListGenerations returns user's generations that are not deleted,
+	// newest first (created_at, then id, descending), after q.After when
+	// set, at most q.Limit of them.
+	ListGenerations(ctx context.Context, user string, q ListQuery) ([]Generation, error)
+	// DeleteGeneration marks a final generation deleted (once: a second
+	// call keeps the first time) and erases its user content in one
+	// transaction: prompts, the reference's key and palette, candidates'
+	// prompts and object keys, image fingerprints, the text of ratings and
+	// the webhook URL. Counts, costs, statuses, modifiers and outcomes stay
+	// (usage, the learner's and the planner's statistics). ENOTFOUND if
+	// absent, ECONFLICT if not final.
+	DeleteGeneration(ctx context.Context, id string, at time.Time) error
+}
+
+// ListQuery selects a page of a user's generations.
+type ListQuery struct {
+	Status Status      // only this status ("": any)
+	After  *ListCursor // the last generation of the previous page (nil: the newest)
+	Limit  int
+}
+
+// ListCursor is a position in a user's generations, newest first: the
+// keyset (CreatedAt, ID), which new generations (created later) never
+// enter, so paging is stable while generations are created.
+type ListCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// WebhookDelivery is one generation's completion notification in the
+// outbox (shared/postgres): the fixed body and where it goes.
+type WebhookDelivery struct {
+	ID           int64
+	GenerationID string
+	URL          string
+	Body         []byte
+	Attempts     int // attempts made before this one
+}
+
+// WebhookAttempt is the outcome of one attempt to deliver a notification.
+type WebhookAttempt struct {
+	At         time.Time
+	StatusCode int    // 0: no response
+	Error      string // why it failed ("" on a 2xx)
+	Duration   time.Duration
+}
+
+// WebhookOutbox holds completion notifications until they are delivered
+// (shared/postgres). A row is enqueued in the transaction that makes its
+// generation final.
+type WebhookOutbox interface {
+	// ClaimWebhooks returns at most limit pending notifications due at now,
+	// each leased for lease (no other claim returns it meanwhile), oldest
+	// first; generationID, when set, restricts the claim to that
+	// generation's notification.
+	ClaimWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int, generationID string) ([]WebhookDelivery, error)
+	// RecordWebhookAttempt stores attempt number d.Attempts+1 and its
+	// outcome: delivered, due again at next, or (next nil) failed for good.
+	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt, delivered bool, next *time.Time) error
 }
 
 // ProviderStatsReader reads the stored per-(provider, model) statistics that

@@ -18,7 +18,7 @@ import (
 var dashboardPage []byte
 
 // operatorRoutes adds the operators' routes to mux.
-func (s *Service) operatorRoutes(mux *http.ServeMux) {
+func (s *Service) operatorRoutes(mux *patternMux) {
 	mux.HandleFunc("GET /dashboard", s.operator(s.getDashboard))
 	mux.HandleFunc("GET /v1/monitoring/{section}", s.operator(s.getMonitoring))
 	mux.HandleFunc("GET /v1/reviews", s.operator(s.getReviews))

@@ -48,7 +48,8 @@ const generationColumns = `id::text, user_id, status, requested_count, settings:
 	reference_features::text, rounds, planned_count, generated_count, passed_count,
 	delivered_count, buffer_percent::float8, COALESCE(buffer_method, ''), target_confidence,
 	predicted_delivery_probability, cost_usd::float8, COALESCE(error, ''),
-	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at, updated_at`
+	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at, updated_at,
+	COALESCE(request_fingerprint, ''), deleted_at`
 
 func scanGeneration(row pgx.Row) (generation.Generation, error) {
 	var (
@@ -60,7 +61,8 @@ func scanGeneration(row pgx.Row) (generation.Generation, error) {
 		&features, &g.Rounds, &g.PlannedCount, &g.GeneratedCount, &g.PassedCount,
 		&g.DeliveredCount, &g.BufferPercent, &g.BufferMethod, &g.TargetConfidence,
 		&g.PredictedDeliveryProbability, &g.CostUSD, &g.Error,
-		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt, &g.UpdatedAt)
+		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt, &g.UpdatedAt,
+		&g.RequestFingerprint, &g.DeletedAt)
 	if err != nil {
 		return g, err
 	}
@@ -112,20 +114,20 @@ func (s *Store) CreateGeneration(ctx context.Context, g generation.Generation) (
 			base_prompt, reference_key, reference_content_type, reference_features, rounds,
 			planned_count, generated_count, passed_count, delivered_count, buffer_percent,
 			buffer_method, target_confidence, predicted_delivery_probability, cost_usd, error,
-			execution_arn, idempotency_key, created_at, completed_at)
+			execution_arn, idempotency_key, created_at, completed_at, request_fingerprint)
 		VALUES (COALESCE(NULLIF($1::text, '')::uuid, gen_random_uuid()), $2::text, $3::text, $4::int,
 			$5::jsonb, $6::text, $7::text, $8::text, NULLIF($9::text, ''), NULLIF($10::text, ''),
 			$11::jsonb, $12::int, $13::int, $14::int, $15::int, $16::int, $17::numeric,
 			NULLIF($18::text, ''), COALESCE(NULLIF($19::float8, 0), 0.95), $20::float8, $21::numeric,
 			NULLIF($22::text, ''), NULLIF($23::text, ''), NULLIF($24::text, ''),
-			COALESCE($25::timestamptz, now()), $26::timestamptz)
+			COALESCE($25::timestamptz, now()), $26::timestamptz, NULLIF($27::text, ''))
 		ON CONFLICT (user_id, idempotency_key) DO NOTHING
 		RETURNING `+generationColumns,
 		g.ID, g.UserID, string(g.Status), g.RequestedCount, string(settings), g.Provider, g.Model,
 		g.BasePrompt, g.ReferenceKey, g.ReferenceContentType, string(features), g.Rounds,
 		g.PlannedCount, g.GeneratedCount, g.PassedCount, g.DeliveredCount, g.BufferPercent,
 		g.BufferMethod, g.TargetConfidence, g.PredictedDeliveryProbability, g.CostUSD, g.Error,
-		g.ExecutionARN, g.IdempotencyKey, createdAt, g.CompletedAt)
+		g.ExecutionARN, g.IdempotencyKey, createdAt, g.CompletedAt, g.RequestFingerprint)
 	stored, err := scanGeneration(row)
 	if err == nil {
 		return stored, true, nil

@@ -148,6 +148,33 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeletePrefix removes every object under prefix: it lists a page of keys
+// (ListObjectsV2, up to 1,000) and deletes each one, until the listing is
+// empty. One DeleteObject per key rather than DeleteObjects: the batch call
+// needs a Content-MD5 or checksum header that R2 and the local server treat
+// differently (see setChecksums), and a generation has at most a few hundred
+// objects. An empty prefix is refused: it would empty the bucket.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
+	if prefix == "" {
+		return 0, generation.FieldError("prefix", "is required")
+	}
+	deleted := 0
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return deleted, objectError(err, "list objects under %s", prefix)
+		}
+		for _, obj := range page.Contents {
+			if err := s.Delete(ctx, aws.ToString(obj.Key)); err != nil {
+				return deleted, err
+			}
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
 // Get returns the bytes at key, or an ENOTFOUND error when there is none.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if key == "" {

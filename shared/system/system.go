@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"github.com/designerbff/pipeline/shared/quality/visionjudge"
 	"github.com/designerbff/pipeline/shared/r2"
 	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/webhook"
 )
 
 // GenerationIDSecretEnv keys the ids of generations created with an
@@ -41,6 +43,17 @@ const GenerationIDSecretEnv = "GENERATION_ID_SECRET"
 // guessable as before, which is harmless on one machine and never used by a
 // deployed function.
 const DevGenerationIDSecret = "designer-bff-local-development-only-generation-id-secret"
+
+// WebhookSecretEnv keys the signatures of completion notifications
+// (webhook.Sign). Read outside config like the other secrets: in AWS from
+// the secret <SecretPrefix>/webhook, by the functions that send (deliver,
+// recalibrate), which refuse to start without it while
+// WEBHOOK_ALLOWED_HOSTS is set.
+const WebhookSecretEnv = "WEBHOOK_SIGNING_SECRET"
+
+// DevWebhookSecret is the local stack's WEBHOOK_SIGNING_SECRET when none is
+// set: public, for receivers on one machine only.
+const DevWebhookSecret = "designer-bff-local-development-only-webhook-signing-secret"
 
 // LambdaPoolSize is the Postgres pool of one Lambda execution environment:
 // it serves one invocation at a time, so two connections at most.
@@ -74,6 +87,10 @@ type Deps struct {
 	Providers map[string]generation.Provider
 	// Logger receives the handlers' logs. Nil: slog.Default().
 	Logger *slog.Logger
+	// WebhookClient sends completion notifications. Nil: the guarded
+	// public-only client (webhook.NewClient(false, nil)); tests give one
+	// that trusts their local TLS receiver.
+	WebhookClient *http.Client
 }
 
 // System is the built pipeline. Close it.
@@ -89,6 +106,10 @@ type System struct {
 	// then uses DevGenerationIDSecret locally, and the API function does
 	// not start).
 	GenerationIDSecret string
+	// WebhookSecret is WEBHOOK_SIGNING_SECRET ("" when unset).
+	WebhookSecret string
+
+	webhookClient *http.Client
 }
 
 // New builds the system over cfg's database and object store.
@@ -149,6 +170,8 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 		Logger:  deps.Logger,
 
 		GenerationIDSecret: idSecret,
+		WebhookSecret:      deps.Getenv(WebhookSecretEnv),
+		webhookClient:      deps.WebhookClient,
 		Pipeline: &generation.Pipeline{
 			Store:     store,
 			Objects:   images,
@@ -180,6 +203,7 @@ func (noObjectStore) Delete(context.Context, string) error        { return errNo
 func (noObjectStore) PresignGet(context.Context, string, time.Duration) (string, error) {
 	return "", errNoObjectStore
 }
+func (noObjectStore) DeletePrefix(context.Context, string) (int, error) { return 0, errNoObjectStore }
 
 // Close closes the database pool.
 func (s *System) Close() { s.Pool.Close() }
@@ -275,6 +299,7 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 			RatingsPerMinute: s.Config.RatingsPerMinute,
 			Monitoring:       s.Store, // the monitoring schema (migration 015)
 			MonitoringQuery:  MonitoringQuery(s.Config),
+			WebhookHosts:     s.Config.WebhookHosts,
 			Logger:           s.Logger,
 		},
 		LocalAuth:    opts.LocalAuth,
@@ -292,6 +317,23 @@ func MonitoringQuery(c config.Config) generation.MonitoringQuery {
 		StuckAfter:         c.StallTimeout,
 		MinScore:           c.ValidationMinScore,
 	}
+}
+
+// Webhooks is the sender of completion notifications, nil when
+// WEBHOOK_ALLOWED_HOSTS is empty (webhooks off). With hosts but without
+// WEBHOOK_SIGNING_SECRET it is an error: an unsigned notification would be
+// one anybody could forge.
+func (s *System) Webhooks() (*webhook.Dispatcher, error) {
+	if len(s.Config.WebhookHosts) == 0 {
+		return nil, nil
+	}
+	if s.WebhookSecret == "" {
+		return nil, errors.New(WebhookSecretEnv + " is not set: WEBHOOK_ALLOWED_HOSTS enables webhooks, which are signed with it")
+	}
+	return &webhook.Dispatcher{
+		Outbox: s.Store, Secret: []byte(s.WebhookSecret), Hosts: s.Config.WebhookHosts, Client: s.webhookClient,
+		Logger: s.Logger,
+	}, nil
 }
 
 // Learner is the feedback queue's handler.

@@ -93,6 +93,7 @@ type harness struct {
 	reference []byte
 	// idempotencyKey, when set, is post's Idempotency-Key header.
 	idempotencyKey string
+	contract       *stacktest.Contract
 }
 
 // newHarness starts a stack on the configuration env whose "procedural"
@@ -134,7 +135,10 @@ func startHarness(t *testing.T, env map[string]string, opts stack.Options) *harn
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close(context.Background()) })
 	h.stack = s
-	h.api = httptest.NewServer(s.API(true).Handler())
+	// Every exchange of every stack test is checked against the OpenAPI
+	// document (stacktest.Contract).
+	h.contract = stacktest.NewContract(t)
+	h.api = httptest.NewServer(h.contract.Handler(t, s.API(true).Handler()))
 	t.Cleanup(h.api.Close)
 	return h
 }
