@@ -93,6 +93,11 @@ type Config struct {
 	// MonitoringMaxCostPerImageUSD is the alert threshold of the cost per
 	// delivered image over 24 h (MONITORING_MAX_COST_PER_IMAGE_USD, 0.25).
 	MonitoringMaxCostPerImageUSD float64
+	// MetricsNamespace is the CloudWatch namespace of the functions'
+	// embedded-metric-format lines (METRICS_NAMESPACE, DesignerBFF/Pipeline;
+	// template.yaml sets DesignerBFF/<stack name>, which its dashboard and
+	// alarms read).
+	MetricsNamespace string
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -123,6 +128,11 @@ func Load(getenv func(string) string) (Config, error) {
 		StallTimeout:           r.duration("GENERATION_STALL_TIMEOUT", 15*time.Minute, time.Second, 48*time.Hour),
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
+		MetricsNamespace:       r.str("METRICS_NAMESPACE", "DesignerBFF/Pipeline"),
+	}
+	// CloudWatch reserves AWS/ and caps a namespace at 256 characters.
+	if ns := c.MetricsNamespace; ns == "" || len(ns) > 256 || strings.HasPrefix(ns, "AWS/") {
+		r.problems = append(r.problems, fmt.Sprintf("METRICS_NAMESPACE=%q must be 1 to 256 characters, not starting with AWS/", ns))
 	}
 	c.Limits = generation.UserLimits{
 		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),

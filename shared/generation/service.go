@@ -33,6 +33,9 @@ type Pipeline struct {
 	// Logger receives the detail of a reason withheld from users
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics receives each delivery's metrics (DeliveryMetrics). Nil:
+	// none are recorded (the local stack, unless asked).
+	Metrics MetricsRecorder
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -329,10 +332,18 @@ func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, 
 	if err := p.Store.SaveDelivery(ctx, g.ID, save); err != nil {
 		return Delivery{}, fmt.Errorf("deliver: %w", err)
 	}
+	published := 0
 	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
 		if err := p.Publisher.Publish(ctx, d.Feedback); err != nil {
 			d.PublishErr = fmt.Errorf("deliver %s: publish feedback: %w", g.ID, err)
+		} else {
+			published = len(d.Feedback)
 		}
+	}
+	// Counted once per generation: a Deliver replayed after its commit
+	// (the generation was already final when loaded) records nothing again.
+	if p.Metrics != nil && !g.Status.Final() {
+		p.Metrics.Record(ctx, DeliveryMetrics(g, cands, d, len(save.Feedback), published))
 	}
 	return d, nil
 }

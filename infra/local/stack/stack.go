@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"strconv"
@@ -83,6 +84,9 @@ type Options struct {
 	// Maintenance are background jobs (the stall sweeper, recalibration);
 	// zero: none.
 	Maintenance Maintenance
+	// Metrics, when set, receives the pipeline's embedded-metric-format
+	// lines, as a function's stdout does in AWS (nil: none are written).
+	Metrics io.Writer
 }
 
 // Stack is a running local pipeline. Close it.
@@ -154,7 +158,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	s.Starter = &Starter{execute: s.Execute, ended: s.executionEnded, logger: s.logger, runs: map[string]*run{}, latest: map[string]*run{}}
-	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
+	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger,
+		Metrics: opts.Metrics}
 	switch {
 	case opts.Publisher != nil:
 		deps.Publisher = opts.Publisher
