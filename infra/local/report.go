@@ -10,6 +10,7 @@ import (
 	_ "image/png" // candidates are PNG or JPEG
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -183,7 +184,20 @@ func surplusLine(rank int, c generation.Candidate, last *generation.Candidate) s
 		return fmt.Sprintf("passed, not needed: tied at %.1f with rank %d (round %d · #%d), which comes first",
 			c.Verdict.Score, *last.Rank, last.Round, last.Index)
 	}
-	return fmt.Sprintf("passed, not needed: ranked %d, below rank %d's %.1f", rank, *last.Rank, last.Verdict.Score)
+	mine, theirs := distinctScores(c.Verdict.Score, last.Verdict.Score)
+	return fmt.Sprintf("passed, not needed: ranked %d at %s, below rank %d at %s", rank, mine, *last.Rank, theirs)
+}
+
+// distinctScores formats two different scores with the fewest decimals
+// (one to four) that tell them apart, so that a near tie does not read as
+// a tie.
+func distinctScores(a, b float64) (string, string) {
+	for d := 1; d < 4; d++ {
+		if x, y := strconv.FormatFloat(a, 'f', d, 64), strconv.FormatFloat(b, 'f', d, 64); x != y {
+			return x, y
+		}
+	}
+	return strconv.FormatFloat(a, 'f', 4, 64), strconv.FormatFloat(b, 'f', 4, 64)
 }
 
 // failedLine is a failed verdict's reasons and its weakest check.
