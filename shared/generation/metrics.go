@@ -42,11 +42,12 @@ const (
 )
 
 // Metrics are every metric the pipeline reports, each once per delivered
-// generation (DeliveryMetrics). The metrics writer declares them from this
+// generation (DeliveryMetrics); a generation failed without a delivery
+// counts in Generations only (FailedGenerationMetrics). The metrics writer declares them from this
 // list, and infra/sam checks template.yaml's dashboard and alarms against
 // it, so the code and the dashboard cannot name different metrics.
 var Metrics = []MetricDef{
-	{MetricGenerations, UnitCount, "Status", "generations finished by Deliver, by final status"},
+	{MetricGenerations, UnitCount, "Status", "generations finished, by final status (Deliver's, or failed by MarkFailed, an ended execution or the stall sweep)"},
 	{MetricImagesGenerated, UnitCount, "", "images a provider returned and the pipeline stored"},
 	{MetricImagesPassed, UnitCount, "", "images that passed validation (near-duplicates of a better one do not)"},
 	{MetricImagesFailed, UnitCount, "", "candidates with an outcome that is not a pass: refused or failed by the provider, or failed validation"},
@@ -142,6 +143,12 @@ func DeliveryMetrics(g Generation, cands []Candidate, d Delivery, stored, publis
 		points = append(points, point(MetricFailuresByReason, map[string]string{"Reason": r}, float64(reasons[r])))
 	}
 	return points
+}
+
+// FailedGenerationMetrics are the metrics of n generations failed without
+// a delivery.
+func FailedGenerationMetrics(n int) []MetricPoint {
+	return []MetricPoint{point(MetricGenerations, map[string]string{"Status": string(StatusFailed)}, float64(n))}
 }
 
 // failureCode is the code of a stored failure reason ("filtered: nsfw" →

@@ -383,9 +383,23 @@ func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason
 	return nil
 }
 
-// MarkGenerationFailed records why the execution failed.
+// MarkGenerationFailed records why the execution failed. With Metrics, a
+// generation that was not final yet counts as failed once (a replay finds
+// it final).
 func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
-	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now())
+	counts := false
+	if p.Metrics != nil {
+		if g, err := p.Store.Generation(ctx, generationID); err == nil {
+			counts = !g.Status.Final()
+		}
+	}
+	if err := p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now()); err != nil {
+		return err
+	}
+	if counts {
+		p.Metrics.Record(ctx, FailedGenerationMetrics(1))
+	}
+	return nil
 }
 
 // Learn stores feedback events, once per event id, and returns how many

@@ -92,3 +92,29 @@ func TestMetricsCountEachEventOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, lines, out.Len(), "a replayed Deliver records nothing again")
 }
+
+// A generation failed without a delivery counts once in Generations, by
+// the MarkFailed stage of its execution; running it again adds nothing.
+func TestMetricsCountAFailedGenerationOnce(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	h := startHarness(t, nil, stack.Options{DatabaseURL: pgtest.NewURL(t), MapConcurrency: 4,
+		Providers: map[string]generation.Provider{"procedural": cleanProvider(nil)}, Metrics: &out})
+	valid, err := h.run(`{"count": 1}`)
+	require.NoError(t, err)
+	// As TestInvalidGenerationFailsWithAReasonAndWritesNothing: the API
+	// refuses an unknown provider, so the stored generation is forged.
+	forged := valid
+	forged.ID, forged.Provider, forged.Settings.Provider = generation.NewID(), "imaginary", "imaginary"
+	forged.Status, forged.ExecutionARN, forged.CompletedAt, forged.Error = generation.StatusPlanning, "", nil, ""
+	_, _, err = h.stack.Store.CreateGeneration(t.Context(), forged)
+	require.NoError(t, err)
+	_, err = h.stack.Execute(t.Context(), forged.ID)
+	require.Error(t, err)
+	require.NoError(t, h.stack.Pipeline.MarkGenerationFailed(t.Context(), forged.ID, "replayed"))
+
+	sums := emfSums(t, out.Bytes())
+	require.Equal(t, 1.0, sums["Generations/delivered"])
+	require.Equal(t, 1.0, sums["Generations/failed"])
+	require.Equal(t, 1.0, sums["ImagesDelivered"], "only the delivered generation has image metrics")
+}
