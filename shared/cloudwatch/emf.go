@@ -5,11 +5,13 @@
 // request's path but one write to stdout.
 //
 // The writer is this package's own: AWS maintains EMF client libraries for
-// Node.js, Python, Java and .NET but none for Go, and the Go ones published
-// by others are small and unmaintained. The format is one JSON object per
-// line (the spec's _aws metadata, the dimension values and the metric
+// Node.js, Python, Java and .NET but none for Go, and no well-kept Go one
+// is among the modules this project draws on. The format is one JSON object
+// per line (the spec's _aws metadata, the dimension values and the metric
 // values as top-level members), which EMF.Record writes in a few dozen
-// lines; its test checks every line against the spec's JSON schema.
+// lines, splitting at the spec's limits (100 metrics a directive, 100
+// values a metric); its test checks every line against a JSON schema of
+// the spec's document structure.
 package cloudwatch
 
 import (
