@@ -33,8 +33,9 @@ type Pipeline struct {
 	// Logger receives the detail of a reason withheld from users
 	// (default slog.Default()).
 	Logger *slog.Logger
-	// Metrics receives each delivery's metrics (DeliveryMetrics). Nil:
-	// none are recorded (the local stack, unless asked).
+	// Metrics receives each delivery's metrics (DeliveryMetrics) and each
+	// generation failed without one (FailedGenerationMetrics). Nil: none
+	// are recorded (the local stack, unless asked).
 	Metrics MetricsRecorder
 }
 
