@@ -97,6 +97,11 @@ type Config struct {
 	// (WEBHOOK_ALLOWED_HOSTS, comma-separated "host", "host:port" or
 	// ".domain"; empty: webhooks are off and a webhookUrl is refused).
 	WebhookHosts []string
+	// MetricsNamespace is the CloudWatch namespace of the functions'
+	// embedded-metric-format lines (METRICS_NAMESPACE, DesignerBFF/Pipeline;
+	// template.yaml sets DesignerBFF/<stack name>, which its dashboard and
+	// alarms read).
+	MetricsNamespace string
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -128,6 +133,11 @@ func Load(getenv func(string) string) (Config, error) {
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
 		WebhookHosts:           r.hosts("WEBHOOK_ALLOWED_HOSTS"),
+		MetricsNamespace:       r.str("METRICS_NAMESPACE", "DesignerBFF/Pipeline"),
+	}
+	// CloudWatch reserves AWS/ and caps a namespace at 256 characters.
+	if ns := c.MetricsNamespace; ns == "" || len(ns) > 256 || strings.HasPrefix(ns, "AWS/") {
+		r.problems = append(r.problems, fmt.Sprintf("METRICS_NAMESPACE=%q must be 1 to 256 characters, not starting with AWS/", ns))
 	}
 	c.Limits = generation.UserLimits{
 		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),

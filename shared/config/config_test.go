@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -99,4 +100,15 @@ func TestOperatorsAndMonitoring(t *testing.T) {
 
 	_, err = config.Load(env(map[string]string{"MONITORING_MAX_COST_PER_IMAGE_USD": "-1"}))
 	require.ErrorContains(t, err, "MONITORING_MAX_COST_PER_IMAGE_USD")
+}
+
+func TestMetricsNamespace(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "DesignerBFF/Pipeline", c.MetricsNamespace)
+	for _, bad := range []string{"AWS/Lambda", strings.Repeat("n", 257)} {
+		_, err := config.Load(env(map[string]string{"METRICS_NAMESPACE": bad}))
+		require.ErrorContains(t, err, "METRICS_NAMESPACE")
+	}
 }

@@ -152,6 +152,14 @@ type Publisher interface {
 	Publish(ctx context.Context, events []FeedbackEvent) error
 }
 
+// MetricsRecorder carries the pipeline's operational numbers to where an
+// operator watches them (CloudWatch in AWS, through log lines in its
+// embedded metric format). Record never fails the pipeline: a point it
+// cannot write is dropped (a metric is never worth a retried stage).
+type MetricsRecorder interface {
+	Record(ctx context.Context, points []MetricPoint)
+}
+
 // Starter starts the state machine for a generation. Starting twice for one
 // generation starts it once (the execution is named after the generation).
 type Starter interface {

@@ -33,6 +33,10 @@ type Pipeline struct {
 	// Logger receives the detail of a reason withheld from users
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics receives each delivery's metrics (DeliveryMetrics) and each
+	// generation failed without one (FailedGenerationMetrics). Nil: none
+	// are recorded (the local stack, unless asked).
+	Metrics MetricsRecorder
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -329,10 +333,18 @@ func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, 
 	if err := p.Store.SaveDelivery(ctx, g.ID, save); err != nil {
 		return Delivery{}, fmt.Errorf("deliver: %w", err)
 	}
+	published := 0
 	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
 		if err := p.Publisher.Publish(ctx, d.Feedback); err != nil {
 			d.PublishErr = fmt.Errorf("deliver %s: publish feedback: %w", g.ID, err)
+		} else {
+			published = len(d.Feedback)
 		}
+	}
+	// Counted once per generation: a Deliver replayed after its commit
+	// (the generation was already final when loaded) records nothing again.
+	if p.Metrics != nil && !g.Status.Final() {
+		p.Metrics.Record(ctx, DeliveryMetrics(g, cands, d, len(save.Feedback), published))
 	}
 	return d, nil
 }
@@ -372,9 +384,23 @@ func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason
 	return nil
 }
 
-// MarkGenerationFailed records why the execution failed.
+// MarkGenerationFailed records why the execution failed. With Metrics, a
+// generation that was not final yet counts as failed once (a replay finds
+// it final).
 func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
-	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now())
+	counts := false
+	if p.Metrics != nil {
+		if g, err := p.Store.Generation(ctx, generationID); err == nil {
+			counts = !g.Status.Final()
+		}
+	}
+	if err := p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now()); err != nil {
+		return err
+	}
+	if counts {
+		p.Metrics.Record(ctx, FailedGenerationMetrics(1))
+	}
+	return nil
 }
 
 // Learn stores feedback events, once per event id, and returns how many

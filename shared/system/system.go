@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/cloudwatch"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
@@ -91,6 +93,11 @@ type Deps struct {
 	// public-only client (webhook.NewClient(false, nil)); tests give one
 	// that trusts their local TLS receiver.
 	WebhookClient *http.Client
+	// Metrics receives the pipeline's metrics as CloudWatch embedded
+	// metric format lines in METRICS_NAMESPACE (stdout in Lambda, where
+	// CloudWatch Logs extracts them). Nil: none are written, so the local
+	// stack's console is not flooded with them.
+	Metrics io.Writer
 }
 
 // System is the built pipeline. Close it.
@@ -161,6 +168,12 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	store := postgres.NewStore(pool)
 	store.PassRatePrior = cfg.PassRatePrior // recalibration stores posteriors under it
 	providers = Budgeted(providers, cfg, store)
+	var metrics generation.MetricsRecorder
+	if deps.Metrics != nil {
+		emf := cloudwatch.New(deps.Metrics, cfg.MetricsNamespace)
+		emf.Logger = deps.Logger
+		metrics = emf
+	}
 	return &System{
 		Config:  cfg,
 		Pool:    pool,
@@ -186,6 +199,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			LearningRate:    cfg.LearningRate,
 			Now:             time.Now,
 			Restarter:       deps.Restarter,
+			Metrics:         metrics,
 		},
 	}, nil
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -88,6 +89,9 @@ type Options struct {
 	// WebhookClient sends completion notifications (nil: the public-only
 	// guard; tests trust their local TLS receiver with one).
 	WebhookClient *http.Client
+	// Metrics, when set, receives the pipeline's embedded-metric-format
+	// lines, as a function's stdout does in AWS (nil: none are written).
+	Metrics io.Writer
 }
 
 // Stack is a running local pipeline. Close it.
@@ -160,7 +164,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 
 	s.Starter = &Starter{execute: s.Execute, ended: s.executionEnded, logger: s.logger, runs: map[string]*run{}, latest: map[string]*run{}}
 	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger,
-		WebhookClient: opts.WebhookClient, Getenv: localSecrets}
+		WebhookClient: opts.WebhookClient, Getenv: localSecrets, Metrics: opts.Metrics}
 	switch {
 	case opts.Publisher != nil:
 		deps.Publisher = opts.Publisher
