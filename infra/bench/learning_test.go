@@ -61,7 +61,9 @@ func TestLearningBenchmarkMeasures(t *testing.T) {
 	sum := summarizeLearning([]learnSeed{s}, opts)
 	require.False(t, sum.GapTargetMetAll, "0.5 is below the 0.7 target")
 	require.True(t, sum.FewerImagesAll)
-	require.Contains(t, sum.line(), "seeds=1 min_gap_closed=0.50 min_failure_reduction=0.50")
+	require.Contains(t, sum.line(), "seeds=1 min_gap_closed=0.50 images_on=515 images_off=600 images_plain=480 images_oracle=400")
+	require.Contains(t, sum.line(), "fewer_than_plain_every_seed=false")
+	require.Contains(t, sum.line(), "criteria_met=false")
 
 	s.Arms[armOff][3].Status = generation.StatusDeliveredBelowThreshold
 	require.False(t, s.deliveredAll(20))
@@ -72,7 +74,7 @@ func TestLearningBenchmarkMeasures(t *testing.T) {
 	for _, arm := range learnArms {
 		require.Contains(t, string(chart), ">"+armLegend[arm]+"<", "a legend entry per arm")
 	}
-	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg", 0)
+	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg")
 	require.Contains(t, doc, "![failure rate per request](chart.svg)")
 	require.Contains(t, doc, "### Seed 9")
 }
