@@ -95,6 +95,15 @@ func learningReport(results []learnSeed, opts benchLearningOptions, s learningSu
 	}
 	p("\n*images* are over all %d requests.\n\n", opts.Requests)
 
+	p("## Images billed per image delivered\n\n")
+	p("| seed | failure on (req. 11–%d) | images per delivered, on (11–%d) | no modifiers | oracle | images on / no modifiers (all %d) |\n", opts.Requests, opts.Requests, opts.Requests)
+	p("|---:|---:|---:|---:|---:|---:|\n")
+	for _, r := range results {
+		p("| %d | %.1f %% | %.2f | %.2f | %.2f | %d / %d |\n", r.Seed, 100*r.lateFailureRate(armOn, 11),
+			r.imagesPerDelivered(armOn, 11), r.imagesPerDelivered(armPlain, 11), r.imagesPerDelivered(armOracle, 11), r.images(armOn), r.images(armPlain))
+	}
+	p("\n")
+
 	p("## What the images buy, per arm and seed\n\n")
 	p("Images per delivered image over requests 11–%d and over all %d; M* is the exact least number of images for N=%d at c=%.2f if the arm's realised failure rate over requests 11–%d were known; ", opts.Requests, opts.Requests, opts.Count, benchConfidence, opts.Requests)
 	p("*ratio* is the arm's mean images per request 11–%d over M*; first-round delivery is the share of requests whose round 1 alone passed N; ", opts.Requests)

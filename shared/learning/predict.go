@@ -47,6 +47,13 @@ const (
 	FitWindow = 1200
 	// FitHalfLife is the age, in outcomes, at which an outcome weighs half.
 	FitHalfLife = 300.0
+	// MinFitOutcomes is the history below which the chooser predicts
+	// nothing and the planner sizes from the provider's rate alone: about
+	// three outcomes per coefficient. Below it the fit still ranks the
+	// modifiers, but a prediction from thirty-one coefficients and a few
+	// dozen outcomes is so uncertain that the Poisson-binomial asks for
+	// more images than the provider's pooled rate does.
+	MinFitOutcomes = 100
 	// InterceptSD and EffectSD are the prior standard deviations, in log-odds.
 	InterceptSD = 1.0
 	EffectSD    = 1.0

@@ -135,7 +135,7 @@ func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (gen
 		out[i] = mods
 	}
 	choice := generation.ModifierChoice{Modifiers: out, ExplorationCost: costs}
-	if predicting && fitted {
+	if predicting && fitted && len(outcomes) >= MinFitOutcomes {
 		choice.Predictions = generation.PassPredictions{Draws: m.predict(out, req.Need, req.Seed)}
 	}
 	if t.NegativePromptProviders[req.Provider] {
