@@ -46,16 +46,17 @@ const (
 	// FitWindow is how many recent outcomes the model is fitted on.
 	FitWindow = 1200
 	// FitHalfLife is the age, in outcomes, at which an outcome weighs half.
-	FitHalfLife = 300.0
+	FitHalfLife = 600.0
 	// MinFitOutcomes is the history below which the chooser predicts
 	// nothing and the planner sizes from the provider's rate alone: about
-	// three outcomes per coefficient. Below it the fit still ranks the
+	// eight outcomes per coefficient. Below it the fit still ranks the
 	// modifiers, but a prediction from thirty-one coefficients and a few
 	// dozen outcomes is so uncertain that the Poisson-binomial asks for
-	// more images than the provider's pooled rate does.
-	MinFitOutcomes = 100
+	// more images than the provider's pooled rate does (in a simulation of
+	// the benchmark's requests, 100 and 50 cost more images than 250).
+	MinFitOutcomes = 250
 	// InterceptSD and EffectSD are the prior standard deviations, in log-odds.
-	InterceptSD = 1.0
+	InterceptSD = 0.5
 	EffectSD    = 1.0
 	// DefaultPredictionDraws is the number of joint posterior draws.
 	DefaultPredictionDraws = 128
