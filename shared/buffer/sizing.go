@@ -7,7 +7,10 @@ import "github.com/designerbff/pipeline/shared/generation"
 //
 // Evidence: the stored outcomes of the request's model when that model has
 // at least MinSamples of them, else of the provider as a whole (all models),
-// plus this generation's earlier rounds. Below MinSamples outcomes in total
+// recency-discounted when the store computed it (ProviderStats.Weighted),
+// plus this generation's earlier rounds. With per-candidate predictions
+// (SizeQuery.Predicted) an "auto" round is the smallest prefix of the
+// predicted candidates that keeps the promise (CountPredicted). Below MinSamples outcomes in total
 // the history is not trusted and "auto" plans the default percent (reported
 // as Default, with its honest probability under the posterior); a top-up
 // round usually has enough evidence from round 1 to be planned exactly.

@@ -33,9 +33,15 @@ const (
 var DefaultNegativePromptProviders = map[string]bool{"stability": true}
 
 // Thompson chooses modifiers by (optimistic) Thompson sampling: for each
-// candidate and each attribute group it draws a pass rate θ ~ Beta(prior +
-// passes, prior + failures) for every modifier of the group, raises a draw
-// below the posterior mean to the mean, and takes the largest.
+// candidate it draws every coefficient of the fitted model (predict.go)
+// once and, for each attribute group, takes the modifier with the largest
+// drawn effect (a draw below the mode counts as the mode). With no outcome
+// to fit it draws a pass rate θ ~ Beta(prior + passes, prior + failures)
+// of the learner's counts for every modifier of the group instead, raises
+// a draw below the posterior mean to the mean, and takes the largest. A
+// candidate whose exploration would overspend ExploreBudget takes the
+// best-known modifiers; with the planner's posterior in the request it also
+// predicts every candidate's pass probability (ModifierChoice.Predictions).
 // Each candidate draws anew, so one round spreads its candidates over the
 // modifiers that could still be best, and every outcome is attributable to
 // the modifiers of its own candidate. With req.Learn false it draws
