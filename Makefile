@@ -69,8 +69,8 @@ bench-quality: ## calibrate the validator (procedural + Debian photos), time it 
 	$(BENCH) quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
 
 .PHONY: bench-learning
-bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (2–5 min; 2 min 13 s in the last run); writes docs/learning-benchmark.md and .svg
-	$(BENCH) learning --seeds 1,2,3,4,5 --requests 20 --count 20
+bench-learning: ## learning on vs off vs an oracle vs no modifiers over 8 quirk seeds (5–30 min, longer on a busy machine); writes docs/learning-benchmark.md and .svg, checks issue 15's criteria
+	$(BENCH) learning --seeds 1,2,3,4,5,6,7,8 --requests 20 --count 20
 
 .PHONY: bench-buffer
 bench-buffer: ## buffer strategies over N × p × history × c (20,000 requests a cell) + Recalibrate on 1M verdicts (~3 min); writes docs/buffer-benchmark.md and .svg

@@ -23,11 +23,13 @@ type Config struct {
 	DefaultBufferPercent   float64 // DEFAULT_BUFFER_PERCENT (20)
 	BufferTargetConfidence float64 // BUFFER_TARGET_CONFIDENCE (0.95)
 	BufferMinSamples       int     // BUFFER_MIN_SAMPLES (10): history needed before it outweighs the prior
+	BufferHalfLife         float64 // BUFFER_HALF_LIFE (150): outcomes after which one weighs half in the planner's posterior; 0: no discount
 	PassRatePrior          float64 // PASS_RATE_PRIOR (0.5, Jeffreys'): a of the Beta(a, a) prior of every pass rate, planner and learner
 	ValidationMinScore     float64 // VALIDATION_MIN_SCORE (70)
 	ValidationFlagMargin   float64 // VALIDATION_AUTO_FLAG_THRESHOLD (5): passed but within this of the threshold → flagged
 	FeedbackEnabled        bool    // RLHF_FEEDBACK_ENABLED (true)
 	LearningRate           float64 // RLHF_LEARNING_RATE (0.1): per-fold discount of old attribute counts
+	ExploreBudget          float64 // RLHF_EXPLORATION_BUDGET (0.01): expected extra images a round may spend exploring, per image to deliver
 
 	Provider  string // PROVIDER (procedural): the provider when settings name none, or "auto"
 	QuirkSeed int64  // QUIRK_SEED (42): the procedural provider's defect table
@@ -112,11 +114,13 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultBufferPercent:   r.float("DEFAULT_BUFFER_PERCENT", 20, 0, 200),
 		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
 		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
+		BufferHalfLife:         r.float("BUFFER_HALF_LIFE", 150, 0, 1_000_000),
 		PassRatePrior:          r.float("PASS_RATE_PRIOR", buffer.DefaultPriorCount, buffer.MinPriorCount, buffer.MaxPriorCount),
 		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),
 		ValidationFlagMargin:   r.flagMargin("VALIDATION_AUTO_FLAG_THRESHOLD", 5),
 		FeedbackEnabled:        r.bool("RLHF_FEEDBACK_ENABLED", true),
 		LearningRate:           r.float("RLHF_LEARNING_RATE", 0.1, 0, 1),
+		ExploreBudget:          r.float("RLHF_EXPLORATION_BUDGET", 0.01, 0, 10),
 		Provider:               strings.ToLower(r.str("PROVIDER", "procedural")),
 		QuirkSeed:              int64(r.int("QUIRK_SEED", 42, 0, 1<<62)),
 		Providers:              r.providers("PROVIDERS", "procedural"),

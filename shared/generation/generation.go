@@ -136,6 +136,14 @@ type Candidate struct {
 	LatencyMS      int
 	Rank           *int
 	CreatedAt      time.Time
+	// PredictedPass is the pass probability the plan predicted for this
+	// candidate (its posterior mean; nil: planned without a Planner), kept
+	// so that predictions can be checked against outcomes.
+	PredictedPass *float64
+	// ExplorationCost is what the chooser knowingly spent on exploring with
+	// this candidate: the expected images per delivered image of its
+	// modifiers minus that of the best-known ones (0: exploited).
+	ExplorationCost float64
 	// Verdict is the candidate's validation under the current validator, when
 	// the store loaded it with the candidate.
 	Verdict *Verdict

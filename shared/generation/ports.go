@@ -339,6 +339,16 @@ type AttributeStatsReader interface {
 	// FailureReasons returns the weight of the provider's recent failures
 	// per reason code, largest first.
 	FailureReasons(ctx context.Context, provider string) ([]ReasonCount, error)
+	// RecentOutcomes returns the provider's most recent absolute outcomes
+	// (at most limit), newest first, each with its candidate's modifiers:
+	// what a joint model of the modifiers' effects is fitted on.
+	RecentOutcomes(ctx context.Context, provider string, limit int) ([]Outcome, error)
+}
+
+// Outcome is one candidate's absolute outcome and the modifiers it carried.
+type Outcome struct {
+	Modifiers []string
+	Passed    bool
 }
 
 // AttributeStat is one attribute's (prompt modifier's) outcome counts for a
@@ -376,6 +386,12 @@ type ProviderStats struct {
 	Outliers    int
 	MeanCostUSD float64 // per counted candidate, for maxCostUsd planning
 	ComputedAt  time.Time
+	// RecentPasses and RecentFailures are the same outcomes discounted by
+	// age: the k-th most recent counts 2^(−k/h) for the half-life h
+	// (BUFFER_HALF_LIFE, in outcomes), so that a provider that improved
+	// (or that learning improved) is planned from what it does now. Both
+	// zero: not computed (see Weighted).
+	RecentPasses, RecentFailures float64
 
 	// Filled by Planner.Assess.
 	RecommendedBuffers []BufferAdvice
@@ -384,6 +400,15 @@ type ProviderStats struct {
 
 // Samples is the number of absolute outcomes behind the statistics.
 func (s ProviderStats) Samples() int { return s.Passes + s.Failures }
+
+// Weighted is the evidence to plan with: the recency-discounted outcomes
+// when the store computed them, else the plain counts.
+func (s ProviderStats) Weighted() (passes, failures float64) {
+	if s.RecentPasses+s.RecentFailures > 0 {
+		return s.RecentPasses, s.RecentFailures
+	}
+	return float64(s.Passes), float64(s.Failures)
+}
 
 // BufferAdvice is the planned count for one request size at the default
 // confidence, as recalibration last computed it.
@@ -431,6 +456,12 @@ type SizeQuery struct {
 	// exactly this request (prompt, reference), so a top-up learns from it.
 	Passed, Failed int
 	Limit          int // the most candidates allowed (maxImages, maxCostUsd); 0: none
+	// Predicted, when set, are joint posterior draws of the pass
+	// probability of each candidate the chooser has already planned, in
+	// order (see PassPredictions): an "auto" round is then the smallest
+	// prefix that reaches Confidence, computed as a Poisson-binomial
+	// averaged over the draws. Nil: every candidate alike (Beta-binomial).
+	Predicted [][]float64
 }
 
 // Sizing is a planned round.
@@ -442,6 +473,7 @@ type Sizing struct {
 	Method        string  // BufferAuto or BufferFixed
 	Default       bool    // too little history: the default percent was used
 	Capped        bool    // Limit bound: Probability may be below Confidence
+	Predicted     bool    // sized (or, fixed, assessed) from SizeQuery.Predicted
 }
 
 // UserUsage counts a user's consumption for the per-user limits, from the

@@ -100,11 +100,12 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 			return RoundPlan{}, nil, fmt.Errorf("plan round %d: %w", round, err)
 		}
 	}
-	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy, history)
+	tally := TallyOf(earlier)
+	plan, err := PlanRound(g, round, tally, p.Policy, history)
 	if err != nil {
 		return RoundPlan{}, nil, err
 	}
-	choice, err := ChooseModifiers(ctx, p.Chooser, g, plan)
+	plan, choice, err := p.choose(ctx, g, round, tally, history, plan)
 	if err != nil {
 		return RoundPlan{}, nil, err
 	}
@@ -113,6 +114,39 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 		return RoundPlan{}, nil, fmt.Errorf("save plan of round %d: %w", round, err)
 	}
 	return plan, cands, nil
+}
+
+// choose picks the round's modifiers. With learning on and a Planner, the
+// chooser first draws more candidates than the provider's rate alone would
+// plan and predicts each one's pass probability; the round is then the
+// smallest prefix of them that keeps the promise (PlanRoundPredicted). The
+// chooser draws candidates one after another, so that prefix is what it
+// would have chosen for that count. A pool too small to keep the promise
+// doubles, up to the round's Max.
+func (p *Pipeline) choose(ctx context.Context, g Generation, round int, t Tally, history []ProviderStats, plan RoundPlan) (RoundPlan, ModifierChoice, error) {
+	if p.Chooser == nil || !g.Settings.UseRLHFLearning || plan.PosteriorAlpha <= 0 || plan.Count == 0 {
+		choice, err := ChooseModifiers(ctx, p.Chooser, g, plan)
+		return plan, choice, err
+	}
+	pool := min(plan.Max, max(plan.Count, 2*plan.Count+8))
+	for {
+		choice, err := chooseModifiers(ctx, p.Chooser, g, plan, pool, true)
+		if err != nil {
+			return RoundPlan{}, ModifierChoice{}, err
+		}
+		if len(choice.Predictions.Draws) == 0 {
+			return plan, choice.Truncate(plan.Count), nil
+		}
+		predicted, err := PlanRoundPredicted(g, round, t, p.Policy, history, choice.Predictions)
+		if err != nil {
+			return RoundPlan{}, ModifierChoice{}, err
+		}
+		if predicted.Capped && predicted.Count == pool && pool < plan.Max {
+			pool = min(plan.Max, 2*pool)
+			continue
+		}
+		return predicted, choice.Truncate(predicted.Count), nil
+	}
 }
 
 func (p *Pipeline) providerNames() []string {

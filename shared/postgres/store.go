@@ -31,6 +31,9 @@ type Store struct {
 	// that Recalibrate stores posteriors with (PASS_RATE_PRIOR; 0:
 	// buffer.DefaultPriorCount).
 	PassRatePrior float64
+	// HalfLife is the recency half-life, in outcomes, of the discounted
+	// counts ProviderStats returns (BUFFER_HALF_LIFE; 0: no discount).
+	HalfLife float64
 }
 
 var _ generation.Store = (*Store)(nil)

@@ -167,6 +167,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	}
 	store := postgres.NewStore(pool)
 	store.PassRatePrior = cfg.PassRatePrior // recalibration stores posteriors under it
+	store.HalfLife = cfg.BufferHalfLife     // the planner's posterior forgets old outcomes
 	providers = Budgeted(providers, cfg, store)
 	var metrics generation.MetricsRecorder
 	if deps.Metrics != nil {
@@ -191,7 +192,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			Providers: providers,
 			Validator: validator,
 			Publisher: deps.Publisher,
-			Chooser:   learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders},
+			Chooser:   learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, ExploreBudget: exploreBudget(cfg.ExploreBudget), NegativePromptProviders: learning.DefaultNegativePromptProviders},
 			Policy: generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg),
 				UnitCost: listPrice},
 			MinScore:        cfg.ValidationMinScore,
@@ -259,6 +260,16 @@ func Validator(cfg config.Config, getenv func(string) string) (generation.Valida
 // planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
 // BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's
 // symmetric Beta(a, a) prior.
+// exploreBudget is RLHF_EXPLORATION_BUDGET as Thompson takes it: 0 there
+// means the default, so a configured 0 (no exploration beyond the floor's
+// free picks) is a tiny positive budget.
+func exploreBudget(b float64) float64 {
+	if b == 0 {
+		return 1e-12
+	}
+	return b
+}
+
 func planner(cfg config.Config) *buffer.Planner {
 	return &buffer.Planner{
 		Prior:          buffer.SymmetricPrior(cfg.PassRatePrior),
