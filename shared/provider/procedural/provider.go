@@ -140,11 +140,13 @@ func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest)
 		defect = NoDefect
 	}
 	layout := rand.New(rand.NewPCG(uint64(req.Seed), promptHash(req.Prompt)))
+	sc := parseScene(req.Prompt, req.Modifiers)
 	if defect == Duplicate {
 		layout = rand.New(rand.NewPCG(uint64(req.Seed)%duplicateVariants, duplicateStream))
+		sc = stockScene
 	}
 	pal := newPalette(req.ReferencePalette)
-	img := render(w, h, layout, pal)
+	img := render(w, h, layout, pal, sc)
 	if err := ctx.Err(); err != nil {
 		return generation.Image{}, fmt.Errorf("procedural generate: %w", err)
 	}
