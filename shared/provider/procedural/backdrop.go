@@ -16,7 +16,7 @@ func drawBackdrop(c *canvas, rng *rand.Rand, pal palette, sc scene, l layout) {
 	}
 	switch sc.backdrop {
 	case backdropWhite:
-		sweep(c, rng, mix(c0, rgb{244, 243, 240}, 0.2), other, l.horizon, 0.06, 2)
+		sweep(c, rng, mix(c0, rgb{244, 243, 240}, 0.12), other, l.horizon, 0.06, 2)
 	case backdropMinimal:
 		sweep(c, rng, c0, other, l.horizon, 0.08, 0.08*float32(c.h))
 	case backdropGradient:
@@ -152,7 +152,7 @@ func street(c *canvas, rng *rand.Rand, pal palette, l layout) {
 		ht := float32(c.h) * (0.08 + 0.3*rng.Float32())
 		// Mostly the dominant colour: the reference's main colour stays the
 		// picture's main colour, as the validator's palette check expects.
-		col := mix(c0, pal.cols[rng.IntN(len(pal.cols))], 0.1+0.2*rng.Float32())
+		col := mix(c0, pal.cols[rng.IntN(len(pal.cols))], 0.05+0.15*rng.Float32())
 		col = scaled(col, 0.9+0.1*rng.Float32())
 		for k := x; k < min(x+bw, c.w); k++ {
 			top[k], tone[k] = ht, col
@@ -187,8 +187,7 @@ func street(c *canvas, rng *rand.Rand, pal palette, l layout) {
 	}
 }
 
-// nature is sky, two ranges of rolling hills and a meadow, with the
-// greenest palette colour for the land.
+// nature is sky, two ranges of rolling hills and a meadow.
 func nature(c *canvas, rng *rand.Rand, pal palette, l layout) {
 	c0 := pal.cols[0]
 	green := pal.cols[0]
@@ -197,10 +196,16 @@ func nature(c *canvas, rng *rand.Rand, pal palette, l layout) {
 			green = col
 		}
 	}
-	sky := mix(c0, rgb{225, 235, 245}, 0.15)
-	far := mix(c0, green, 0.25)
-	near := scaled(mix(c0, green, 0.45), 0.92)
-	meadow := scaled(mix(c0, green, 0.35), 0.95)
+	// Hills in shades of the dominant colour, foliage in the palette's own
+	// green when it has one: a mix of two palette colours would be a colour
+	// the reference does not have.
+	sky := mix(c0, rgb{225, 235, 245}, 0.08)
+	far := scaled(c0, 0.93)
+	near := scaled(c0, 0.85)
+	if green[1] > green[0]+10 && green[1] > green[2]+10 && green != c0 {
+		near = green
+	}
+	meadow := scaled(c0, 0.95)
 	p1, p2 := rng.Float64()*6, rng.Float64()*6
 	ridge1 := make([]float32, c.w)
 	ridge2 := make([]float32, c.w)

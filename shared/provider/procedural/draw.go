@@ -70,7 +70,7 @@ func (l layout) lighting(sc scene, pal palette) lighting {
 	switch sc.light {
 	case lightGolden:
 		dir, vig = 0.16, 0.1
-		lt.tint = rgb{1.05, 1, 0.92}
+		lt.tint = rgb{1.03, 1, 0.95}
 	case lightStudio:
 		dir, vig = 0.03, 0.16
 	case lightLowKey:
@@ -79,7 +79,7 @@ func (l layout) lighting(sc scene, pal palette) lighting {
 		dir, vig = 0.05, 0.22
 		n := pal.vivid()
 		for ch := range 3 {
-			lt.tint[ch] = 0.94 + 0.12*n[ch]/255
+			lt.tint[ch] = 0.97 + 0.06*n[ch]/255
 		}
 	case lightOvercast:
 		dir, vig = 0.02, 0.03
@@ -137,17 +137,6 @@ func (p palette) vivid() rgb {
 		}
 	}
 	return best
-}
-
-// mixed returns the palette with every colour mixed towards col by k.
-func (p palette) mixed(col rgb, k float32) palette {
-	q := palette{cum: p.cum, cols: make([]rgb, len(p.cols))}
-	for i, c := range p.cols {
-		for ch := range 3 {
-			q.cols[i][ch] = c[ch] + (col[ch]-c[ch])*k
-		}
-	}
-	return q
 }
 
 func luma(c rgb) float32 { return 0.299*c[0] + 0.587*c[1] + 0.114*c[2] }
@@ -225,16 +214,64 @@ func newField(w, h, f int) field {
 
 // at samples the field at pixel (x, y), cell centres at (i+½)·f.
 func (fl *field) at(x, y float32) float32 {
-	gx := x/float32(fl.f) - 0.5
-	gy := y/float32(fl.f) - 0.5
-	ix, iy := int(math.Floor(float64(gx))), int(math.Floor(float64(gy)))
-	tx, ty := gx-float32(ix), gy-float32(iy)
-	x0, x1 := clampInt(ix, 0, fl.w-1), clampInt(ix+1, 0, fl.w-1)
-	y0, y1 := clampInt(iy, 0, fl.h-1), clampInt(iy+1, 0, fl.h-1)
-	a, b := fl.v[y0*fl.w+x0], fl.v[y0*fl.w+x1]
-	c, d := fl.v[y1*fl.w+x0], fl.v[y1*fl.w+x1]
+	ix, tx := fl.cell(x, fl.w)
+	iy, ty := fl.cell(y, fl.h)
+	x1, y1 := min(ix+1, fl.w-1), min(iy+1, fl.h-1)
+	a, b := fl.v[iy*fl.w+ix], fl.v[iy*fl.w+x1]
+	c, d := fl.v[y1*fl.w+ix], fl.v[y1*fl.w+x1]
 	top := a + (b-a)*tx
 	return top + (c+(d-c)*tx-top)*ty
+}
+
+// cell is the grid cell at or before pixel coordinate p and the weight of
+// the next one, clamped to the grid of n cells.
+func (fl *field) cell(p float32, n int) (int, float32) {
+	g := p/float32(fl.f) - 0.5
+	if g <= 0 {
+		return 0, 0
+	}
+	i := int(g) // g > 0: truncation is floor
+	if i >= n-1 {
+		return n - 1, 0
+	}
+	return i, g - float32(i)
+}
+
+// fieldRows samples fields along pixel rows: per column the cell and
+// weight are worked out once, per row the two grid rows are blended once,
+// so a pixel costs one lerp instead of a bilinear lookup.
+type fieldRows struct {
+	ix  []int32
+	tx  []float32
+	row []float32
+}
+
+// newFieldRows prepares sampling at pixel columns x0+ox … x1−1+ox.
+func newFieldRows(fl *field, x0, x1 int, ox float32) fieldRows {
+	r := fieldRows{ix: make([]int32, x1-x0), tx: make([]float32, x1-x0), row: make([]float32, fl.w)}
+	for x := x0; x < x1; x++ {
+		i, t := fl.cell(float32(x)+ox, fl.w)
+		r.ix[x-x0], r.tx[x-x0] = int32(i), t
+	}
+	return r
+}
+
+// load blends the grid rows around pixel row y into r.row.
+func (r *fieldRows) load(fl *field, y float32) {
+	iy, ty := fl.cell(y, fl.h)
+	a := fl.v[iy*fl.w : (iy+1)*fl.w]
+	y1 := min(iy+1, fl.h-1)
+	b := fl.v[y1*fl.w : (y1+1)*fl.w]
+	for i := range r.row {
+		r.row[i] = a[i] + (b[i]-a[i])*ty
+	}
+}
+
+// at is the loaded row at the k-th prepared column.
+func (r *fieldRows) at(k int) float32 {
+	i := r.ix[k]
+	a := r.row[i]
+	return a + (r.row[min(int(i)+1, len(r.row)-1)]-a)*r.tx[k]
 }
 
 // blur box-blurs the field twice with radius r (cells), zero outside.
@@ -332,8 +369,14 @@ func drawGarment(c *canvas, rng *rand.Rand, sc scene, l layout, cols colours) {
 	n := c.w * c.h
 	for _, m := range masks {
 		col := cols[m.tone]
+		shadeRow := newFieldRows(&shade, m.r.Min.X, m.r.Max.X, 0)
+		edgeRow := newFieldRows(&edge, m.r.Min.X, m.r.Max.X, 0)
 		for y := range m.r.Dy() {
 			py := m.r.Min.Y + y
+			shadeRow.load(&shade, float32(py))
+			if neon {
+				edgeRow.load(&edge, float32(py))
+			}
 			row := m.a.Pix[y*m.a.Stride : y*m.a.Stride+m.r.Dx()]
 			u, v := l.units(float32(m.r.Min.X), float32(py))
 			du, dv := l.cos/l.s*l.flip, -l.sin/l.s
@@ -342,15 +385,14 @@ func drawGarment(c *canvas, rng *rand.Rand, sc scene, l layout, cols colours) {
 					u, v = u+du, v+dv
 					continue
 				}
-				px := float32(m.r.Min.X + x)
 				a := float32(a8) / 255
-				sd := shade.at(px, float32(py))
+				sd := shadeRow.at(x)
 				tex := mat.texture(u, v)
 				spec := mat.specular(sd)
 				i := py*c.w + m.r.Min.X + x
 				var rim float32
 				if neon {
-					rim = edge.at(px, float32(py)) * 0.5
+					rim = edgeRow.at(x) * 0.5
 				}
 				for ch := range 3 {
 					p := &c.pix[ch*n+i]
@@ -452,9 +494,11 @@ func drawShadow(c *canvas, cov *field, l layout, sc scene, r image.Rectangle) {
 		strength *= 0.6
 	}
 	n := c.w * c.h
+	rows := newFieldRows(cov, r.Min.X, r.Max.X, -ox)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
+		rows.load(cov, float32(y)-oy)
 		for x := r.Min.X; x < r.Max.X; x++ {
-			s := cov.at(float32(x)-ox, float32(y)-oy)
+			s := rows.at(x - r.Min.X)
 			if s <= 0.002 {
 				continue
 			}
@@ -474,10 +518,11 @@ func drawTrails(c *canvas, hard *field, l layout, col rgb, r image.Rectangle) {
 	dx := -l.cos * step * sgn(l.flip)
 	for k := 1; k <= 3; k++ {
 		a := 0.22 / float32(k)
-		ox := dx * float32(k)
+		rows := newFieldRows(hard, r.Min.X, r.Max.X, -dx*float32(k))
 		for y := r.Min.Y; y < r.Max.Y; y++ {
+			rows.load(hard, float32(y))
 			for x := r.Min.X; x < r.Max.X; x++ {
-				if s := hard.at(float32(x)-ox, float32(y)); s > 0.01 {
+				if s := rows.at(x - r.Min.X); s > 0.01 {
 					c.blend(y*c.w+x, col, a*s)
 				}
 			}

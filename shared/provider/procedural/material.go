@@ -80,7 +80,7 @@ func (m *material) texture(u, v float32) float32 {
 	if m.rib != 0 {
 		// Knit: columns of V-shaped stitches with dark gaps between ribs.
 		cu := u / ribPeriod
-		fu := cu - float32(math.Floor(float64(cu))) - 0.5
+		fu := cu - float32(floor32(cu)) - 0.5
 		au := abs32(fu)
 		row := v/(ribPeriod*0.7) + au*1.3
 		t += m.rib * (0.6*sinCycles(row)*(1-2*au) - 4*max(au-0.38, 0))
@@ -119,13 +119,21 @@ func sinCycles(x float32) float32 {
 // vnoise is smooth value noise in −1…1 with unit lattice spacing, hashed so
 // it needs no table and tiles nowhere.
 func vnoise(x, y float32) float32 {
-	fx, fy := float32(math.Floor(float64(x))), float32(math.Floor(float64(y)))
-	ix, iy := int32(fx), int32(fy)
-	tx, ty := smooth(x-fx), smooth(y-fy)
+	ix, iy := floor32(x), floor32(y)
+	tx, ty := smooth(x-float32(ix)), smooth(y-float32(iy))
 	a, b := hash2(ix, iy), hash2(ix+1, iy)
 	c, d := hash2(ix, iy+1), hash2(ix+1, iy+1)
 	top := a + (b-a)*tx
 	return top + (c+(d-c)*tx-top)*ty
+}
+
+// floor32 is ⌊v⌋ without a float64 round trip.
+func floor32(v float32) int32 {
+	i := int32(v)
+	if float32(i) > v {
+		i--
+	}
+	return i
 }
 
 func hash2(x, y int32) float32 {

@@ -148,7 +148,7 @@ func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest)
 		defect = NoDefect
 	}
 	layout := rand.New(rand.NewPCG(uint64(req.Seed), promptHash(req.Prompt)))
-	sc := parseScene(req.Prompt, req.Modifiers)
+	sc := parseScene(req.Prompt)
 	if defect == Duplicate {
 		// A stock picture: neither the garment nor the setting asked for.
 		layout = rand.New(rand.NewPCG(uint64(req.Seed)%duplicateVariants, duplicateStream))

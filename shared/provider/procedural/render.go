@@ -83,11 +83,8 @@ func (c *canvas) blend(i int, col rgb, a float32) {
 // garment's silhouette in the other palette colours with folds, seams and
 // the material's texture and sheen, a soft contact shadow, then the scene's
 // lighting, value-noise mottle and fine sensor grain. It is auto-exposed so
-// that mean luma lands in 0.32–0.8. The layout depends only on rng.
+// that mean luma lands in 0.3–0.8. The layout depends only on rng.
 func render(w, h int, rng *rand.Rand, pal palette, sc scene) *image.RGBA {
-	if sc.pastel {
-		pal = pal.mixed(rgb{250, 248, 244}, 0.12)
-	}
 	c := &canvas{w: w, h: h, pix: make([]float32, 3*w*h)}
 	lay := newLayout(w, h, rng, sc)
 	cols := garmentColours(pal, rng, sc)
@@ -203,7 +200,7 @@ func tone(img *image.RGBA, sc scene) {
 		for ch := range 3 {
 			y := x
 			if sc.fade {
-				y = 0.07 + 0.88*x + []float64{0.015, 0, -0.02}[ch]
+				y = 0.03 + 0.94*x + []float64{0.01, 0, -0.012}[ch]
 			}
 			lut[ch][v] = uint8(math.Round(255 * min(max(y, 0), 1)))
 		}
@@ -218,11 +215,10 @@ func tone(img *image.RGBA, sc scene) {
 	}
 }
 
-// expose brightens a dark scene before the sensor grain is added, as a
-// camera's exposure does: lifting the finished picture instead would lift
-// its grain with it, into what the validator reads as a noisy image. It
-// aims at the middle of autoExpose's range, which then leaves the picture
-// alone.
+// expose brightens a dark scene (a dark palette, night, low-key light)
+// before the sensor grain is added, as a camera's exposure does: lifting the
+// finished picture instead would lift its grain with it, into what the
+// validator reads as a noisy image. autoExpose then leaves it alone.
 func expose(c *canvas) {
 	var sum float64
 	r, g, b := c.plane(0), c.plane(1), c.plane(2)
@@ -232,10 +228,12 @@ func expose(c *canvas) {
 		n++
 	}
 	m := sum / float64(n) / 255
-	if m >= 0.34 || m <= 0 {
+	if m >= 0.3 || m <= 0 {
 		return
 	}
-	gamma := min(max(math.Log(0.4)/math.Log(m), 0.35), 1)
+	// Just to 0.31, where the validator's exposure score is full: any
+	// further lift moves the colours away from the reference palette.
+	gamma := min(max(math.Log(0.31)/math.Log(m), 0.35), 1)
 	// A table 4 entries a level, interpolated: a pow per pixel is too slow.
 	var lut [1025]float32
 	for i := range lut {
@@ -248,20 +246,17 @@ func expose(c *canvas) {
 	}
 }
 
-// autoExpose applies a gamma curve when the mean luma is outside 0.32–0.8,
-// as a camera would, so a very dark or very pale palette, a night scene or
-// low-key light still gives a normally exposed picture (the validator scores
-// exposure in full from 0.30 up, so dark settings cost no points: the
-// modifiers' effect on the odds stays in the quirk table). Inside that range
-// the palette is left alone.
+// autoExpose applies a gamma curve when the mean luma is outside 0.2–0.8,
+// as a camera would, so a very dark or very pale palette still gives a
+// normally exposed picture. Inside that range the palette is left alone.
 func autoExpose(img *image.RGBA) {
 	var hist [3][256]int
 	histograms(img, &hist)
 	m := meanLuma(&hist, img.Rect.Dx()*img.Rect.Dy(), identityLUT())
-	if m >= 0.32 && m <= 0.8 || m <= 0 || m >= 1 {
+	if m >= 0.2 && m <= 0.8 || m <= 0 || m >= 1 {
 		return
 	}
-	target := 0.36
+	target := 0.25
 	if m > 0.8 {
 		target = 0.75
 	}

@@ -13,7 +13,7 @@ func BenchmarkRender1024(b *testing.B) { benchmarkRender(b, 1024) }
 
 func benchmarkRender(b *testing.B, side int) {
 	pal := newPalette(nil)
-	sc := parseScene("linen summer dress, product photo", nil)
+	sc := parseScene("linen summer dress, product photo")
 	seed := uint64(0)
 	for b.Loop() {
 		seed++

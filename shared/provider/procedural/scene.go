@@ -117,7 +117,6 @@ type scene struct {
 	confetti bool    // playful dots on the backdrop
 	contrast float64 // fold and lighting contrast, 1 = normal
 	fade     bool    // film look: lifted blacks, warm
-	pastel   bool    // palette mixed towards white
 	tonal    bool    // monochrome: one colour head to toe
 }
 
@@ -127,24 +126,27 @@ var stockScene = scene{garment: Shirt, material: Cotton, scale: 1, contrast: 1}
 
 // SceneOf is the garment and material the provider draws for a prompt.
 func SceneOf(prompt string) (Garment, Material) {
-	s := parseScene(prompt, nil)
+	s := parseScene(prompt)
 	return s.garment, s.material
 }
 
 // parseScene reads the garment, material and photographic cues from a
-// prompt and the request's modifiers. It never changes the defect odds:
-// those stay in the quirk table.
-func parseScene(prompt string, modifiers []string) scene {
+// prompt, as a hosted model would: the prompt is all it reads
+// (ComposePrompt has appended the modifiers to it). The request's Modifiers
+// list only feeds the quirk table, which alone decides the defect odds.
+func parseScene(prompt string) scene {
 	s := scene{scale: 1, contrast: 1}
-	text := strings.ToLower(prompt + ", " + strings.Join(modifiers, ", "))
-	head, _, _ := strings.Cut(strings.ToLower(prompt), ",")
-	words := strings.FieldsFunc(head, func(r rune) bool { return !unicode.IsLetter(r) && r != '-' })
-	for _, w := range words {
+	text := strings.ToLower(prompt)
+	clauses := strings.Split(text, ",")
+	isWordSep := func(r rune) bool { return !unicode.IsLetter(r) && r != '-' }
+	// The garment is named in the first clause; its head noun comes last
+	// ("dress shirt" is a shirt, "shirt dress" a dress).
+	for _, w := range strings.FieldsFunc(clauses[0], isWordSep) {
 		if g, ok := garmentWords[w]; ok {
 			s.garment = g
 		}
 	}
-	for _, w := range strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && r != '-' }) {
+	for _, w := range strings.FieldsFunc(text, isWordSep) {
 		if m, ok := materialWords[w]; ok && s.material == "" {
 			s.material = m
 		}
@@ -164,27 +166,25 @@ func parseScene(prompt string, modifiers []string) scene {
 			s.material = Cotton
 		}
 	}
-	mods := strings.ToLower(strings.Join(modifiers, ", "))
 	has := func(ws ...string) bool { return contains(text, ws...) }
-	// The modifiers decide the setting; the prompt's own words only when
-	// no modifier names one ("denim jacket, street style" + "textured wall"
-	// is shot against the wall).
-	if b, ok := backdropOf(mods); ok {
-		s.backdrop = b
-	} else if b, ok := backdropOf(text); ok {
-		s.backdrop = b
+	// The setting, light and framing come from the last clause that names
+	// one: the modifiers ComposePrompt appends win over the base prompt's
+	// words ("denim jacket, street style, textured wall" is shot against
+	// the wall).
+	found := [3]bool{}
+	for i := len(clauses) - 1; i >= 0; i-- {
+		c := clauses[i]
+		if b, ok := backdropOf(c); ok && !found[0] {
+			s.backdrop, found[0] = b, true
+		}
+		if l, ok := lightOf(c); ok && !found[1] {
+			s.light, found[1] = l, true
+		}
+		if k, ok := scaleOf(c); ok && !found[2] {
+			s.scale, found[2] = k, true
+		}
 	}
 	s.flat = s.backdrop == backdropFlat
-	if l, ok := lightOf(mods); ok {
-		s.light = l
-	} else if l, ok := lightOf(text); ok {
-		s.light = l
-	}
-	if k, ok := scaleOf(mods); ok {
-		s.scale = k
-	} else if k, ok := scaleOf(text); ok {
-		s.scale = k
-	}
 	if has("motion") {
 		s.motion, s.tilt = true, 0.12
 	}
@@ -205,7 +205,6 @@ func parseScene(prompt string, modifiers []string) scene {
 	}
 	s.night = has("night")
 	s.fade = has("film", "vintage")
-	s.pastel = has("pastel")
 	s.tonal = has("monochrome", "tonal")
 	return s
 }
@@ -258,9 +257,9 @@ func lightOf(text string) (light, bool) {
 func scaleOf(text string) (float64, bool) {
 	switch {
 	case contains(text, "close-up", "detail"):
-		return 1.35, true // closer, but the backdrop (the reference's main colour) stays in frame
+		return 1.2, true // closer, but the backdrop (the reference's main colour) stays in frame
 	case contains(text, "wide shot", "airy"):
-		return 0.6, true
+		return 0.72, true
 	case contains(text, "full body", "lookbook"):
 		return 0.8, true
 	case contains(text, "three-quarter"):

@@ -58,9 +58,12 @@ func TestSceneOf(t *testing.T) {
 	}
 }
 
+// navyCream is the stack tests' reference: a dark background, one light colour.
+var navyCream = []generation.Color{{R: 20, G: 30, B: 90, Weight: 0.6}, {R: 230, G: 220, B: 200, Weight: 0.4}}
+
 // palettes the validator tests rotate through: the reference palettes of
-// provider_test.go and none.
-var palettes = [][]generation.Color{creamNavy, sagePlum, charcoal, nil}
+// provider_test.go, a dark one and none.
+var palettes = [][]generation.Color{creamNavy, sagePlum, charcoal, navyCream, nil}
 
 // spec is what the pipeline judges a procedural image against.
 func spec(pal []generation.Color, side int) generation.ValidationSpec {
