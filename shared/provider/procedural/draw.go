@@ -28,8 +28,8 @@ func newLayout(w, h int, rng *rand.Rand, sc scene) layout {
 	if rng.IntN(2) == 0 {
 		off = -off
 	}
-	l.cx = float32(w)/2 + off + float32(rng.NormFloat64())*0.08*side
-	l.cy = float32(h)/2 + float32(rng.NormFloat64())*0.05*side
+	l.cx = float32(w)/2 + off + float32(rng.NormFloat64())*0.11*side
+	l.cy = float32(h)/2 + float32(rng.NormFloat64())*0.07*side
 	l.s = side * 0.4 * float32(sc.scale) * float32(0.82+0.24*rng.Float64())
 	theta := rng.NormFloat64()*0.05 + sc.tilt*float64(1-2*rng.IntN(2))
 	if sc.flat {
