@@ -199,9 +199,9 @@ func rasterise(z *vector.Rasterizer, l layout, ps []pt, tone int) mask {
 	return mask{r: r, a: a, tone: tone}
 }
 
-// field is a low-resolution float image sampled bilinearly: coverage,
-// shading and shadow vary slowly, so they are worked out on a grid f pixels
-// apart instead of per pixel.
+// field is a low-resolution float image sampled bilinearly (fieldRows),
+// cell centres at (i+½)·f: coverage, shading and shadow vary slowly, so they
+// are worked out on a grid f pixels apart instead of per pixel.
 type field struct {
 	w, h, f int
 	v       []float32
@@ -210,17 +210,6 @@ type field struct {
 func newField(w, h, f int) field {
 	fw, fh := (w+f-1)/f, (h+f-1)/f
 	return field{w: fw, h: fh, f: f, v: make([]float32, fw*fh)}
-}
-
-// at samples the field at pixel (x, y), cell centres at (i+½)·f.
-func (fl *field) at(x, y float32) float32 {
-	ix, tx := fl.cell(x, fl.w)
-	iy, ty := fl.cell(y, fl.h)
-	x1, y1 := min(ix+1, fl.w-1), min(iy+1, fl.h-1)
-	a, b := fl.v[iy*fl.w+ix], fl.v[iy*fl.w+x1]
-	c, d := fl.v[y1*fl.w+ix], fl.v[y1*fl.w+x1]
-	top := a + (b-a)*tx
-	return top + (c+(d-c)*tx-top)*ty
 }
 
 // cell is the grid cell at or before pixel coordinate p and the weight of
