@@ -143,6 +143,11 @@ func finish(c *canvas, rng *rand.Rand, lt lighting) *image.RGBA {
 	octaves := []valueNoise{
 		newValueNoise(rng, w, h, 24, 7),
 		newValueNoise(rng, w, h, 6, 4),
+		// Uneven light over the set at a fifth of the frame: without it a
+		// plain backdrop is smooth at the scale of the validator's dHash,
+		// and two pictures of one prompt (or a dune photograph) can look
+		// like near-copies to it.
+		newValueNoise(rng, w, h, max(8, min(w, h)/5), 12),
 	}
 	// Per-column lattice positions and smoothstep weights, per octave.
 	type col struct {
