@@ -23,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/designerbff/pipeline/infra/local/pgtest"
 	"github.com/designerbff/pipeline/infra/local/stack"
@@ -228,29 +229,17 @@ func writeScreenshot(t *testing.T, browser context.Context, path string) {
 	require.NoError(t, enc.Encode(&out, img))
 	if out.Len() >= 400<<10 {
 		out.Reset()
-		require.NoError(t, enc.Encode(&out, halve(img)))
+		require.NoError(t, enc.Encode(&out, halfSize(img)))
 	}
 	require.Less(t, out.Len(), 400<<10, "screenshot too large")
 	require.NoError(t, os.WriteFile(path, out.Bytes(), 0o644))
 	t.Logf("wrote %s (%d KB, %v)", path, out.Len()>>10, img.Bounds().Size())
 }
 
-// halve scales an image to half its size by averaging 2×2 blocks.
-func halve(src image.Image) image.Image {
+// halfSize scales an image to half its size.
+func halfSize(src image.Image) image.Image {
 	b := src.Bounds()
 	dst := image.NewRGBA(image.Rect(0, 0, b.Dx()/2, b.Dy()/2))
-	for y := 0; y < b.Dy()/2; y++ {
-		for x := 0; x < b.Dx()/2; x++ {
-			var sum [4]uint32
-			for _, d := range [][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-				r, g, bl, a := src.At(b.Min.X+2*x+d[0], b.Min.Y+2*y+d[1]).RGBA()
-				sum[0], sum[1], sum[2], sum[3] = sum[0]+r, sum[1]+g, sum[2]+bl, sum[3]+a
-			}
-			i := dst.PixOffset(x, y)
-			for c := range 4 {
-				dst.Pix[i+c] = uint8(sum[c] / 4 >> 8)
-			}
-		}
-	}
+	xdraw.BiLinear.Scale(dst, dst.Bounds(), src, b, xdraw.Src, nil)
 	return dst
 }
