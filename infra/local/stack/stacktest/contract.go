@@ -33,9 +33,10 @@ type Contract struct {
 	seen map[string][]int // operation ("GET /v1/generations/{id}") → statuses answered
 }
 
-// Server-sent events are text: their schema is a string.
+// Server-sent events and the dashboard page are text: their schema is a string.
 func init() {
 	openapi3filter.RegisterBodyDecoder("text/event-stream", openapi3filter.PlainBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.PlainBodyDecoder)
 }
 
 // NewContract loads and validates the document.
