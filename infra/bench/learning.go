@@ -42,16 +42,6 @@ var learnArms = []string{armOn, armOff, armOracle, armPlain}
 // benchMaxRounds is every request's maxRounds.
 const benchMaxRounds = 6
 
-// learningPrompts are the requests' base prompts, in turn.
-var learningPrompts = []string{
-	"linen summer dress, product photo",
-	"denim jacket, street style",
-	"wool overcoat, editorial",
-	"silk scarf, studio",
-	"leather ankle boots, catalog",
-	"chunky knit sweater, lookbook",
-}
-
 type benchLearningOptions struct {
 	Seeds    []int64
 	Requests int
@@ -513,7 +503,7 @@ func runLearningArm(ctx context.Context, dbURL string, seed int64, arm string, r
 	for i := range opts.Requests {
 		settings := map[string]any{
 			"count":           opts.Count,
-			"prompt":          learningPrompts[i%len(learningPrompts)],
+			"prompt":          procedural.SamplePrompts[i%len(procedural.SamplePrompts)],
 			"useRLHFLearning": arm == armOn,
 			// Room for top-ups, so that a buffer too small for a bad
 			// arm's failure rate still ends in N delivered images.

@@ -36,18 +36,8 @@ type sheetRow struct {
 	modifiers [][]string         // per column
 }
 
-// sheetPrompts are the prompts of the quality and learning benchmarks.
-var sheetPrompts = []string{
-	"linen summer dress, product photo",
-	"denim jacket, street style",
-	"wool overcoat, editorial",
-	"silk scarf, studio",
-	"leather ankle boots, catalog",
-	"chunky knit sweater, lookbook",
-}
-
 var sheetRows = []sheetRow{
-	{modifiers: make([][]string, len(sheetPrompts))},
+	{modifiers: make([][]string, len(procedural.SamplePrompts))},
 	{
 		// Sage, plum and mustard: a palette far from the fallback's.
 		palette: []generation.Color{
@@ -83,10 +73,10 @@ func sheetCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	const label = 71
 	p := procedural.New(procedural.Options{NoDefects: true})
-	sheet := image.NewRGBA(image.Rect(0, 0, len(sheetPrompts)**tile, len(sheetRows)*(*tile+label)))
+	sheet := image.NewRGBA(image.Rect(0, 0, len(procedural.SamplePrompts)**tile, len(sheetRows)*(*tile+label)))
 	draw.Draw(sheet, sheet.Rect, image.White, image.Point{}, draw.Src)
 	for r, row := range sheetRows {
-		for col, prompt := range sheetPrompts {
+		for col, prompt := range procedural.SamplePrompts {
 			mods := row.modifiers[col]
 			img, err := p.Generate(ctx, generation.ProviderRequest{
 				Prompt:           generation.ComposePrompt(prompt, mods),

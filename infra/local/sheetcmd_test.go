@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/provider/procedural"
 )
 
 func TestSheetCommand(t *testing.T) {
@@ -23,7 +25,7 @@ func TestSheetCommand(t *testing.T) {
 	defer f.Close()
 	img, err := png.Decode(f)
 	require.NoError(t, err)
-	require.Equal(t, image.Rect(0, 0, len(sheetPrompts)*64, len(sheetRows)*(64+71)), img.Bounds())
+	require.Equal(t, image.Rect(0, 0, len(procedural.SamplePrompts)*64, len(sheetRows)*(64+71)), img.Bounds())
 	// Every tile is a different picture: no two prompts drew the same thing.
 	tile := func(col, row int) []uint32 {
 		var px []uint32
@@ -36,7 +38,7 @@ func TestSheetCommand(t *testing.T) {
 		return px
 	}
 	for row := range sheetRows {
-		for i := range sheetPrompts {
+		for i := range procedural.SamplePrompts {
 			for j := range i {
 				require.NotEqual(t, tile(i, row), tile(j, row), "row %d: tiles %d and %d", row, i, j)
 			}

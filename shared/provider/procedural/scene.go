@@ -124,6 +124,17 @@ type scene struct {
 // ignores the prompt.
 var stockScene = scene{garment: Shirt, material: Cotton, scale: 1, contrast: 1}
 
+// SamplePrompts are garment prompts that show what the provider draws: the
+// learning benchmark's requests, in turn, and the contact sheet's columns.
+var SamplePrompts = []string{
+	"linen summer dress, product photo",
+	"denim jacket, street style",
+	"wool overcoat, editorial",
+	"silk scarf, studio",
+	"leather ankle boots, catalog",
+	"chunky knit sweater, lookbook",
+}
+
 // SceneOf is the garment and material the provider draws for a prompt.
 func SceneOf(prompt string) (Garment, Material) {
 	s := parseScene(prompt)

@@ -15,16 +15,6 @@ import (
 	"github.com/designerbff/pipeline/shared/quality"
 )
 
-// benchmarkPrompts are the prompts of the quality and learning benchmarks.
-var benchmarkPrompts = []string{
-	"linen summer dress, product photo",
-	"denim jacket, street style",
-	"wool overcoat, editorial",
-	"silk scarf, studio",
-	"leather ankle boots, catalog",
-	"chunky knit sweater, lookbook",
-}
-
 func TestSceneOf(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -105,7 +95,7 @@ func TestCleanImagesPassTheValidatorWithEveryModifier(t *testing.T) {
 		}
 		t.Run(fmt.Sprint(m), func(t *testing.T) {
 			t.Parallel()
-			for j, prompt := range benchmarkPrompts {
+			for j, prompt := range procedural.SamplePrompts {
 				pal := palettes[(i+j)%len(palettes)]
 				for _, model := range models {
 					img := generate(t, p, generation.ProviderRequest{Model: model, Prompt: generation.ComposePrompt(prompt, m), Modifiers: m,
@@ -127,7 +117,7 @@ func TestCleanImagesOfOnePromptAreNotDuplicates(t *testing.T) {
 	t.Parallel()
 	p := procedural.New(procedural.Options{NoDefects: true})
 	v := quality.New(0)
-	for _, prompt := range benchmarkPrompts {
+	for _, prompt := range procedural.SamplePrompts {
 		t.Run(prompt, func(t *testing.T) {
 			t.Parallel()
 			var verdicts []generation.Verdict
@@ -172,7 +162,7 @@ func TestDefectsAreFoundWithTheirReason(t *testing.T) {
 		t.Run(string(tt.defect), func(t *testing.T) {
 			t.Parallel()
 			seed := seedFor(t, q, nil, tt.defect)
-			for i, prompt := range benchmarkPrompts {
+			for i, prompt := range procedural.SamplePrompts {
 				pal := palettes[i%len(palettes)]
 				img := generate(t, p, generation.ProviderRequest{Prompt: prompt, Seed: seed, Width: 256, Height: 256, ReferencePalette: pal})
 				verdict, err := v.Validate(context.Background(), img.Bytes, spec(pal, 256))
@@ -193,7 +183,7 @@ func TestDefectsAreFoundWithTheirReason(t *testing.T) {
 		}
 		var verdicts []generation.Verdict
 		for i, seed := range dups {
-			img := generate(t, p, generation.ProviderRequest{Prompt: benchmarkPrompts[i], Seed: seed, Width: 256, Height: 256, ReferencePalette: creamNavy})
+			img := generate(t, p, generation.ProviderRequest{Prompt: procedural.SamplePrompts[i], Seed: seed, Width: 256, Height: 256, ReferencePalette: creamNavy})
 			verdict, err := v.Validate(context.Background(), img.Bytes, spec(creamNavy, 256))
 			require.NoError(t, err)
 			verdicts = append(verdicts, verdict)
