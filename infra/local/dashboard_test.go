@@ -111,11 +111,15 @@ func TestDashboardInABrowser(t *testing.T) {
 	charts, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("svg[data-chart] rect, svg[data-chart] polyline").length`))
 	require.NoError(t, err)
 	require.Positive(t, charts, "the charts draw something")
-	approved := func() string {
-		v, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`table[data-table="reviews"] tbody td:nth-child(2)`)))
+	// The page re-renders its sections every second: read and click in one
+	// script, so that no node can be replaced between finding and using it.
+	text := func(selector string) string {
+		v, err := chromedp.Run(browser, chromedp.Evaluate[string](
+			`(document.querySelector(`+strconv.Quote(selector)+`)?.innerText ?? "").trim()`))
 		require.NoError(t, err)
 		return v
 	}
+	approved := func() string { return text(`table[data-table="reviews"] tbody td:nth-child(2)`) }
 	require.Equal(t, "0", approved())
 
 	if path := os.Getenv(ScreenshotEnv); path != "" {
@@ -126,13 +130,14 @@ func TestDashboardInABrowser(t *testing.T) {
 	// count drops, and the learning section counts the approval.
 	// The decision reaches the learner through the queue, so the page
 	// (refreshing every second here) shows it within a few refreshes.
-	require.NoError(t, chromedp.Do(browser, chromedp.Click(chromedp.CSS(`#section-reviews .review button.approve`))))
+	clicked, err := chromedp.Run(browser, chromedp.Evaluate[bool](
+		`(b => b ? (b.click(), true) : false)(document.querySelector("#section-reviews .review button.approve"))`))
+	require.NoError(t, err)
+	require.True(t, clicked, "no approve button in the review queue")
 	require.Eventually(t, func() bool {
 		return rows()["reviews"] == before["reviews"]-1 && approved() == "1"
 	}, 30*time.Second, 100*time.Millisecond, "the approval never showed in the statistics")
-	queued, err := chromedp.Run(browser, chromedp.Text(chromedp.CSS(`table[data-table="summary"] tbody tr td:last-child`)))
-	require.NoError(t, err)
-	require.Equal(t, strconv.Itoa(before["reviews"]-1), queued)
+	require.Equal(t, strconv.Itoa(before["reviews"]-1), text(`table[data-table="summary"] tbody tr td:last-child`))
 
 	mu.Lock()
 	defer mu.Unlock()
