@@ -1,6 +1,9 @@
 package quality
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Metric keys in Verdict.Metrics. They are stored with every verdict and read
 // by analytics, so they never change meaning; add new keys instead.
@@ -24,6 +27,8 @@ const (
 	MetricLumaLow         = "luma_p0_5"        // 0.5th percentile of working luma, levels
 	MetricLumaHigh        = "luma_p99_5"       // 99.5th percentile of working luma, levels
 	MetricSurroundClipped = "surround_clipped" // share of the frame's outer ring clipped to white (a product shot's surround ≈ 1)
+	MetricLumaSpan        = "luma_span"        // luma_p99_5 − luma_p0_5, levels
+	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
 )
@@ -373,3 +378,73 @@ func dHashV(luma []uint8, w, h int) uint64 {
 	}
 	return hash
 }
+
+// tiledness is how exactly the frame repeats itself: on a box-shrunk copy
+// of the plane (tileSide px on its long side), the smallest mean absolute difference
+// between the plane and itself shifted by a quarter to a half of its width
+// (height), over the median at those shifts; the smaller of the horizontal
+// and vertical ratios. A 2×2 repeat of one picture reads ≈ 0 (0.004 at
+// most on the calibration set), a real scene 0.06 and up, even with
+// stripes. Planes under 16 px a side, or without texture: 1.
+func tiledness(luma []uint8, w, h int, s *scratch) float64 {
+	bs := newBoxScaler(w, h, tileSide)
+	tw, th := bs.dw, bs.dh
+	if tw < 16 || th < 16 {
+		return 1
+	}
+	s.tile = grow(s.tile, tw*th)
+	s.tileSums = grow(s.tileSums, tw*th)
+	small, sums := s.tile, s.tileSums
+	clear(sums)
+	for y := range h {
+		dy := bs.row(y)
+		for x, v := range luma[y*w : (y+1)*w] {
+			sums[dy*tw+int(bs.xmap[x])] += uint32(v)
+		}
+	}
+	for i := range small {
+		small[i] = uint8(sums[i] / (bs.colN[i%tw] * bs.rowN[i/tw]))
+	}
+	ratio := func(n int, mad func(k int) float64) float64 {
+		var ds []float64
+		for k := n / 4; k <= n/2; k++ {
+			ds = append(ds, mad(k))
+		}
+		slices.Sort(ds)
+		if med := ds[len(ds)/2]; med >= 1 {
+			return ds[0] / med
+		}
+		return 1
+	}
+	abs := func(a, b uint8) int {
+		if a > b {
+			return int(a - b)
+		}
+		return int(b - a)
+	}
+	horizontal := ratio(tw, func(k int) float64 {
+		var sum int
+		for y := range th {
+			row := small[y*tw : (y+1)*tw]
+			for x := 0; x+k < tw; x++ {
+				sum += abs(row[x], row[x+k])
+			}
+		}
+		return float64(sum) / float64(th*(tw-k))
+	})
+	vertical := ratio(th, func(k int) float64 {
+		var sum int
+		for y := 0; y+k < th; y++ {
+			a, b := small[y*tw:(y+1)*tw], small[(y+k)*tw:(y+k+1)*tw]
+			for x := range tw {
+				sum += abs(a[x], b[x])
+			}
+		}
+		return float64(sum) / float64(tw*(th-k))
+	})
+	// Either direction: a side that is not a whole number of plane
+	// pixels per tile blurs its own match.
+	return min(horizontal, vertical)
+}
+
+const tileSide = 128

@@ -56,8 +56,10 @@ const (
 	ReasonBlocky       = "blocky"       // visible JPEG 8×8 blocks
 	ReasonOffPalette   = "off_palette"  // colours far from the user's reference image
 	ReasonWrongSize    = "wrong_size"
-	ReasonDuplicate    = "duplicate" // hard fail: a better-scored near-copy exists in the generation (see SameImage)
-	ReasonLowScore     = "low_score" // failed on the combined score with no single defect
+	ReasonDuplicate    = "duplicate"  // hard fail: a better-scored near-copy exists in the generation (see SameImage)
+	ReasonLowScore     = "low_score"  // failed on the combined score with no single defect
+	ReasonWashedOut    = "washed_out" // lifted blacks and a compressed range (against the reference's darkest colour)
+	ReasonTiled        = "tiled"      // the frame is a grid of one repeated tile
 )
 
 // Scoring. Each check yields a sub-score in 0–100, piecewise linear between
@@ -78,9 +80,11 @@ const (
 //	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
 //	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
+//	                    luma_p0_5 (narrow span)  160          liftThreshold (washed_out)        60
 //	                    entropy (bits)           0            blankEntropy (blank)              4
 //	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
 //	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
+//	tiling      0.05    tiledness                0            tiledThreshold (tiled)            0.05
 //	palette     0.10    palette_distance (with   paletteZero  paletteThreshold (off_palette)    ≤ paletteClean
 //	                    a reference palette)
 //
@@ -105,6 +109,7 @@ const (
 	weightNoise      = 0.15
 	weightBlockiness = 0.05
 	weightPalette    = 0.10
+	weightTiling     = 0.05
 
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
@@ -150,6 +155,17 @@ const (
 	// A mean further than refShift from the reference's (below 0.30 or
 	// above 0.60): under- / overexposed against it.
 	refShift = 0.22
+
+	// Washed out (contrast): p0.5 above liftThreshold while p99.5 − p0.5
+	// is under washedRange and under the reference palette's luma span.
+	// Lifting blacks to 100 + 0.55·v puts p0.5 at 100+ and squeezes the
+	// range by half; the clean pictures whose p0.5 is that high are
+	// high-key ones whose reference is just as narrow.
+	liftThreshold = 95.0
+	washedRange   = 150.0
+
+	// tiledness below: tiled (a 2×2 repeat ≤ 0.004, real scenes ≥ 0.06).
+	tiledThreshold = 0.02
 	// refWhiteLuma / refBlackLuma: reference colours counted as white /
 	// black. productSurround: the share of the outer ring clipped white
 	// above which the picture is a product shot.
@@ -169,11 +185,12 @@ const (
 	noiseThreshold = 10.0
 	noiseZero      = 25.0
 
-	// Blockiness (B+½)/(A+½) of a JPEG's Y plane: clean photographs and
-	// procedural images at q92 measure 1.08–1.33, q30 1.6–2.6, q5 3.6–9.5.
-	blockyClean     = 1.2
-	blockyThreshold = 1.5
-	blockyZero      = 3.0
+	// Blockiness (B+½)/(A+½) of a JPEG's Y plane: clean pictures at q92
+	// measure 0.93–1.35, q60 0.99–2.08 (median 1.68: visible only on close
+	// inspection, a mild level), q10 1.28–5.7 (median 3.3), q5 3.6–9.5.
+	blockyClean     = 1.5
+	blockyThreshold = 1.95
+	blockyZero      = 4.0
 
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).
@@ -206,6 +223,8 @@ var (
 	floorCurve      = []anchor{{100, 100}, {overFloor, defectScore}, {200, 0}}
 	subjectCurve    = []anchor{{0.60, 100}, {subjectBright, defectScore}, {0.92, 0}}
 	refClipCurve    = []anchor{{0.04, 100}, {refClip, defectScore}, {0.40, 0}}
+	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
+	tiledCurve      = []anchor{{0, 0}, {tiledThreshold, defectScore}, {0.05, 100}}
 	refShiftCurve   = []anchor{{0.10, 100}, {refShift, defectScore}, {0.40, 0}}
 	clipCurve       = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
 	stdCurve        = []anchor{{0, 0}, {blankStd, defectScore / 2}, {lowContrastStd, defectScore}, {30, 100}}
@@ -285,7 +304,7 @@ func (r *report) add(name string, weight, score float64) {
 type check func(m *measured, spec generation.ValidationSpec, r *report)
 
 // battery is the list of checks every image goes through.
-var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkFingerprint}
+var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkFingerprint}
 
 // Validate decodes image and scores it. A broken, unsupported or oversized
 // image is a failed verdict (score 0) with a reason, never an error; the
@@ -426,7 +445,8 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	surround := surroundClipped(m.luma, m.w, m.h)
 	r.metrics[MetricLumaLow], r.metrics[MetricLumaHigh] = st.low, st.high
 	r.metrics[MetricSurroundClipped] = surround
-	under, over := exposureScores(st, surround, referenceTone(spec.Reference.Palette))
+	ref := referenceTone(spec.Reference.Palette)
+	under, over := exposureScores(st, surround, ref)
 	if under < defectScore {
 		r.reasons = append(r.reasons, ReasonUnderexposed)
 	}
@@ -435,6 +455,21 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	}
 	r.add("exposure", weightExposure, min(under, over))
 
+	// Washed out: no dark tones left (p0.5 lifted) and the range squeezed,
+	// also narrower than the reference's own span of colours (a foggy,
+	// high-key reference makes a narrow, light range expected). A flat
+	// field (blank, low_contrast) or a clipped frame (overexposed) has its
+	// own reason.
+	span := st.high - st.low
+	r.metrics[MetricLumaSpan] = span
+	washed := 100.0
+	if st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && (!ref.known || span < 255*(ref.lightest-ref.darkest)) {
+		washed = interp(st.low, liftCurve)
+	}
+	if washed < defectScore {
+		r.reasons = append(r.reasons, ReasonWashedOut)
+	}
+
 	switch {
 	case st.std < blankStd || st.entropy < blankEntropy:
 		r.reasons = append(r.reasons, ReasonBlank)
@@ -442,7 +477,7 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	case st.std < lowContrastStd:
 		r.reasons = append(r.reasons, ReasonLowContrast)
 	}
-	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve))
+	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve), washed)
 	r.add("contrast", weightContrast, contrast)
 }
 
@@ -452,13 +487,17 @@ type tone struct {
 	known        bool
 	mean         float64
 	white, black float64
+	darkest      float64 // luma of the darkest colour, 0–1
+	lightest     float64 // luma of the lightest colour, 0–1
 }
 
 func referenceTone(palette []generation.Color) tone {
 	var t tone
 	var weights float64
+	t.darkest = 1
 	for _, c := range palette {
 		l := (0.299*float64(c.R) + 0.587*float64(c.G) + 0.114*float64(c.B)) / 255
+		t.darkest, t.lightest = min(t.darkest, l), max(t.lightest, l)
 		t.mean += c.Weight * l
 		weights += c.Weight
 		if l >= refWhiteLuma {
@@ -471,7 +510,7 @@ func referenceTone(palette []generation.Color) tone {
 	if weights <= 0 {
 		return tone{}
 	}
-	return tone{known: true, mean: t.mean / weights, white: t.white / weights, black: t.black / weights}
+	return tone{known: true, mean: t.mean / weights, white: t.white / weights, black: t.black / weights, darkest: t.darkest, lightest: t.lightest}
 }
 
 // exposureScores are the under- and overexposure sub-scores. Exposure is
@@ -486,8 +525,8 @@ func referenceTone(palette []generation.Color) tone {
 func exposureScores(st lumaStats, surround float64, ref tone) (under, over float64) {
 	mean := st.mean / 255
 	under = 100.0
-	if mean < 0.30 && st.std >= lowContrastStd {
-		// A dark picture (a flat field is blank or low_contrast instead).
+	if st.std >= lowContrastStd {
+		// Not a flat field (that is blank or low_contrast instead).
 		under = interp(st.high, reachCurve)
 	}
 	if st.high < lowKeyReach {
@@ -579,6 +618,17 @@ func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 		r.reasons = append(r.reasons, ReasonOffPalette)
 	}
 	r.add("palette", weightPalette, interp(d, paletteCurve))
+}
+
+// checkTiling fails a frame that is a grid of one repeated tile (a
+// generator that tiled its canvas); see tiledness.
+func checkTiling(m *measured, _ generation.ValidationSpec, r *report) {
+	t := tiledness(m.luma, m.w, m.h, m.s)
+	r.metrics[MetricTiledness] = t
+	if t < tiledThreshold {
+		r.reasons = append(r.reasons, ReasonTiled)
+	}
+	r.add("tiling", weightTiling, interp(t, tiledCurve))
 }
 
 // checkFingerprint stores the perceptual hash that SameImage compares. A

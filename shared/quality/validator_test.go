@@ -107,6 +107,18 @@ func TestValidate(t *testing.T) {
 			return encodePNG(t, solid(256, 256, color.NRGBA{90, 90, 90, 255}, 4))
 		}, wantReasons: []string{ReasonLowContrast}, maxScore: 69.99},
 
+		// Families of q3.
+		{name: "a 2x2 repeat is tiled", data: func(t *testing.T) []byte { return encodePNG(t, tiled2x2(scene())) },
+			wantReasons: []string{ReasonTiled}, maxScore: 69.99},
+		{name: "lifted blacks are washed out", data: func(t *testing.T) []byte {
+			return encodePNG(t, mapRGB(scene(), func(v float64) float64 { return 100 + 0.55*v }))
+		}, spec: generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
+			wantReasons: []string{ReasonWashedOut}, maxScore: 69.99},
+		{name: "a product shot on white is not overexposed", data: func(t *testing.T) []byte { return encodePNG(t, onWhite(scene())) },
+			wantPassed: true, wantReasons: []string{}, minScore: 70, maxScore: 100},
+		{name: "a product shot made brighter is", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(onWhite(scene()), brightenAdd(120))) },
+			wantReasons: []string{ReasonOverexposed}, maxScore: 69.99},
+
 		// Size.
 		{name: "requested size matches", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
 			spec: generation.ValidationSpec{Width: 512, Height: 384}, wantPassed: true, wantReasons: []string{}, minScore: 80, maxScore: 100},
@@ -374,4 +386,19 @@ func BenchmarkDecode1024(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Two different subjects on the same white surround are two images: the
+// surround is left out of the fingerprint.
+func TestProductShotsAreNotDuplicatesOfEachOther(t *testing.T) {
+	t.Parallel()
+	v := New(0)
+	a, err := v.Validate(t.Context(), encodePNG(t, onWhite(scene())), generation.ValidationSpec{})
+	require.NoError(t, err)
+	b, err := v.Validate(t.Context(), encodePNG(t, onWhite(photoLike(512, 384, 7))), generation.ValidationSpec{})
+	require.NoError(t, err)
+	again, err := v.Validate(t.Context(), encodeJPEG(t, onWhite(scene()), 80), generation.ValidationSpec{})
+	require.NoError(t, err)
+	require.False(t, v.SameImage(a, b), "%s vs %s", a.Fingerprint, b.Fingerprint)
+	require.True(t, v.SameImage(a, again), "%s vs %s", a.Fingerprint, again.Fingerprint)
 }

@@ -20,11 +20,13 @@ type scratch struct {
 	row  []uint8  // one source row of luma
 	row2 []uint8  // the second source row of a halving
 
-	thumb []uint8   // colour thumbnail, 3 bytes a pixel
-	box   []uint8   // a product shot's subject, for its fingerprint
-	noise noiseAcc  // full-size noise estimate, fed by workingLuma
-	edges edgeAcc   // full-size edge steepness, fed by workingLuma
-	inv   []float32 // 1 / source columns per destination column
+	thumb    []uint8   // colour thumbnail, 3 bytes a pixel
+	box      []uint8   // a product shot's subject, for its fingerprint
+	tile     []uint8   // the tiledness plane
+	tileSums []uint32  // its cell sums
+	noise    noiseAcc  // full-size noise estimate, fed by workingLuma
+	edges    edgeAcc   // full-size edge steepness, fed by workingLuma
+	inv      []float32 // 1 / source columns per destination column
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
