@@ -382,9 +382,16 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 		cands = append(cands, generation.Candidate{ID: id, Index: len(cands), Verdict: &vd})
 	}
 	_, marked := generation.MarkDuplicates(cands, v.SameImage)
-	dupPairs := 0
+	// A pair is caught when either of the two is marked (the lower-scored
+	// one is, which may be the original) and the two match each other (a
+	// low-key grade may be marked as a copy of its photograph instead).
+	isMarked := map[string]bool{}
 	for _, id := range marked {
-		if strings.HasSuffix(id, "~twin") {
+		isMarked[id] = true
+	}
+	dupPairs := 0
+	for _, j := range all {
+		if j.Level == levelTwin && (isMarked[j.Clean] || isMarked[j.Clean+"~twin"]) && v.SameImage(cleans[cleanIdx[j.Clean]].v, j.v) {
 			dupPairs++
 		}
 	}

@@ -129,14 +129,15 @@ const (
 	// native resolution, on the calibration set (docs/quality-benchmark.md):
 	// clean 0.34–1.1 (product shots, whose subject is small, lowest),
 	// Gaussian σ = 2 px 0.21–0.55 (median 0.26), ×4 soft upscale 0.20–0.34.
-	// Balance, the softer direction over the sharper: clean ≥ 0.63, a
-	// 12 px motion blur median 0.54.
+	// Balance, the softer direction over the sharper: clean pictures
+	// ≥ 0.63, but a procedural garment with strong stripes 0.43; a 12 px
+	// motion blur median 0.54, so the cut catches only the stronger half.
 	steepZero        = 0.20
 	steepThreshold   = 0.34
 	steepFull        = 0.50
-	balanceZero      = 0.35
-	balanceThreshold = 0.55
-	balanceFull      = 0.70
+	balanceZero      = 0.25
+	balanceThreshold = 0.40
+	balanceFull      = 0.60
 
 	darkMean   = 0.18 // mean_luma below, without highlights: underexposed
 	brightMean = 0.88 // mean_luma above (of the subject in a product shot): overexposed
@@ -456,14 +457,16 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	r.add("exposure", weightExposure, min(under, over))
 
 	// Washed out: no dark tones left (p0.5 lifted) and the range squeezed,
-	// also narrower than the reference's own span of colours (a foggy,
-	// high-key reference makes a narrow, light range expected). A flat
+	// narrower than the reference's own span of colours (a foggy, high-key
+	// reference makes a narrow, light range expected). Only against a
+	// reference: alone, a washed-out picture and a light, misty one look
+	// the same. A flat
 	// field (blank, low_contrast) or a clipped frame (overexposed) has its
 	// own reason.
 	span := st.high - st.low
 	r.metrics[MetricLumaSpan] = span
 	washed := 100.0
-	if st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && (!ref.known || span < 255*(ref.lightest-ref.darkest)) {
+	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && span < 255*(ref.lightest-ref.darkest) {
 		washed = interp(st.low, liftCurve)
 	}
 	if washed < defectScore {
@@ -525,8 +528,11 @@ func referenceTone(palette []generation.Color) tone {
 func exposureScores(st lumaStats, surround float64, ref tone) (under, over float64) {
 	mean := st.mean / 255
 	under = 100.0
-	if st.std >= lowContrastStd {
-		// Not a flat field (that is blank or low_contrast instead).
+	if !ref.known && st.std >= lowContrastStd {
+		// Without a reference, a picture whose brightest tones stay below
+		// mid-grey is underexposed (a flat field is blank or low_contrast
+		// instead). With one, the reference's own tone decides below: a
+		// dark reference makes a dark generation right.
 		under = interp(st.high, reachCurve)
 	}
 	if st.high < lowKeyReach {
