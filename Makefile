@@ -1,13 +1,14 @@
 # Designer BFF generation pipeline. `make` lists the targets.
 SHELL := /bin/bash
 GO ?= go
-FUNCTIONS := api plan generate validate select deliver markfailed learner recalibrate executionstatus
+# Every folder with a main.go under functions/ is a Lambda function.
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags=-s
 LOCAL := $(GO) run ./infra/local
 BENCH := $(GO) run ./infra/bench
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test serve migrate bench bench-quality lint build deploy check-asl fuzz clean
+.PHONY: help demo test serve migrate bench bench-quality lint build deploy check-asl fuzz clean chromium dashboard-screenshot
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -15,7 +16,12 @@ help: ## list the targets
 demo: ## run the whole pipeline locally on the embedded defaults and write an HTML report
 	$(LOCAL) demo
 
-test: ## vet, run every test over a throwaway Postgres, check the state machine, fuzz the validator briefly
+test: ## vet, run every test over a throwaway Postgres and a headless Chromium, check the state machine, fuzz the validator briefly
+	@$(MAKE) --no-print-directory chromium
+	@# README's curl examples are run by a test (infra/local/readme_test.go): curl and jq from Debian.
+	@command -v curl >/dev/null && command -v jq >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends curl jq; }
 	$(GO) vet ./...
 	$(LOCAL) with-postgres -- $(GO) test -count=1 -timeout 5m ./...
 	$(MAKE) --no-print-directory check-asl
@@ -31,6 +37,16 @@ check-asl: ## validate the rendered state machine definition with asl-validator 
 	@mkdir -p .local
 	$(LOCAL) render-asl > .local/generation.rendered.asl.json
 	npx --yes asl-validator@4 --json-path .local/generation.rendered.asl.json
+
+# The dashboard's browser test (infra/local TestDashboardInABrowser) drives
+# Debian's chromium; installed once, like bench-quality's packages.
+chromium: ## install Debian's chromium for the dashboard's browser test when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium; }
+
+dashboard-screenshot: chromium ## run the dashboard's browser test over seeded generations and write docs/dashboard.png
+	$(LOCAL) with-postgres -- env DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(GO) test -count=1 -run '^TestDashboardInABrowser$$' ./infra/local
 
 serve: ## serve the API on 127.0.0.1:$$PORT (default 3000) over the local stack
 	$(LOCAL) serve
@@ -53,8 +69,8 @@ bench-quality: ## calibrate the validator (procedural images + Debian pictures, 
 	$(BENCH) quality report --dir $(BENCH_QUALITY) --bench $(BENCH_QUALITY)/bench.txt
 
 .PHONY: bench-learning
-bench-learning: ## learning on vs off vs an oracle over 5 quirk seeds (2–5 min; 2 min 13 s in the last run); writes docs/learning-benchmark.md and .svg
-	$(BENCH) learning --seeds 1,2,3,4,5 --requests 20 --count 20
+bench-learning: ## learning on vs off vs an oracle vs no modifiers over 8 quirk seeds (5–30 min, longer on a busy machine); writes docs/learning-benchmark.md and .svg, checks issue 15's criteria
+	$(BENCH) learning --seeds 1,2,3,4,5,6,7,8 --requests 20 --count 20
 
 .PHONY: bench-buffer
 bench-buffer: ## buffer strategies over N × p × history × c (20,000 requests a cell) + Recalibrate on 1M verdicts (~3 min); writes docs/buffer-benchmark.md and .svg

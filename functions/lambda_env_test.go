@@ -68,6 +68,7 @@ func TestLambdaSetupFromEnvironmentDeliversAGeneration(t *testing.T) {
 		"p/gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": ""}),
 		"p/stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": ""}),
 		"p/replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": ""}),
+		"p/webhook":   secretslocal.Object(map[string]string{"WEBHOOK_SIGNING_SECRET": "functions-test-webhook-secret"}),
 	})
 	t.Cleanup(secrets.Close)
 	tpl, err := sam.ReadTemplate(filepath.Join(stacktest.Root(t), "template.yaml"))

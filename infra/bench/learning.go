@@ -19,6 +19,7 @@ import (
 
 	"github.com/designerbff/pipeline/infra/local/pgserver"
 	"github.com/designerbff/pipeline/infra/local/stack"
+	"github.com/designerbff/pipeline/shared/buffer"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
@@ -41,16 +42,6 @@ var learnArms = []string{armOn, armOff, armOracle, armPlain}
 // benchMaxRounds is every request's maxRounds.
 const benchMaxRounds = 6
 
-// learningPrompts are the requests' base prompts, in turn.
-var learningPrompts = []string{
-	"linen summer dress, product photo",
-	"denim jacket, street style",
-	"wool overcoat, editorial",
-	"silk scarf, studio",
-	"leather ankle boots, catalog",
-	"chunky knit sweater, lookbook",
-}
-
 type benchLearningOptions struct {
 	Seeds    []int64
 	Requests int
@@ -58,6 +49,7 @@ type benchLearningOptions struct {
 	Side     int
 	Doc      string
 	Chart    string
+	Arms     []string
 }
 
 // learnRequest is one request's outcome in one arm.
@@ -68,6 +60,21 @@ type learnRequest struct {
 	Rounds        int     // rounds run
 	BufferPercent float64 // round 1's buffer
 	Status        generation.Status
+	// FirstRoundPassed is how many of round 1's candidates passed: the
+	// promise is kept in round 1 when it is at least N.
+	FirstRoundPassed int
+	// Predictions are the planned candidates' predicted pass probabilities
+	// and their outcomes, for calibration (candidates without one: none).
+	Predictions []prediction
+	// ExplorationCost is what the chooser knowingly spent exploring, in
+	// expected images (the candidates' exploration costs summed).
+	ExplorationCost float64
+}
+
+// prediction is one candidate's predicted pass probability and outcome.
+type prediction struct {
+	P      float64
+	Passed bool
 }
 
 // FailureRate is failures per generated image.
@@ -85,10 +92,16 @@ type learnSeed struct {
 	Arms   map[string][]learnRequest
 }
 
+// late is the arm's requests from (1-based) on; none for an arm not run.
+func (b learnSeed) late(arm string, from int) []learnRequest {
+	reqs := b.Arms[arm]
+	return reqs[min(from-1, len(reqs)):]
+}
+
 // lateFailureRate is the pooled failure rate of requests from (1-based) on.
 func (b learnSeed) lateFailureRate(arm string, from int) float64 {
 	var failed, generated int
-	for _, r := range b.Arms[arm][from-1:] {
+	for _, r := range b.late(arm, from) {
 		failed += r.Failed
 		generated += r.Generated
 	}
@@ -128,8 +141,15 @@ func learningCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	fs.IntVar(&opts.Side, "side", 192, "image width and height (small keeps the run short; defects scale with the image)")
 	fs.StringVar(&opts.Doc, "doc", "docs/learning-benchmark.md", "the report to write")
 	fs.StringVar(&opts.Chart, "chart", "docs/learning-benchmark.svg", "the chart to write")
+	arms := fs.String("arms", strings.Join(learnArms, ","), "the arms to run (a subset is for tuning: the report judges all four)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, a := range strings.Split(*arms, ",") {
+		if !slices.Contains(learnArms, a) {
+			return fmt.Errorf("--arms: unknown arm %q (have %s)", a, strings.Join(learnArms, ", "))
+		}
+		opts.Arms = append(opts.Arms, a)
 	}
 	for _, s := range strings.Split(*seeds, ",") {
 		seed, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
@@ -157,14 +177,18 @@ func learningCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err := os.WriteFile(opts.Chart, svg, 0o644); err != nil {
 		return fmt.Errorf("write chart: %w", err)
 	}
-	doc := learningReport(results, opts, summary, filepath.Base(opts.Chart), time.Since(start))
+	doc := learningReport(results, opts, summary, filepath.Base(opts.Chart))
 	if err := os.WriteFile(opts.Doc, []byte(doc), 0o644); err != nil {
 		return fmt.Errorf("write report: %w", err)
 	}
 	for _, r := range results {
-		fmt.Fprintf(stdout, "seed=%d failure(11-%d) on=%.3f off=%.3f oracle=%.3f plain=%.3f gap_closed=%.2f reduction=%.2f images on=%d off=%d oracle=%d plain=%d delivered_all=%t\n",
+		k, n := r.firstRound(armOn, opts.Count)
+		fmt.Fprintf(stdout, "seed=%d failure(11-%d) on=%.3f off=%.3f oracle=%.3f plain=%.3f gap_closed=%.2f reduction=%.2f images on=%d off=%d oracle=%d plain=%d "+
+			"on_images_per_delivered(11-%d)=%.3f on_mstar=%d on_mstar_ratio=%.3f on_first_round=%d/%d on_brier=%.4f on_exploration_images=%.1f delivered_all=%t\n",
 			r.Seed, opts.Requests, r.lateFailureRate(armOn, 11), r.lateFailureRate(armOff, 11), r.lateFailureRate(armOracle, 11), r.lateFailureRate(armPlain, 11),
-			learnGapClosed(r), failureReduction(r), r.images(armOn), r.images(armOff), r.images(armOracle), r.images(armPlain), r.deliveredAll(opts.Count))
+			learnGapClosed(r), failureReduction(r), r.images(armOn), r.images(armOff), r.images(armOracle), r.images(armPlain),
+			opts.Requests, r.imagesPerDelivered(armOn, 11), r.mstar(armOn, opts.Count), r.mstarRatio(armOn, opts.Count), k, n,
+			brier(r.predictions(armOn)), r.explorationCost(armOn), r.deliveredAll(opts.Count))
 	}
 	fmt.Fprintf(stdout, "wrote %s and %s in %s\n", opts.Doc, opts.Chart, time.Since(start).Round(time.Second))
 	fmt.Fprintln(stdout, summary.line())
@@ -189,6 +213,136 @@ func failureReduction(b learnSeed) float64 {
 	return (off - on) / off
 }
 
+// benchConfidence is the requests' target confidence (the default
+// settings'): M* and first-round delivery are judged against it.
+const benchConfidence = 0.95
+
+// The benchmark's criteria (issue 15), checked by the benchmark itself.
+const (
+	criterionGapClosed     = 0.70 // failure gap closed, every seed
+	criterionMstarRatio    = 1.10 // on's mean images per request 11–20 over M*(N, its failure rate, c)
+	criterionFirstRound    = 0.93 // on's first-round delivery over all requests of all seeds
+	criterionImagesSeeds15 = 2540 // on's images over seeds 1–5, all 20 requests
+)
+
+// lateImagesPerRequest is the arm's mean images per request from (1-based) on.
+func (b learnSeed) lateImagesPerRequest(arm string, from int) float64 {
+	reqs := b.late(arm, from)
+	n := 0
+	for _, r := range reqs {
+		n += r.Generated
+	}
+	return float64(n) / float64(max(1, len(reqs)))
+}
+
+// imagesPerDelivered is images generated per image delivered from request
+// (1-based) on.
+func (b learnSeed) imagesPerDelivered(arm string, from int) float64 {
+	var generated, delivered int
+	for _, r := range b.late(arm, from) {
+		generated += r.Generated
+		delivered += r.Delivered
+	}
+	return float64(generated) / float64(max(1, delivered))
+}
+
+// mstar is the exact least M for N at the arm's realised failure rate over
+// requests 11 on (the oracle planner that knows that rate).
+func (b learnSeed) mstar(arm string, count int) int {
+	m, _ := buffer.CountKnown(count, benchConfidence, b.lateFailureRate(arm, 11), 0)
+	return m
+}
+
+// mstarRatio is the arm's mean images per request 11 on over its M*.
+func (b learnSeed) mstarRatio(arm string, count int) float64 {
+	return b.lateImagesPerRequest(arm, 11) / float64(max(1, b.mstar(arm, count)))
+}
+
+// firstRound counts the arm's requests whose round 1 alone delivered N.
+func (b learnSeed) firstRound(arm string, count int) (kept, requests int) {
+	for _, r := range b.Arms[arm] {
+		requests++
+		if r.FirstRoundPassed >= count {
+			kept++
+		}
+	}
+	return kept, requests
+}
+
+// predictions are the arm's candidates' predictions and outcomes.
+func (b learnSeed) predictions(arm string) []prediction {
+	var out []prediction
+	for _, r := range b.Arms[arm] {
+		out = append(out, r.Predictions...)
+	}
+	return out
+}
+
+// explorationCost is what the arm's chooser knowingly spent exploring, in
+// expected images over all requests.
+func (b learnSeed) explorationCost(arm string) float64 {
+	c := 0.0
+	for _, r := range b.Arms[arm] {
+		c += r.ExplorationCost
+	}
+	return c
+}
+
+// brier is the mean squared difference of predicted pass probability and
+// outcome (0 is perfect; always predicting the base rate q scores q(1−q)).
+func brier(ps []prediction) float64 {
+	if len(ps) == 0 {
+		return 0
+	}
+	sum := 0.0
+	for _, p := range ps {
+		y := 0.0
+		if p.Passed {
+			y = 1
+		}
+		sum += (p.P - y) * (p.P - y)
+	}
+	return sum / float64(len(ps))
+}
+
+// reliabilityEdges are the reliability table's bins of predicted pass
+// probability: [edge[i], edge[i+1]).
+var reliabilityEdges = []float64{0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.0000001}
+
+// reliabilityBin is one bin: how many predictions, their mean and the
+// realised pass rate.
+type reliabilityBin struct {
+	Lo, Hi              float64
+	N                   int
+	Predicted, Realised float64
+}
+
+func reliability(ps []prediction) []reliabilityBin {
+	bins := make([]reliabilityBin, len(reliabilityEdges)-1)
+	for i := range bins {
+		bins[i].Lo, bins[i].Hi = reliabilityEdges[i], min(1, reliabilityEdges[i+1])
+	}
+	for _, p := range ps {
+		for i := range bins {
+			if p.P >= reliabilityEdges[i] && p.P < reliabilityEdges[i+1] {
+				bins[i].N++
+				bins[i].Predicted += p.P
+				if p.Passed {
+					bins[i].Realised++
+				}
+				break
+			}
+		}
+	}
+	for i := range bins {
+		if bins[i].N > 0 {
+			bins[i].Predicted /= float64(bins[i].N)
+			bins[i].Realised /= float64(bins[i].N)
+		}
+	}
+	return bins
+}
+
 type learningSummary struct {
 	Seeds           int
 	MinGapClosed    float64
@@ -196,29 +350,98 @@ type learningSummary struct {
 	ImagesOn        int
 	ImagesOff       int
 	ImagesOracle    int
-	FewerImagesAll  bool
+	ImagesPlain     int
+	FewerImagesAll  bool // on below off on every seed
+	FewerThanPlain  bool // on below plain on every seed
+	MaxMstarRatio   float64
+	FirstRoundOn    float64
+	BrierOn         float64
+	ExplorationOn   float64 // expected images
 	DeliveredAll    bool
 	GapTargetMetAll bool
+	// ImagesOnSeeds15 is on's images over seeds 1–5 when all five ran
+	// (−1: not all of them ran).
+	ImagesOnSeeds15 int
 }
 
 func summarizeLearning(results []learnSeed, opts benchLearningOptions) learningSummary {
-	s := learningSummary{Seeds: len(results), MinGapClosed: 1e9, MinReduction: 1e9, FewerImagesAll: true, DeliveredAll: true, GapTargetMetAll: true}
+	s := learningSummary{Seeds: len(results), MinGapClosed: 1e9, MinReduction: 1e9, FewerImagesAll: true, FewerThanPlain: true,
+		DeliveredAll: true, GapTargetMetAll: true}
+	var kept, requests, seeds15 int
+	var ps []prediction
 	for _, r := range results {
 		s.MinGapClosed = min(s.MinGapClosed, learnGapClosed(r))
 		s.MinReduction = min(s.MinReduction, failureReduction(r))
 		s.ImagesOn += r.images(armOn)
 		s.ImagesOff += r.images(armOff)
 		s.ImagesOracle += r.images(armOracle)
+		s.ImagesPlain += r.images(armPlain)
 		s.FewerImagesAll = s.FewerImagesAll && r.images(armOn) < r.images(armOff)
+		s.FewerThanPlain = s.FewerThanPlain && r.images(armOn) < r.images(armPlain)
+		s.MaxMstarRatio = max(s.MaxMstarRatio, r.mstarRatio(armOn, opts.Count))
+		k, n := r.firstRound(armOn, opts.Count)
+		kept, requests = kept+k, requests+n
+		ps = append(ps, r.predictions(armOn)...)
+		s.ExplorationOn += r.explorationCost(armOn)
 		s.DeliveredAll = s.DeliveredAll && r.deliveredAll(opts.Count)
-		s.GapTargetMetAll = s.GapTargetMetAll && learnGapClosed(r) >= 0.7
+		s.GapTargetMetAll = s.GapTargetMetAll && learnGapClosed(r) >= criterionGapClosed
+		if r.Seed >= 1 && r.Seed <= 5 {
+			seeds15++
+			s.ImagesOnSeeds15 += r.images(armOn)
+		}
 	}
+	if seeds15 < 5 {
+		s.ImagesOnSeeds15 = -1
+	}
+	s.FirstRoundOn = float64(kept) / float64(max(1, requests))
+	s.BrierOn = brier(ps)
 	return s
 }
 
+// criteria are the benchmark's targets, each with whether it was met.
+func (s learningSummary) criteria() []learnCriterion {
+	out := []learnCriterion{
+		{fmt.Sprintf("learning on: mean images per request 11–20 ≤ %.2f × M*(N, its realised failure rate, c) on every seed", criterionMstarRatio),
+			fmt.Sprintf("max ratio %.3f", s.MaxMstarRatio), s.MaxMstarRatio <= criterionMstarRatio},
+		{"learning on: fewer images than no modifiers over all requests, every seed",
+			fmt.Sprintf("%d vs %d in all", s.ImagesOn, s.ImagesPlain), s.FewerThanPlain},
+	}
+	if s.ImagesOnSeeds15 >= 0 {
+		out = append(out, learnCriterion{fmt.Sprintf("learning on: at most %d images over seeds 1–5", criterionImagesSeeds15),
+			fmt.Sprint(s.ImagesOnSeeds15), s.ImagesOnSeeds15 <= criterionImagesSeeds15})
+	}
+	return append(out,
+		learnCriterion{fmt.Sprintf("learning on: first-round delivery ≥ %.2f over all requests of all seeds (c = %.2f)", criterionFirstRound, benchConfidence),
+			fmt.Sprintf("%.3f", s.FirstRoundOn), s.FirstRoundOn >= criterionFirstRound},
+		learnCriterion{"N delivered every time, every arm", learnYesNo(s.DeliveredAll), s.DeliveredAll},
+		learnCriterion{fmt.Sprintf("failure gap closed ≥ %.2f on every seed", criterionGapClosed),
+			fmt.Sprintf("min %.2f", s.MinGapClosed), s.GapTargetMetAll},
+	)
+}
+
+// learnCriterion is one target of the benchmark and its outcome.
+type learnCriterion struct {
+	Name, Measured string
+	Met            bool
+}
+
+// met reports whether every criterion was met.
+func (s learningSummary) met() bool {
+	for _, c := range s.criteria() {
+		if !c.Met {
+			return false
+		}
+	}
+	return true
+}
+
 func (s learningSummary) line() string {
-	return fmt.Sprintf("seeds=%d min_gap_closed=%.2f min_failure_reduction=%.2f images_on=%d images_off=%d images_oracle=%d fewer_images_every_seed=%t delivered_all=%t",
-		s.Seeds, s.MinGapClosed, s.MinReduction, s.ImagesOn, s.ImagesOff, s.ImagesOracle, s.FewerImagesAll, s.DeliveredAll)
+	return fmt.Sprintf("seeds=%d min_gap_closed=%.2f images_on=%d images_off=%d images_plain=%d images_oracle=%d max_on_mstar_ratio_11_20=%.3f "+
+		"fewer_than_plain_every_seed=%t first_round_delivery_on=%.3f brier_on=%.4f delivered_all=%t "+
+		"min_failure_reduction=%.2f fewer_than_off_every_seed=%t images_on_seeds_1_5=%d exploration_images_on=%.1f criteria_met=%t",
+		s.Seeds, s.MinGapClosed, s.ImagesOn, s.ImagesOff, s.ImagesPlain, s.ImagesOracle, s.MaxMstarRatio,
+		s.FewerThanPlain, s.FirstRoundOn, s.BrierOn, s.DeliveredAll,
+		s.MinReduction, s.FewerImagesAll, s.ImagesOnSeeds15, s.ExplorationOn, s.met())
 }
 
 // runBenchLearning runs every (seed, arm) on a fresh database of one
@@ -237,7 +460,7 @@ func runBenchLearning(ctx context.Context, opts benchLearningOptions, progress i
 	var out []learnSeed
 	for _, seed := range opts.Seeds {
 		b := learnSeed{Seed: seed, Quirks: procedural.QuirkTable(seed), Arms: map[string][]learnRequest{}}
-		for _, arm := range learnArms {
+		for _, arm := range opts.Arms {
 			db := fmt.Sprintf("bench_learning_%d_%s", seed, arm)
 			if err := pg.CreateDatabase(ctx, db); err != nil {
 				return nil, err
@@ -280,7 +503,7 @@ func runLearningArm(ctx context.Context, dbURL string, seed int64, arm string, r
 	for i := range opts.Requests {
 		settings := map[string]any{
 			"count":           opts.Count,
-			"prompt":          learningPrompts[i%len(learningPrompts)],
+			"prompt":          procedural.SamplePrompts[i%len(procedural.SamplePrompts)],
 			"useRLHFLearning": arm == armOn,
 			// Room for top-ups, so that a buffer too small for a bad
 			// arm's failure rate still ends in N delivered images.
@@ -354,9 +577,18 @@ func measureLearningRequest(ctx context.Context, s *stack.Stack, id string) (lea
 	r := learnRequest{Rounds: g.Rounds, BufferPercent: g.BufferPercent, Status: g.Status}
 	for _, c := range cands {
 		r.Generated++
-		if c.Verdict == nil || !c.Verdict.Passed {
+		passed := c.Verdict != nil && c.Verdict.Passed && c.Status != generation.CandidateFiltered &&
+			c.Status != generation.CandidateFailed && c.Status != generation.CandidateErrored
+		if !passed {
 			r.Failed++
 		}
+		if passed && c.Round == 1 {
+			r.FirstRoundPassed++
+		}
+		if c.PredictedPass != nil && c.Status != generation.CandidateErrored {
+			r.Predictions = append(r.Predictions, prediction{P: *c.PredictedPass, Passed: passed})
+		}
+		r.ExplorationCost += c.ExplorationCost
 		if c.Status == generation.CandidateSelected {
 			r.Delivered++
 		}

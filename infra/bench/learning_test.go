@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,7 +62,9 @@ func TestLearningBenchmarkMeasures(t *testing.T) {
 	sum := summarizeLearning([]learnSeed{s}, opts)
 	require.False(t, sum.GapTargetMetAll, "0.5 is below the 0.7 target")
 	require.True(t, sum.FewerImagesAll)
-	require.Contains(t, sum.line(), "seeds=1 min_gap_closed=0.50 min_failure_reduction=0.50")
+	require.Contains(t, sum.line(), "seeds=1 min_gap_closed=0.50 images_on=515 images_off=600 images_plain=480 images_oracle=400")
+	require.Contains(t, sum.line(), "fewer_than_plain_every_seed=false")
+	require.Contains(t, sum.line(), "criteria_met=false")
 
 	s.Arms[armOff][3].Status = generation.StatusDeliveredBelowThreshold
 	require.False(t, s.deliveredAll(20))
@@ -72,7 +75,44 @@ func TestLearningBenchmarkMeasures(t *testing.T) {
 	for _, arm := range learnArms {
 		require.Contains(t, string(chart), ">"+armLegend[arm]+"<", "a legend entry per arm")
 	}
-	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg", 0)
+	doc := learningReport([]learnSeed{s}, opts, sum, "chart.svg")
 	require.Contains(t, doc, "![failure rate per request](chart.svg)")
 	require.Contains(t, doc, "### Seed 9")
+}
+
+func TestLearningBenchmarkJudgesImagesPromiseAndCalibration(t *testing.T) {
+	t.Parallel()
+	mk := func(generated, failed, firstPassed int, ps ...prediction) learnRequest {
+		return learnRequest{Generated: generated, Failed: failed, Delivered: 20, Status: generation.StatusDelivered,
+			FirstRoundPassed: firstPassed, Predictions: ps, ExplorationCost: 0.5}
+	}
+	on := make([]learnRequest, 20)
+	for i := range on {
+		on[i] = mk(25, 5, 20, prediction{P: 0.9, Passed: true}, prediction{P: 0.6, Passed: false})
+	}
+	on[0] = mk(40, 22, 18) // round 1 fell short
+	s := learnSeed{Seed: 1, Arms: map[string][]learnRequest{armOn: on}}
+
+	// 5 of 25 fail over requests 11–20: M*(20, 0.2, 0.95) = 29.
+	require.Equal(t, 29, s.mstar(armOn, 20))
+	require.InDelta(t, 25.0/29, s.mstarRatio(armOn, 20), 1e-12)
+	require.InDelta(t, 1.25, s.imagesPerDelivered(armOn, 11), 1e-12)
+	kept, n := s.firstRound(armOn, 20)
+	require.Equal(t, []int{19, 20}, []int{kept, n})
+	require.InDelta(t, (0.01+0.36)/2, brier(s.predictions(armOn)), 1e-12)
+	require.InDelta(t, 10, s.explorationCost(armOn), 1e-12)
+	bins := reliability(s.predictions(armOn))
+	require.Equal(t, 19, bins[1].N, "the 0.6 predictions")
+	require.Zero(t, bins[1].Realised)
+	require.Equal(t, 19, bins[4].N, "the 0.9 predictions")
+	require.Equal(t, 1.0, bins[4].Realised)
+
+	sum := summarizeLearning([]learnSeed{s}, benchLearningOptions{Requests: 20, Count: 20})
+	require.InDelta(t, 0.95, sum.FirstRoundOn, 1e-12)
+	require.Equal(t, -1, sum.ImagesOnSeeds15, "seeds 1–5 did not all run")
+	for _, c := range sum.criteria() {
+		if strings.Contains(c.Name, "first-round") {
+			require.True(t, c.Met)
+		}
+	}
 }

@@ -13,14 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-
-	"github.com/designerbff/pipeline/infra/local/sfnlocal"
 	"github.com/designerbff/pipeline/infra/local/stack"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
@@ -56,6 +51,9 @@ type demoOptions struct {
 	Requests int
 	Count    int
 	OutDir   string
+	// DataDir, when set, keeps the run's Postgres cluster and S3 objects
+	// there (as `serve --data` does), for `monitor --data` or serve to read.
+	DataDir string
 }
 
 // demoResult is one request's outcome as the API reports it.
@@ -73,6 +71,7 @@ func demoCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.IntVar(&opts.Requests, "requests", 6, "how many requests (1-6)")
 	fs.IntVar(&opts.Count, "count", 12, "images per request (N)")
 	fs.StringVar(&opts.OutDir, "out", "demo-output", "folder for the HTML report")
+	fs.StringVar(&opts.DataDir, "data", "", "keep the database and images in this folder (e.g. "+DefaultDataDir+", serve's) instead of a throwaway cluster")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,34 +100,12 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 		cfg.Limits.MaxUnfinished = len(reqs)
 	}
 
-	// The bar grows when top-up rounds add candidates.
-	expected := len(reqs) * generation.WithBuffer(opts.Count, cfg.DefaultBufferPercent)
-	bar := progressbar.NewOptions(expected,
-		progressbar.OptionSetWriter(stderr),
-		progressbar.OptionSetDescription("candidates"),
-		progressbar.OptionShowCount(),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionClearOnFinish(),
-		progressbar.OptionThrottle(100*time.Millisecond),
-	)
-	var started, done atomic.Int64
-	var barMu sync.Mutex
-	events := func(e sfnlocal.Event) {
-		barMu.Lock()
-		defer barMu.Unlock()
-		switch e.Kind {
-		case sfnlocal.IterationStarted:
-			if n := started.Add(1); n > int64(bar.GetMax()) {
-				bar.ChangeMax(int(n))
-			}
-		case sfnlocal.IterationSucceeded, sfnlocal.IterationFailed:
-			done.Add(1)
-			_ = bar.Add(1)
-		}
-	}
+	// Progress on a terminal only: a log or a pipe gets no \r frames.
+	prog := newProgress(stderr, len(reqs)*generation.WithBuffer(opts.Count, cfg.DefaultBufferPercent))
+	events := prog.event
 
 	fmt.Fprintf(stdout, "Starting the local stack (Postgres, S3 server, queue, state machine)…\n")
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Events: events, Logger: logger(io.Discard, "error")})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Events: events, Logger: logger(io.Discard, "error"), DataDir: opts.DataDir})
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +136,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 			fmt.Fprintf(stderr, "execution %s: %v\n", id, err)
 		}
 	}
-	_ = bar.Finish()
+	prog.finish()
 
 	results := make([]demoResult, len(reqs))
 	for i, id := range ids {
@@ -171,8 +148,12 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
+	failing, err := modifiersFailingMost(ctx, s, 5)
+	if err != nil {
+		return nil, err
+	}
 	printResults(stdout, results)
-	printLearning(ctx, stdout, s, stats)
+	printLearning(stdout, stats, failing)
 
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, err
@@ -181,10 +162,14 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) ([
 	if err != nil {
 		return nil, err
 	}
-	if err := writeReport(path, results, cfg.ValidationMinScore, time.Since(start)); err != nil {
+	// One wall time, the whole run's, for the page and the console.
+	wall := time.Since(start)
+	run := demoRun{Results: results, Reference: reference, Providers: stats, FailingModifiers: failing,
+		Threshold: cfg.ValidationMinScore, Wall: wall, Candidates: prog.done()}
+	if err := writeReport(path, run); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "\nReport: file://%s\nWall time: %s for %d requests, %d candidates.\n", path, time.Since(start).Round(time.Millisecond), len(reqs), done.Load())
+	fmt.Fprintf(stdout, "\nReport: file://%s\nWall time: %s for %d requests, %d candidates.\n", path, wall.Round(time.Millisecond), len(reqs), run.Candidates)
 	return results, nil
 }
 
@@ -249,11 +234,12 @@ func collect(ctx context.Context, s *stack.Stack, baseURL, id string, r demoRequ
 func printResults(w io.Writer, results []demoResult) {
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\trequested\tplanned\tgenerated\tpassed\tdelivered\trounds\tbuffer\tstatus\tcost USD\tdiscard reasons")
+	fmt.Fprintln(tw, "#\trequested\tplanned\tgenerated\tpassed\tdelivered\tsurplus\tfailed\trounds\tbuffer\tstatus\tcost USD\tfailure reasons (images)")
 	for i, r := range results {
 		g := r.Generation
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.4f\t%s\n", i+1, g.RequestedCount, g.PlannedCount, g.GeneratedCount,
-			g.PassedCount, g.DeliveredCount, g.Rounds, bufferLabel(g), g.Status, g.CostUSD, reasonsLabel(g.DiscardReasons))
+		o := outcomesOf(r.Candidates)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%.4f\t%s\n", i+1, g.RequestedCount, g.PlannedCount, g.GeneratedCount,
+			g.PassedCount, g.DeliveredCount, o.Surplus, o.Failed, g.Rounds, bufferLabel(g), g.Status, g.CostUSD, reasonsLabel(o.Reasons))
 	}
 	_ = tw.Flush()
 	for i, r := range results {
@@ -264,6 +250,36 @@ func printResults(w io.Writer, results []demoResult) {
 		}
 		fmt.Fprintln(w, line)
 	}
+}
+
+// outcomes counts a generation's images that were not delivered, per image:
+// surplus (passed, not needed) and failed (refused by the provider, failed
+// validation, or lost to infrastructure), with how many failed images
+// carried each reason.
+type outcomes struct {
+	Surplus, Failed int
+	Reasons         map[string]int
+}
+
+func outcomesOf(cands []generation.Candidate) outcomes {
+	o := outcomes{Reasons: map[string]int{}}
+	for _, c := range cands {
+		switch {
+		case c.Status == generation.CandidateSelected:
+		case c.Verdict != nil && c.Verdict.Passed:
+			o.Surplus++
+		case c.Verdict != nil:
+			o.Failed++
+			for _, r := range c.Verdict.Reasons {
+				o.Reasons[r]++
+			}
+		default:
+			o.Failed++
+			code, _, _ := strings.Cut(c.FailureReason, ":")
+			o.Reasons[orDash(strings.TrimSpace(code))]++
+		}
+	}
+	return o
 }
 
 func bufferLabel(g httpapi.GenerationBody) string {
@@ -293,30 +309,57 @@ func orDash(s string) string {
 	return s
 }
 
+// modifierStat is a prompt modifier's discounted outcome counts, as the
+// learner holds them.
+type modifierStat struct {
+	Attribute          string
+	Passes, Failures   float64
+	FailureRatePercent float64
+}
+
+// modifiersFailingMost are the procedural provider's modifiers with the
+// highest failure share (at least two discounted outcomes), worst first.
+func modifiersFailingMost(ctx context.Context, s *stack.Stack, limit int) ([]modifierStat, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT attribute, passes, failures FROM attribute_stats
+		WHERE provider = 'procedural' AND passes + failures >= 2
+		ORDER BY failures / (passes + failures) DESC, attribute LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("attribute statistics: %w", err)
+	}
+	defer rows.Close()
+	var out []modifierStat
+	for rows.Next() {
+		var m modifierStat
+		if err := rows.Scan(&m.Attribute, &m.Passes, &m.Failures); err != nil {
+			return nil, fmt.Errorf("attribute statistics: %w", err)
+		}
+		m.FailureRatePercent = 100 * m.Failures / (m.Passes + m.Failures)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
 // printLearning shows what the learner and the recalibration made of the
-// outcomes: the provider's pass rate and the modifiers with the most failures.
-func printLearning(ctx context.Context, w io.Writer, s *stack.Stack, stats []generation.ProviderStats) {
+// outcomes: the provider's pass rate, the buffers it would now plan, its
+// recommendations and the modifiers with the most failures.
+func printLearning(w io.Writer, stats []generation.ProviderStats, failing []modifierStat) {
 	fmt.Fprintln(w, "\nRecalibrated provider statistics (absolute outcomes):")
 	for _, st := range stats {
 		fmt.Fprintf(w, "  %s %s: %d passed, %d failed, pass-rate posterior Beta(%.1f, %.1f), mean %.2f; failures: %s\n",
 			st.Provider, orDash(st.Model), st.Passes, st.Failures, st.Alpha, st.Beta, st.Alpha/(st.Alpha+st.Beta), reasonsLabel(st.FailuresByReason))
-	}
-	rows, err := s.Pool.Query(ctx, `SELECT attribute, passes, failures FROM attribute_stats
-		WHERE provider = 'procedural' AND passes + failures >= 2
-		ORDER BY failures / (passes + failures) DESC, attribute LIMIT 5`)
-	if err != nil {
-		fmt.Fprintln(w, "  attribute statistics:", err)
-		return
-	}
-	defer rows.Close()
-	fmt.Fprintln(w, "Prompt modifiers the learner has seen fail most (discounted counts):")
-	for rows.Next() {
-		var attr string
-		var passes, failures float64
-		if err := rows.Scan(&attr, &passes, &failures); err != nil {
-			fmt.Fprintln(w, "  ", err)
-			return
+		if len(st.RecommendedBuffers) > 0 {
+			parts := make([]string, len(st.RecommendedBuffers))
+			for i, b := range st.RecommendedBuffers {
+				parts[i] = fmt.Sprintf("%d→%d (+%.0f%%)", b.Count, b.Planned, b.BufferPercent)
+			}
+			fmt.Fprintf(w, "    auto buffer now: %s\n", strings.Join(parts, ", "))
 		}
-		fmt.Fprintf(w, "  %-26s %.1f passed, %.1f failed\n", attr, passes, failures)
+		for _, r := range st.Recommendations {
+			fmt.Fprintf(w, "    %s (%s): %s\n", r.Type, r.Severity, r.Message)
+		}
+	}
+	fmt.Fprintln(w, "Prompt modifiers the learner has seen fail most (discounted counts):")
+	for _, m := range failing {
+		fmt.Fprintf(w, "  %-26s %.1f passed, %.1f failed\n", m.Attribute, m.Passes, m.Failures)
 	}
 }

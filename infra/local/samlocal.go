@@ -93,6 +93,7 @@ func samSecrets(s *stack.Stack, getenv func(string) string) map[string]string {
 		p + "gemini":    secretslocal.Object(map[string]string{"GEMINI_API_KEY": getenv("GEMINI_API_KEY")}),
 		p + "stability": secretslocal.Object(map[string]string{"STABILITY_API_KEY": getenv("STABILITY_API_KEY")}),
 		p + "replicate": secretslocal.Object(map[string]string{"REPLICATE_API_TOKEN": getenv("REPLICATE_API_TOKEN")}),
+		p + "webhook":   secretslocal.Object(map[string]string{"WEBHOOK_SIGNING_SECRET": system.DevWebhookSecret}),
 	}
 }
 

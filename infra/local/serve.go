@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"time"
@@ -38,7 +39,7 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	log := logger(stderr, cfg.LogLevel)
 	s, err := stack.Start(ctx, stack.Options{
 		Config: cfg, Logger: log, FeedbackPoll: 200 * time.Millisecond, DataDir: *dataDir,
-		Maintenance: stack.Maintenance{StallTimeout: cfg.StallTimeout, Recalibrate: cfg.RecalibrateInterval},
+		Maintenance: stack.Maintenance{StallTimeout: cfg.StallTimeout, Recalibrate: cfg.RecalibrateInterval, Webhooks: 5 * time.Second},
 	})
 	if err != nil {
 		return err
@@ -52,7 +53,8 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "resumed %d unfinished generations\n", len(resumed))
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
-	srv := &http.Server{Addr: addr, Handler: s.API(true).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "database %s\nS3 endpoint %s (bucket %s)\n", redactURL(s.Config.DatabaseURL), s.Config.ObjectEndpoint, s.Config.ObjectBucket)
+	srv := s.API(true).Server(addr)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
 	fmt.Fprintf(stdout, "API on http://%s (local identity: Authorization: Bearer <user-id>); Ctrl-C stops\n", addr)
@@ -67,4 +69,19 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	return nil
+}
+
+// redactURL is a database URL fit to print: the password (and any password
+// query parameter) replaced by "xxxxx". A string that does not parse as a
+// URL (a key=value DSN) is printed with nothing but its host.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return "(a key=value connection string, not shown)"
+	}
+	if q := u.Query(); q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted()
 }

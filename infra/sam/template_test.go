@@ -413,6 +413,8 @@ func TestEnvironmentCoversConfig(t *testing.T) {
 		"GENERATION_STALL_TIMEOUT": "make serve's sweeper; AWS keeps the default",
 		// In AWS RecalibrateFunction's ScheduleV2 event runs it.
 		"RECALIBRATE_INTERVAL": "make serve's recalibration schedule",
+		// In AWS operators are a JWT group (OPERATOR_GROUP).
+		"OPERATOR_USER_IDS": "the local bearer identities that are operators",
 	}
 	// Set on these functions only, pointing at a resource of this type.
 	perFunction := map[string]struct {

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -66,6 +69,7 @@ type submission struct {
 	ext         string // the reference's object key extension
 	features    generation.ReferenceFeatures
 	settings    generation.Settings
+	fingerprint string // Fingerprint of the request
 }
 
 // Create validates the image and settings, then stores the reference image,
@@ -110,7 +114,20 @@ func (s *Service) validate(ctx context.Context, req CreateRequest) (submission, 
 	if err != nil {
 		return submission{}, err
 	}
+	if parsed.WebhookURL != "" {
+		if len(s.WebhookHosts) == 0 {
+			return submission{}, generation.FieldError("webhookUrl", "webhooks are not enabled on this deployment (WEBHOOK_ALLOWED_HOSTS is empty)")
+		}
+		if !generation.WebhookHostAllowed(parsed.WebhookURL, s.WebhookHosts) {
+			return submission{}, generation.FieldError("webhookUrl", "host is not one this deployment calls (WEBHOOK_ALLOWED_HOSTS)")
+		}
+	}
+	fingerprint, err := Fingerprint(parsed, req.Image)
+	if err != nil {
+		return submission{}, err
+	}
 	return submission{
+		fingerprint: fingerprint,
 		user:        req.User,
 		key:         key,
 		image:       req.Image,
@@ -162,6 +179,9 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 		existing, err := s.Store.Generation(ctx, id)
 		switch {
 		case err == nil:
+			if err := sameRequest(existing, sub.fingerprint); err != nil {
+				return generation.Generation{}, err
+			}
 			return s.resume(ctx, sub.user, existing)
 		case generation.ErrorCode(err) != generation.ENOTFOUND:
 			return generation.Generation{}, fmt.Errorf("look up generation %s: %w", id, err)
@@ -197,6 +217,7 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 		BufferMethod:         generation.BufferAuto,
 		TargetConfidence:     sub.settings.TargetConfidence,
 		IdempotencyKey:       sub.key,
+		RequestFingerprint:   sub.fingerprint,
 		CreatedAt:            s.now(),
 	}
 	if !sub.settings.BufferPercent.Auto {
@@ -209,9 +230,51 @@ func (s *Service) submit(ctx context.Context, sub submission) (generation.Genera
 	}
 	if !created {
 		// A concurrent retry with the same key won the insert.
+		if err := sameRequest(stored, sub.fingerprint); err != nil {
+			return generation.Generation{}, err
+		}
 		return s.resume(ctx, sub.user, stored)
 	}
 	return s.start(ctx, stored)
+}
+
+// Fingerprint identifies a create request for Idempotency-Key checks: the
+// hex SHA-256 of the settings as parsed (defaults applied, so `{"count": 4}`
+// and `{"count": 4, "maxRounds": 3}` are the same request), a dot, and the
+// hex SHA-256 of the reference image's bytes. Its two halves say which part
+// of a reused key's request differs.
+func Fingerprint(settings generation.Settings, image []byte) (string, error) {
+	canonical, err := json.Marshal(settings)
+	if err != nil {
+		return "", fmt.Errorf("encode settings: %w", err)
+	}
+	a, b := sha256.Sum256(canonical), sha256.Sum256(image)
+	return hex.EncodeToString(a[:]) + "." + hex.EncodeToString(b[:]), nil
+}
+
+// sameRequest refuses a reused Idempotency-Key whose request differs from
+// the one that created g (ECONFLICT naming what differs), and one whose
+// generation was deleted. Generations stored before fingerprints were kept
+// have none and are taken as the same request.
+func sameRequest(g generation.Generation, fingerprint string) error {
+	if g.DeletedAt != nil {
+		return &generation.Error{Code: generation.ECONFLICT, Field: idempotencyKeyField,
+			Message: "was used for a generation that has since been deleted; use a new key"}
+	}
+	if g.RequestFingerprint == "" || g.RequestFingerprint == fingerprint {
+		return nil
+	}
+	gotSettings, gotImage, _ := strings.Cut(g.RequestFingerprint, ".")
+	wantSettings, wantImage, _ := strings.Cut(fingerprint, ".")
+	var differs []string
+	if gotSettings != wantSettings {
+		differs = append(differs, "settings")
+	}
+	if gotImage != wantImage {
+		differs = append(differs, "image")
+	}
+	return &generation.Error{Code: generation.ECONFLICT, Field: idempotencyKeyField,
+		Message: "was already used with different " + strings.Join(differs, " and ") + "; send the same request again or use a new key"}
 }
 
 // resolveProvider fixes the generation's provider and model at creation:

@@ -39,6 +39,10 @@ func (s *Service) Rate(ctx context.Context, req RateRequest) (generation.Feedbac
 	if err != nil {
 		return generation.FeedbackEvent{}, err
 	}
+	if s.Ratings == nil {
+		// Before takeRating: a refused rating must not count against the limit.
+		return generation.FeedbackEvent{}, generation.Errorf(generation.EUNAVAILABLE, "feedback is not enabled")
+	}
 	if err := s.takeRating(ctx, req.User); err != nil {
 		return generation.FeedbackEvent{}, err
 	}
@@ -57,9 +61,6 @@ func (s *Service) Rate(ctx context.Context, req RateRequest) (generation.Feedbac
 	}
 	if err != nil {
 		return generation.FeedbackEvent{}, fmt.Errorf("load image %s: %w", req.ImageID, err)
-	}
-	if s.Ratings == nil {
-		return generation.FeedbackEvent{}, generation.Errorf(generation.EUNAVAILABLE, "feedback is not enabled")
 	}
 	e := learning.RatingEvent(c, req.User, *req.Rating, reasons, s.now())
 	if err := s.Ratings.Publish(ctx, []generation.FeedbackEvent{e}); err != nil {

@@ -79,9 +79,23 @@ func (s *Service) Generation(ctx context.Context, user, id string) (GenerationRe
 	return r, nil
 }
 
-// owned loads generation id if user owns it; otherwise ENOTFOUND with
-// message notFound, whether it exists or not.
+// owned loads generation id if user owns it and has not deleted it;
+// otherwise ENOTFOUND with message notFound, whether it exists or not.
 func (s *Service) owned(ctx context.Context, user, id, notFound string) (generation.Generation, error) {
+	g, err := s.ownedOrDeleted(ctx, user, id)
+	if err == nil && g.DeletedAt != nil {
+		return generation.Generation{}, generation.Errorf(generation.ENOTFOUND, "%s", notFound)
+	}
+	if generation.ErrorCode(err) == generation.ENOTFOUND {
+		return generation.Generation{}, generation.Errorf(generation.ENOTFOUND, "%s", notFound)
+	}
+	return g, err
+}
+
+// ownedOrDeleted loads generation id if user owns it, deleted or not;
+// otherwise ENOTFOUND, whether it exists or not.
+func (s *Service) ownedOrDeleted(ctx context.Context, user, id string) (generation.Generation, error) {
+	const notFound = "generation not found"
 	if !generation.IsUUID(id) {
 		return generation.Generation{}, generation.Errorf(generation.ENOTFOUND, "%s", notFound)
 	}

@@ -41,9 +41,17 @@ type Service struct {
 	// ProviderChooser resolves settings.provider "auto" (nil: "auto" is an
 	// EINVALID error naming provider).
 	ProviderChooser generation.ProviderChooser
-	// Ratings sends user ratings to the learner's queue (nil: Rate is
-	// EUNAVAILABLE, "feedback is not enabled").
+	// Ratings sends user ratings and operators' reviews to the learner's
+	// queue (nil: Rate and Review are EUNAVAILABLE, "feedback is not
+	// enabled").
 	Ratings generation.Publisher
+	// Monitoring reads the monitoring sections and the review queue for
+	// operators (nil: those operations are EUNAVAILABLE).
+	Monitoring generation.Monitoring
+	// MonitoringQuery holds the alert thresholds the monitoring sections
+	// are read with (MONITORING_MAX_COST_PER_IMAGE_USD,
+	// GENERATION_STALL_TIMEOUT, VALIDATION_MIN_SCORE).
+	MonitoringQuery generation.MonitoringQuery
 	// LearnerStats reads the learner's statistics for Learning (nil:
 	// EUNAVAILABLE).
 	LearnerStats generation.AttributeStatsReader
@@ -65,6 +73,10 @@ type Service struct {
 	// bytes. Without it a request with a key fails (500) rather than get a
 	// guessable id; requests without a key get random ids either way.
 	IDSecret []byte
+	// WebhookHosts are the hosts settings.webhookUrl may name
+	// (WEBHOOK_ALLOWED_HOSTS; "example.com", "example.com:8443" or
+	// ".example.com"). Empty: a request with a webhookUrl is refused.
+	WebhookHosts []string
 	// Logger receives what a caller is not told (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).

@@ -1,7 +1,9 @@
 // Package buffer sizes over-generation so that a request keeps its promise:
 // at least N good images with a chosen confidence, at close to the least
 // possible cost. It is pure: pass-rate posteriors from absolute outcomes, the
-// exact Beta-Binomial planner and provider recommendations (`make
+// exact Beta-Binomial planner, the per-candidate planner (an exact
+// Poisson-binomial over predicted pass probabilities, averaged over their
+// posterior draws: poissonbinomial.go) and provider recommendations (`make
 // bench-buffer` simulates them from infra/bench/bufsim).
 //
 // Notation: N images to deliver, M candidates generated, X of them pass,

@@ -7,7 +7,10 @@ import "github.com/designerbff/pipeline/shared/generation"
 //
 // Evidence: the stored outcomes of the request's model when that model has
 // at least MinSamples of them, else of the provider as a whole (all models),
-// plus this generation's earlier rounds. Below MinSamples outcomes in total
+// recency-discounted when the store computed it (ProviderStats.Weighted),
+// plus this generation's earlier rounds. With per-candidate predictions
+// (SizeQuery.Predicted) an "auto" round is the smallest prefix of the
+// predicted candidates that keeps the promise (CountPredicted). Below MinSamples outcomes in total
 // the history is not trusted and "auto" plans the default percent (reported
 // as Default, with its honest probability under the posterior); a top-up
 // round usually has enough evidence from round 1 to be planned exactly.
@@ -34,31 +37,42 @@ func (p Planner) prior() Prior {
 }
 
 // Evidence returns the absolute outcomes to plan model's rounds with: the
-// model's own when it has MinSamples of them, else the provider's total.
-func (p Planner) Evidence(history []generation.ProviderStats, model string) (passes, failures int) {
-	var total [2]int
+// model's own when it has MinSamples of them, else the provider's total,
+// each recency-discounted when the store computed it
+// (ProviderStats.Weighted), and how many outcomes (undiscounted) are behind
+// them, for the MinSamples rule.
+func (p Planner) Evidence(history []generation.ProviderStats, model string) (passes, failures float64, samples int) {
 	for _, h := range history {
 		if h.Model == model && h.Samples() >= max(1, p.MinSamples) {
-			return h.Passes, h.Failures
+			passes, failures = h.Weighted()
+			return passes, failures, h.Samples()
 		}
-		total[0] += h.Passes
-		total[1] += h.Failures
 	}
-	return total[0], total[1]
+	for _, h := range history {
+		hp, hf := h.Weighted()
+		passes, failures, samples = passes+hp, failures+hf, samples+h.Samples()
+	}
+	return passes, failures, samples
 }
 
 // Size plans one round (see Planner).
 func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
-	hp, hf := p.Evidence(q.History, q.Model)
-	passes, failures := hp+q.Passed, hf+q.Failed
-	post := p.prior().Update(float64(passes), float64(failures))
+	hp, hf, samples := p.Evidence(q.History, q.Model)
+	passes, failures := hp+float64(q.Passed), hf+float64(q.Failed)
+	post := p.prior().Update(passes, failures)
 	s := generation.Sizing{Alpha: post.Alpha, Beta: post.Beta, Method: generation.BufferAuto}
+	predicted := len(q.Predicted) > 0
 	percent := q.DefaultPercent
 	switch {
 	case q.Percent != nil:
 		s.Method, percent = generation.BufferFixed, *q.Percent
-	case passes+failures < p.MinSamples:
+	case samples+q.Passed+q.Failed < p.MinSamples:
 		s.Default = true
+	case predicted:
+		s.Count, s.Probability = CountPredicted(q.Need, q.Confidence, q.Predicted, q.Limit)
+		s.Capped, s.Predicted = s.Probability < q.Confidence, true
+		s.BufferPercent = Percent(q.Need, s.Count)
+		return s
 	default:
 		s.Count, s.Probability = Count(q.Need, q.Confidence, post.Alpha, post.Beta, q.Limit)
 		s.Capped = s.Probability < q.Confidence
@@ -74,6 +88,11 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 		s.BufferPercent = percent // as the request named it, not rounded up
 	}
 	s.Probability = 1 - Shortfall(q.Need, s.Count, post.Alpha, post.Beta)
+	if predicted && s.Method == generation.BufferFixed && len(q.Predicted[0]) >= s.Count {
+		// A named percent plans as named; the candidates' predictions
+		// still say how likely it keeps the promise.
+		s.Probability, s.Predicted = PredictedTails(q.Need, q.Predicted)[s.Count], true
+	}
 	return s
 }
 

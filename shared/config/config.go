@@ -23,11 +23,13 @@ type Config struct {
 	DefaultBufferPercent   float64 // DEFAULT_BUFFER_PERCENT (20)
 	BufferTargetConfidence float64 // BUFFER_TARGET_CONFIDENCE (0.95)
 	BufferMinSamples       int     // BUFFER_MIN_SAMPLES (10): history needed before it outweighs the prior
+	BufferHalfLife         float64 // BUFFER_HALF_LIFE (150): outcomes after which one weighs half in the planner's posterior; 0: no discount
 	PassRatePrior          float64 // PASS_RATE_PRIOR (0.5, Jeffreys'): a of the Beta(a, a) prior of every pass rate, planner and learner
 	ValidationMinScore     float64 // VALIDATION_MIN_SCORE (70)
 	ValidationFlagMargin   float64 // VALIDATION_AUTO_FLAG_THRESHOLD (5): passed but within this of the threshold → flagged
 	FeedbackEnabled        bool    // RLHF_FEEDBACK_ENABLED (true)
 	LearningRate           float64 // RLHF_LEARNING_RATE (0.1): per-fold discount of old attribute counts
+	ExploreBudget          float64 // RLHF_EXPLORATION_BUDGET (0.01): expected extra images a round may spend exploring, per image to deliver
 
 	Provider  string // PROVIDER (procedural): the provider when settings name none, or "auto"
 	QuirkSeed int64  // QUIRK_SEED (42): the procedural provider's defect table
@@ -80,6 +82,28 @@ type Config struct {
 	// (RECALIBRATE_INTERVAL, 15m: template.yaml's RecalibrateSchedule).
 	RecalibrateInterval time.Duration
 	LogLevel            string // LOG_LEVEL (info)
+
+	// OperatorUserIDs may open /dashboard and /v1/monitoring locally
+	// (OPERATOR_USER_IDS, comma-separated, default "operator"); the local
+	// bearer identity is checked against them. In AWS the JWT's group
+	// claims are checked against OperatorGroup instead.
+	OperatorUserIDs []string
+	// OperatorGroup is the JWT group or role that makes a caller an
+	// operator in AWS (OPERATOR_GROUP, default "operators": a value of the
+	// cognito:groups, groups or roles claim).
+	OperatorGroup string
+	// MonitoringMaxCostPerImageUSD is the alert threshold of the cost per
+	// delivered image over 24 h (MONITORING_MAX_COST_PER_IMAGE_USD, 0.25).
+	MonitoringMaxCostPerImageUSD float64
+	// WebhookHosts are the hosts settings.webhookUrl may name
+	// (WEBHOOK_ALLOWED_HOSTS, comma-separated "host", "host:port" or
+	// ".domain"; empty: webhooks are off and a webhookUrl is refused).
+	WebhookHosts []string
+	// MetricsNamespace is the CloudWatch namespace of the functions'
+	// embedded-metric-format lines (METRICS_NAMESPACE, DesignerBFF/Pipeline;
+	// template.yaml sets DesignerBFF/<stack name>, which its dashboard and
+	// alarms read).
+	MetricsNamespace string
 }
 
 // Load reads the environment through getenv (os.Getenv in main, a map in tests).
@@ -90,11 +114,13 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultBufferPercent:   r.float("DEFAULT_BUFFER_PERCENT", 20, 0, 200),
 		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
 		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
+		BufferHalfLife:         r.float("BUFFER_HALF_LIFE", 150, 0, 1_000_000),
 		PassRatePrior:          r.float("PASS_RATE_PRIOR", buffer.DefaultPriorCount, buffer.MinPriorCount, buffer.MaxPriorCount),
 		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),
 		ValidationFlagMargin:   r.flagMargin("VALIDATION_AUTO_FLAG_THRESHOLD", 5),
 		FeedbackEnabled:        r.bool("RLHF_FEEDBACK_ENABLED", true),
 		LearningRate:           r.float("RLHF_LEARNING_RATE", 0.1, 0, 1),
+		ExploreBudget:          r.float("RLHF_EXPLORATION_BUDGET", 0.01, 0, 10),
 		Provider:               strings.ToLower(r.str("PROVIDER", "procedural")),
 		QuirkSeed:              int64(r.int("QUIRK_SEED", 42, 0, 1<<62)),
 		Providers:              r.providers("PROVIDERS", "procedural"),
@@ -110,6 +136,12 @@ func Load(getenv func(string) string) (Config, error) {
 		StallTimeout:           r.duration("GENERATION_STALL_TIMEOUT", 15*time.Minute, time.Second, 48*time.Hour),
 		RecalibrateInterval:    r.duration("RECALIBRATE_INTERVAL", 15*time.Minute, time.Second, 24*time.Hour),
 		LogLevel:               r.logLevel("LOG_LEVEL", "info"),
+		WebhookHosts:           r.hosts("WEBHOOK_ALLOWED_HOSTS"),
+		MetricsNamespace:       r.str("METRICS_NAMESPACE", "DesignerBFF/Pipeline"),
+	}
+	// CloudWatch reserves AWS/ and caps a namespace at 256 characters.
+	if ns := c.MetricsNamespace; ns == "" || len(ns) > 256 || strings.HasPrefix(ns, "AWS/") {
+		r.problems = append(r.problems, fmt.Sprintf("METRICS_NAMESPACE=%q must be 1 to 256 characters, not starting with AWS/", ns))
 	}
 	c.Limits = generation.UserLimits{
 		MaxUnfinished:        r.int("USER_MAX_CONCURRENT_GENERATIONS", 5, 0, 10_000),
@@ -118,6 +150,9 @@ func Load(getenv func(string) string) (Config, error) {
 		MaxCostPerDay:        r.float("USER_MAX_COST_USD_PER_DAY", 25, 0, 1_000_000),
 	}
 	c.RatingsPerMinute = r.int("USER_MAX_RATINGS_PER_MINUTE", 30, 0, 100_000)
+	c.OperatorUserIDs = r.list("OPERATOR_USER_IDS", "operator")
+	c.OperatorGroup = r.str("OPERATOR_GROUP", "operators")
+	c.MonitoringMaxCostPerImageUSD = r.float("MONITORING_MAX_COST_PER_IMAGE_USD", 0.25, 0, 1000)
 	c.Models = map[string]string{
 		"openai":    r.str("OPENAI_MODEL", ""),
 		"gemini":    r.str("GEMINI_MODEL", ""),
@@ -236,6 +271,18 @@ func (r *reader) bool(name string, def bool) bool {
 	})
 }
 
+// list reads a comma-separated list, trimming blanks and dropping empty
+// items.
+func (r *reader) list(name, def string) []string {
+	var out []string
+	for _, item := range strings.Split(r.str(name, def), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
 func (r *reader) providers(name, def string) []string {
 	v, ok := r.raw(name)
 	if !ok {
@@ -274,6 +321,24 @@ func (r *reader) allowedModels(name string) map[string][]string {
 		}
 		if !slices.Contains(out[provider], model) {
 			out[provider] = append(out[provider], model)
+		}
+	}
+	return out
+}
+
+// hosts reads a comma-separated list of host names ("example.com",
+// "example.com:8443", ".example.com" for any host under it), lower-cased.
+func (r *reader) hosts(name string) []string {
+	v, _ := r.raw(name)
+	var out []string
+	for h := range strings.SplitSeq(v, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		switch {
+		case h == "":
+		case strings.ContainsAny(h, "/@ ?#") || strings.Trim(h, ".:") == "":
+			r.problems = append(r.problems, fmt.Sprintf("%s: %q must be a host name (example.com, example.com:8443 or .example.com), not a URL", name, h))
+		case !slices.Contains(out, h):
+			out = append(out, h)
 		}
 	}
 	return out

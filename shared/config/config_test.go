@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +81,34 @@ func TestAllowedModels(t *testing.T) {
 	}
 	_, err = config.Load(env(map[string]string{"REPLICATE_MODEL": "acme/x?y"}))
 	require.ErrorContains(t, err, "REPLICATE_MODEL")
+}
+
+func TestOperatorsAndMonitoring(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, []string{"operator"}, c.OperatorUserIDs)
+	require.Equal(t, "operators", c.OperatorGroup)
+	require.Equal(t, 0.25, c.MonitoringMaxCostPerImageUSD)
+
+	c, err = config.Load(env(map[string]string{
+		"OPERATOR_USER_IDS": " ana, bo ,,cy ", "OPERATOR_GROUP": "ops", "MONITORING_MAX_COST_PER_IMAGE_USD": "0.1"}))
+	require.NoError(t, err)
+	require.Equal(t, []string{"ana", "bo", "cy"}, c.OperatorUserIDs)
+	require.Equal(t, "ops", c.OperatorGroup)
+	require.Equal(t, 0.1, c.MonitoringMaxCostPerImageUSD)
+
+	_, err = config.Load(env(map[string]string{"MONITORING_MAX_COST_PER_IMAGE_USD": "-1"}))
+	require.ErrorContains(t, err, "MONITORING_MAX_COST_PER_IMAGE_USD")
+}
+
+func TestMetricsNamespace(t *testing.T) {
+	t.Parallel()
+	c, err := config.Load(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "DesignerBFF/Pipeline", c.MetricsNamespace)
+	for _, bad := range []string{"AWS/Lambda", strings.Repeat("n", 257)} {
+		_, err := config.Load(env(map[string]string{"METRICS_NAMESPACE": bad}))
+		require.ErrorContains(t, err, "METRICS_NAMESPACE")
+	}
 }

@@ -20,6 +20,10 @@ const (
 	FeedbackFiltered    FeedbackType = "filtered"     // the provider's safety filter
 	FeedbackHighQuality FeedbackType = "high_quality" // scored ≥ 85 (written by the database trigger)
 	FeedbackUserRating  FeedbackType = "user_rating"
+	// FeedbackOperatorReview is an operator's approval or rejection of a
+	// flagged image (the dashboard's review queue), folded like a rating
+	// with its own weight (shared/learning ReviewWeight).
+	FeedbackOperatorReview FeedbackType = "operator_review"
 )
 
 // FeedbackSource says who produced a feedback event.
@@ -75,7 +79,7 @@ func (e FeedbackEvent) Validate() error {
 		return FieldError("provider", "is required")
 	}
 	switch e.Type {
-	case FeedbackSelected, FeedbackDiscarded, FeedbackFailed, FeedbackFiltered, FeedbackHighQuality, FeedbackUserRating:
+	case FeedbackSelected, FeedbackDiscarded, FeedbackFailed, FeedbackFiltered, FeedbackHighQuality, FeedbackUserRating, FeedbackOperatorReview:
 	default:
 		return FieldError("feedbackType", "unknown type %q", e.Type)
 	}

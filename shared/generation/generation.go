@@ -88,6 +88,13 @@ type Generation struct {
 	// UpdatedAt is the last change to the generation or any of its
 	// candidates: its last progress (set by the store).
 	UpdatedAt time.Time
+	// RequestFingerprint identifies the request that created the
+	// generation (app.Fingerprint), so that an Idempotency-Key reused with
+	// another request is told apart ("" for generations created before).
+	RequestFingerprint string
+	// DeletedAt is when the owner deleted the generation: its user content
+	// is erased, and reads answer as if it did not exist.
+	DeletedAt *time.Time
 }
 
 // ReferenceFeatures are what the pipeline keeps of the user's reference image.
@@ -129,6 +136,14 @@ type Candidate struct {
 	LatencyMS      int
 	Rank           *int
 	CreatedAt      time.Time
+	// PredictedPass is the pass probability the plan predicted for this
+	// candidate (its posterior mean; nil: planned without a Planner), kept
+	// so that predictions can be checked against outcomes.
+	PredictedPass *float64
+	// ExplorationCost is what the chooser knowingly spent on exploring with
+	// this candidate: the expected images per delivered image of its
+	// modifiers minus that of the best-known ones (0: exploited).
+	ExplorationCost float64
 	// Verdict is the candidate's validation under the current validator, when
 	// the store loaded it with the candidate.
 	Verdict *Verdict
@@ -143,6 +158,13 @@ func ObjectKey(generationID string, round, index int, ext string) string {
 // ReferenceKey is the deterministic key of a generation's reference image.
 func ReferenceKey(generationID, ext string) string {
 	return fmt.Sprintf("references/%s.%s", generationID, ext)
+}
+
+// ObjectPrefixes are the key prefixes of every object a generation owns: its
+// reference (ReferenceKey, whatever the extension) and its images
+// (ObjectKey).
+func ObjectPrefixes(generationID string) []string {
+	return []string{"references/" + generationID + ".", "generations/" + generationID + "/"}
 }
 
 // Verdict is the validator's judgement of one image (0–100 scale).

@@ -26,6 +26,12 @@ type RoundPlan struct {
 	// Capped says maxImages, maxCostUsd or the bounds bound the count, so
 	// the predicted probability may be below the target confidence.
 	Capped bool
+	// Max is the most candidates the round may have (maxImages, maxCostUsd,
+	// RoundBound and what GenerationBound leaves).
+	Max int
+	// Predicted says the count (or, for a fixed buffer, its probability)
+	// came from per-candidate pass predictions (SizeQuery.Predicted).
+	Predicted bool
 	// Bounded, when the round or generation bound (RoundBound,
 	// GenerationBound) cut the count, says so in words for the user.
 	Bounded string
@@ -78,6 +84,54 @@ func TallyOf(cands []Candidate) Tally {
 // GenerationBound leaves (a plan cut by a bound says so in Bounded); a plan
 // of zero means the budget is spent.
 func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []ProviderStats) (RoundPlan, error) {
+	return planRound(g, round, t, p, history, nil)
+}
+
+// PlanRoundPredicted is PlanRound when the chooser has already planned the
+// round's candidates (at most plan.Max of them) and predicted each one's
+// pass probability: an "auto" round is the smallest prefix of them that
+// keeps the promise (Planner, SizeQuery.Predicted), a fixed one keeps its
+// count and reports the predicted probability. Without a Planner, or while
+// the history is too short to trust, it plans as PlanRound.
+func PlanRoundPredicted(g Generation, round int, t Tally, p PlanPolicy, history []ProviderStats, pred PassPredictions) (RoundPlan, error) {
+	return planRound(g, round, t, p, history, pred.Draws)
+}
+
+// PassPredictions are the predicted pass probabilities of a round's planned
+// candidates as K joint posterior draws: Draws[k][i] is candidate i's pass
+// probability under draw k of everything the candidates share (the
+// provider's rate, each modifier's effect), so two candidates with the same
+// modifier are correlated as the posterior says. Mean is the prediction.
+type PassPredictions struct {
+	Draws [][]float64
+}
+
+// Mean is candidate i's predicted pass probability, the mean over the draws
+// (false when there is none).
+func (p PassPredictions) Mean(i int) (float64, bool) {
+	if len(p.Draws) == 0 || i >= len(p.Draws[0]) {
+		return 0, false
+	}
+	sum := 0.0
+	for _, d := range p.Draws {
+		sum += d[i]
+	}
+	return sum / float64(len(p.Draws)), true
+}
+
+// Truncate keeps the first n candidates' draws.
+func (p PassPredictions) Truncate(n int) PassPredictions {
+	if len(p.Draws) == 0 {
+		return p
+	}
+	out := make([][]float64, len(p.Draws))
+	for k, d := range p.Draws {
+		out[k] = d[:min(n, len(d))]
+	}
+	return PassPredictions{Draws: out}
+}
+
+func planRound(g Generation, round int, t Tally, p PlanPolicy, history []ProviderStats, predicted [][]float64) (RoundPlan, error) {
 	if round < 1 || round > g.Settings.MaxRounds {
 		return RoundPlan{}, FieldError("round", "must be from 1 to maxRounds (%d), got %d", g.Settings.MaxRounds, round)
 	}
@@ -93,7 +147,7 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 	if bounding {
 		limit = bound
 	}
-	plan := RoundPlan{Round: round, Needed: needed, BufferPercent: p.DefaultBufferPercent, BufferMethod: BufferAuto}
+	plan := RoundPlan{Round: round, Needed: needed, BufferPercent: p.DefaultBufferPercent, BufferMethod: BufferAuto, Max: max(0, limit)}
 	if !g.Settings.BufferPercent.Auto {
 		plan.BufferPercent = g.Settings.BufferPercent.Percent
 		plan.BufferMethod = BufferFixed
@@ -115,6 +169,7 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 		Passed:         t.Passed,
 		Failed:         t.Generated - t.Passed - t.Errored, // an outage is no evidence about the provider
 		Limit:          max(0, limit),
+		Predicted:      predicted,
 	}
 	if !g.Settings.BufferPercent.Auto {
 		percent := g.Settings.BufferPercent.Percent
@@ -135,10 +190,11 @@ func PlanRound(g Generation, round int, t Tally, p PlanPolicy, history []Provide
 	// negative one.
 	plan.Count, plan.BufferPercent, plan.BufferMethod = s.Count, max(0, s.BufferPercent), s.Method
 	plan.PredictedDeliveryProbability = &s.Probability
-	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped = s.Alpha, s.Beta, s.Capped
+	plan.PosteriorAlpha, plan.PosteriorBeta, plan.Capped, plan.Predicted = s.Alpha, s.Beta, s.Capped, s.Predicted
 	if bounding && s.Capped {
-		// What keeping the promise would have needed, for the note only.
-		q.Limit = 0
+		// What keeping the promise would have needed, for the note only
+		// (from the provider's rate: past the cap no candidate is drawn).
+		q.Limit, q.Predicted = 0, nil
 		if want := p.Planner.Size(q).Count; want > limit {
 			plan.Bounded = boundedNote(g, t, want, limit)
 		}
@@ -209,6 +265,14 @@ type ChoiceRequest struct {
 	// the modifiers (the prompt design does not change) but reads no
 	// statistics: the choice is uniform.
 	Learn bool
+	// BaseAlpha and BaseBeta, when positive, are the Beta posterior of the
+	// provider/model's pass rate the round is planned with: a learning
+	// chooser then predicts each candidate's pass probability from it and
+	// its statistics of the candidate's modifiers (ModifierChoice.Predictions).
+	BaseAlpha, BaseBeta float64
+	// Need is how many images the round must deliver: the scale of the
+	// exploration budget.
+	Need int
 }
 
 // ModifierChoice is a round's modifiers, one list per candidate, and the
@@ -218,6 +282,24 @@ type ModifierChoice struct {
 	// NegativeTerms go only into the negative prompt, and only for a
 	// provider that accepts one; never into the positive prompt.
 	NegativeTerms []string
+	// Predictions, when the request carried a base posterior and the
+	// chooser learns, are the candidates' predicted pass probabilities.
+	Predictions PassPredictions
+	// ExplorationCost is, per candidate, the expected images per delivered
+	// image its modifiers cost over the best-known ones (nil: none).
+	ExplorationCost []float64
+}
+
+// Truncate keeps the first n candidates of the choice. A chooser draws
+// candidates one after another, so the first n of a larger choice are the
+// choice of n.
+func (c ModifierChoice) Truncate(n int) ModifierChoice {
+	c.Modifiers = c.Modifiers[:min(n, len(c.Modifiers))]
+	c.Predictions = c.Predictions.Truncate(n)
+	if c.ExplorationCost != nil {
+		c.ExplorationCost = c.ExplorationCost[:min(n, len(c.ExplorationCost))]
+	}
+	return c
 }
 
 // NewCandidates builds the planned candidates of a round: the base prompt with
@@ -233,17 +315,30 @@ func NewCandidates(g Generation, plan RoundPlan, choice ModifierChoice) []Candid
 		if i < len(mods) {
 			m = mods[i]
 		}
+		var predicted *float64
+		if mean, ok := choice.Predictions.Mean(i); ok {
+			predicted = &mean
+		} else if plan.PosteriorAlpha > 0 && plan.PosteriorBeta > 0 {
+			mean := plan.PosteriorAlpha / (plan.PosteriorAlpha + plan.PosteriorBeta)
+			predicted = &mean
+		}
+		var cost float64
+		if i < len(choice.ExplorationCost) {
+			cost = choice.ExplorationCost[i]
+		}
 		out[i] = Candidate{
-			GenerationID:   g.ID,
-			Round:          plan.Round,
-			Index:          i,
-			Provider:       g.Provider,
-			Model:          g.Model,
-			Prompt:         ComposePrompt(g.BasePrompt, m),
-			NegativePrompt: negative,
-			Modifiers:      m,
-			Seed:           Seed(g.ID, plan.Round, i),
-			Status:         CandidatePlanned,
+			GenerationID:    g.ID,
+			Round:           plan.Round,
+			Index:           i,
+			Provider:        g.Provider,
+			Model:           g.Model,
+			Prompt:          ComposePrompt(g.BasePrompt, m),
+			NegativePrompt:  negative,
+			Modifiers:       m,
+			Seed:            Seed(g.ID, plan.Round, i),
+			Status:          CandidatePlanned,
+			PredictedPass:   predicted,
+			ExplorationCost: cost,
 		}
 	}
 	return out
@@ -252,15 +347,26 @@ func NewCandidates(g Generation, plan RoundPlan, choice ModifierChoice) []Candid
 // ChooseModifiers asks chooser for a round's modifiers; a nil chooser
 // chooses none.
 func ChooseModifiers(ctx context.Context, chooser ModifierChooser, g Generation, plan RoundPlan) (ModifierChoice, error) {
-	if chooser == nil || plan.Count == 0 {
+	return chooseModifiers(ctx, chooser, g, plan, plan.Count, false)
+}
+
+// chooseModifiers asks for count candidates; with predict, it passes the
+// plan's posterior for the chooser to predict from.
+func chooseModifiers(ctx context.Context, chooser ModifierChooser, g Generation, plan RoundPlan, count int, predict bool) (ModifierChoice, error) {
+	if chooser == nil || count == 0 {
 		return ModifierChoice{}, nil
 	}
-	choice, err := chooser.Choose(ctx, ChoiceRequest{
+	req := ChoiceRequest{
 		Provider: g.Provider,
-		Count:    plan.Count,
+		Count:    count,
 		Seed:     Seed(g.ID, plan.Round, -1),
 		Learn:    g.Settings.UseRLHFLearning,
-	})
+		Need:     plan.Needed,
+	}
+	if predict {
+		req.BaseAlpha, req.BaseBeta = plan.PosteriorAlpha, plan.PosteriorBeta
+	}
+	choice, err := chooser.Choose(ctx, req)
 	if err != nil {
 		return ModifierChoice{}, fmt.Errorf("choose modifiers for round %d: %w", plan.Round, err)
 	}

@@ -84,3 +84,55 @@ func TestPlanRoundWithPlanner(t *testing.T) {
 		})
 	}
 }
+
+// rows is n candidates' draws, every candidate at p in every draw.
+func rows(p float64, n int) [][]float64 {
+	row := make([]float64, n)
+	for i := range row {
+		row[i] = p
+	}
+	return [][]float64{row}
+}
+
+// PlanRoundPredicted: "auto" is the smallest prefix of the chooser's
+// candidates that keeps the promise, a named percent keeps its count and
+// reports the candidates' probability, a short history plans the default,
+// and the recency-discounted evidence is what the posterior is built from.
+func TestPlanRoundPredicted(t *testing.T) {
+	t.Parallel()
+	policy := generation.PlanPolicy{DefaultBufferPercent: 20, Planner: buffer.Planner{MinSamples: 10}}
+	// 600 old outcomes at 70 % but the recent ones at 95 %: the posterior
+	// is built from the recent ones.
+	history := []generation.ProviderStats{{Provider: "procedural", Model: "m1", Passes: 420, Failures: 180, RecentPasses: 190, RecentFailures: 10}}
+	g := newGeneration(t, `{"count": 20, "model": "m1"}`)
+	g.Model = "m1"
+
+	plan, err := generation.PlanRoundPredicted(g, 1, generation.Tally{}, policy, history, generation.PassPredictions{Draws: rows(0.95, 60)})
+	require.NoError(t, err)
+	want, _ := buffer.CountKnown(20, 0.95, 0.05, 0)
+	require.Equal(t, want, plan.Count, "the exact Poisson-binomial over the predicted candidates")
+	require.True(t, plan.Predicted)
+	require.Equal(t, generation.BufferAuto, plan.BufferMethod)
+	require.GreaterOrEqual(t, *plan.PredictedDeliveryProbability, 0.95)
+	require.Equal(t, 190.5, plan.PosteriorAlpha, "the recent outcomes, not all 600")
+	require.Equal(t, 10.5, plan.PosteriorBeta)
+
+	// The pool is too small to keep the promise: the whole pool, capped.
+	short, err := generation.PlanRoundPredicted(g, 1, generation.Tally{}, policy, history, generation.PassPredictions{Draws: rows(0.6, 22)})
+	require.NoError(t, err)
+	require.Equal(t, 22, short.Count)
+	require.True(t, short.Capped)
+
+	fixed := newGeneration(t, `{"count": 20, "model": "m1", "bufferPercent": 10}`)
+	fixed.Model = "m1"
+	plan, err = generation.PlanRoundPredicted(fixed, 1, generation.Tally{}, policy, history, generation.PassPredictions{Draws: rows(0.95, 60)})
+	require.NoError(t, err)
+	require.Equal(t, 22, plan.Count, "a named percent plans as named")
+	require.Equal(t, 10.0, plan.BufferPercent)
+	require.InDelta(t, 1-buffer.ShortfallKnown(20, 22, 0.05), *plan.PredictedDeliveryProbability, 1e-9)
+
+	plan, err = generation.PlanRoundPredicted(g, 1, generation.Tally{}, policy, nil, generation.PassPredictions{Draws: rows(0.99, 60)})
+	require.NoError(t, err)
+	require.Equal(t, 24, plan.Count, "no history: the default percent, whatever is predicted")
+	require.False(t, plan.Predicted)
+}

@@ -142,11 +142,22 @@ type ObjectStore interface {
 	Delete(ctx context.Context, key string) error
 	// PresignGet returns a time-limited GET URL. Never store it.
 	PresignGet(ctx context.Context, key string, expiry time.Duration) (string, error)
+	// DeletePrefix removes every object whose key starts with prefix and
+	// returns how many it removed; none is no error.
+	DeletePrefix(ctx context.Context, prefix string) (int, error)
 }
 
 // Publisher sends feedback events to the learner (SQS in AWS).
 type Publisher interface {
 	Publish(ctx context.Context, events []FeedbackEvent) error
+}
+
+// MetricsRecorder carries the pipeline's operational numbers to where an
+// operator watches them (CloudWatch in AWS, through log lines in its
+// embedded metric format). Record never fails the pipeline: a point it
+// cannot write is dropped (a metric is never worth a retried stage).
+type MetricsRecorder interface {
+	Record(ctx context.Context, points []MetricPoint)
 }
 
 // Starter starts the state machine for a generation. Starting twice for one
@@ -230,6 +241,66 @@ type Store interface {
 	// ProviderStats returns the stored statistics of a provider, one per
 	// model, ordered by model; none (and no error) for an unknown provider.
 	ProviderStats(ctx context.Context, provider string) ([]ProviderStats, error)
+
+	// ListGenerations returns user's generations that are not deleted,
+	// newest first (created_at, then id, descending), after q.After when
+	// set, at most q.Limit of them.
+	ListGenerations(ctx context.Context, user string, q ListQuery) ([]Generation, error)
+	// DeleteGeneration marks a final generation deleted (once: a second
+	// call keeps the first time) and erases its user content in one
+	// transaction: prompts, the reference's key and palette, candidates'
+	// prompts and object keys, image fingerprints, the text of ratings and
+	// the webhook URL. Counts, costs, statuses, modifiers and outcomes stay
+	// (usage, the learner's and the planner's statistics). ENOTFOUND if
+	// absent, ECONFLICT if not final.
+	DeleteGeneration(ctx context.Context, id string, at time.Time) error
+}
+
+// ListQuery selects a page of a user's generations.
+type ListQuery struct {
+	Status Status      // only this status ("": any)
+	After  *ListCursor // the last generation of the previous page (nil: the newest)
+	Limit  int
+}
+
+// ListCursor is a position in a user's generations, newest first: the
+// keyset (CreatedAt, ID), which new generations (created later) never
+// enter, so paging is stable while generations are created.
+type ListCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// WebhookDelivery is one generation's completion notification in the
+// outbox (shared/postgres): the fixed body and where it goes.
+type WebhookDelivery struct {
+	ID           int64
+	GenerationID string
+	URL          string
+	Body         []byte
+	Attempts     int // attempts made before this one
+}
+
+// WebhookAttempt is the outcome of one attempt to deliver a notification.
+type WebhookAttempt struct {
+	At         time.Time
+	StatusCode int    // 0: no response
+	Error      string // why it failed ("" on a 2xx)
+	Duration   time.Duration
+}
+
+// WebhookOutbox holds completion notifications until they are delivered
+// (shared/postgres). A row is enqueued in the transaction that makes its
+// generation final.
+type WebhookOutbox interface {
+	// ClaimWebhooks returns at most limit pending notifications due at now,
+	// each leased for lease (no other claim returns it meanwhile), oldest
+	// first; generationID, when set, restricts the claim to that
+	// generation's notification.
+	ClaimWebhooks(ctx context.Context, now time.Time, lease time.Duration, limit int, generationID string) ([]WebhookDelivery, error)
+	// RecordWebhookAttempt stores attempt number d.Attempts+1 and its
+	// outcome: delivered, due again at next, or (next nil) failed for good.
+	RecordWebhookAttempt(ctx context.Context, d WebhookDelivery, a WebhookAttempt, delivered bool, next *time.Time) error
 }
 
 // ProviderStatsReader reads the stored per-(provider, model) statistics that
@@ -268,6 +339,16 @@ type AttributeStatsReader interface {
 	// FailureReasons returns the weight of the provider's recent failures
 	// per reason code, largest first.
 	FailureReasons(ctx context.Context, provider string) ([]ReasonCount, error)
+	// RecentOutcomes returns the provider's most recent absolute outcomes
+	// (at most limit), newest first, each with its candidate's modifiers:
+	// what a joint model of the modifiers' effects is fitted on.
+	RecentOutcomes(ctx context.Context, provider string, limit int) ([]Outcome, error)
+}
+
+// Outcome is one candidate's absolute outcome and the modifiers it carried.
+type Outcome struct {
+	Modifiers []string
+	Passed    bool
 }
 
 // AttributeStat is one attribute's (prompt modifier's) outcome counts for a
@@ -305,6 +386,12 @@ type ProviderStats struct {
 	Outliers    int
 	MeanCostUSD float64 // per counted candidate, for maxCostUsd planning
 	ComputedAt  time.Time
+	// RecentPasses and RecentFailures are the same outcomes discounted by
+	// age: the k-th most recent counts 2^(−k/h) for the half-life h
+	// (BUFFER_HALF_LIFE, in outcomes), so that a provider that improved
+	// (or that learning improved) is planned from what it does now. Both
+	// zero: not computed (see Weighted).
+	RecentPasses, RecentFailures float64
 
 	// Filled by Planner.Assess.
 	RecommendedBuffers []BufferAdvice
@@ -313,6 +400,15 @@ type ProviderStats struct {
 
 // Samples is the number of absolute outcomes behind the statistics.
 func (s ProviderStats) Samples() int { return s.Passes + s.Failures }
+
+// Weighted is the evidence to plan with: the recency-discounted outcomes
+// when the store computed them, else the plain counts.
+func (s ProviderStats) Weighted() (passes, failures float64) {
+	if s.RecentPasses+s.RecentFailures > 0 {
+		return s.RecentPasses, s.RecentFailures
+	}
+	return float64(s.Passes), float64(s.Failures)
+}
 
 // BufferAdvice is the planned count for one request size at the default
 // confidence, as recalibration last computed it.
@@ -360,6 +456,12 @@ type SizeQuery struct {
 	// exactly this request (prompt, reference), so a top-up learns from it.
 	Passed, Failed int
 	Limit          int // the most candidates allowed (maxImages, maxCostUsd); 0: none
+	// Predicted, when set, are joint posterior draws of the pass
+	// probability of each candidate the chooser has already planned, in
+	// order (see PassPredictions): an "auto" round is then the smallest
+	// prefix that reaches Confidence, computed as a Poisson-binomial
+	// averaged over the draws. Nil: every candidate alike (Beta-binomial).
+	Predicted [][]float64
 }
 
 // Sizing is a planned round.
@@ -371,6 +473,7 @@ type Sizing struct {
 	Method        string  // BufferAuto or BufferFixed
 	Default       bool    // too little history: the default percent was used
 	Capped        bool    // Limit bound: Probability may be below Confidence
+	Predicted     bool    // sized (or, fixed, assessed) from SizeQuery.Predicted
 }
 
 // UserUsage counts a user's consumption for the per-user limits, from the
@@ -385,4 +488,15 @@ type UserUsage interface {
 	// returns false and how long until the oldest counted one leaves the
 	// window.
 	TakeRating(ctx context.Context, user string, at, since time.Time, limit int) (ok bool, retry time.Duration, err error)
+}
+
+// Monitoring reads what operators watch: the monitoring schema's views and
+// the review queue (shared/postgres).
+type Monitoring interface {
+	// MonitoringSection returns one of MonitoringSections' tables; an
+	// unknown section is ENOTFOUND.
+	MonitoringSection(ctx context.Context, section string, q MonitoringQuery) (MonitoringSection, error)
+	// ReviewQueue returns at most limit images awaiting review, newest
+	// first.
+	ReviewQueue(ctx context.Context, limit int) ([]ReviewItem, error)
 }

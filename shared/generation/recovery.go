@@ -100,6 +100,9 @@ func (p *Pipeline) finalise(ctx context.Context, generationID, code string) (Set
 	if err := p.Store.MarkGenerationFailed(ctx, generationID, reason, p.now()); err != nil {
 		return Settlement{}, fmt.Errorf("finalise %s: %w", generationID, err)
 	}
+	if p.Metrics != nil { // SettleExecution found it not final
+		p.Metrics.Record(ctx, FailedGenerationMetrics(1))
+	}
 	return Settlement{Action: "finalised", Reason: reason}, nil
 }
 
@@ -121,6 +124,9 @@ func (p *Pipeline) SweepStalled(ctx context.Context, idle time.Duration) ([]stri
 	ids, err := p.Store.FailStalled(ctx, now.Add(-idle), EndReason(ReasonStalled), now)
 	if err != nil {
 		return nil, fmt.Errorf("sweep stalled generations: %w", err)
+	}
+	if p.Metrics != nil && len(ids) > 0 { // only the ones this sweep failed
+		p.Metrics.Record(ctx, FailedGenerationMetrics(len(ids)))
 	}
 	return ids, nil
 }

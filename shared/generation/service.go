@@ -33,6 +33,10 @@ type Pipeline struct {
 	// Logger receives the detail of a reason withheld from users
 	// (default slog.Default()).
 	Logger *slog.Logger
+	// Metrics receives each delivery's metrics (DeliveryMetrics) and each
+	// generation failed without one (FailedGenerationMetrics). Nil: none
+	// are recorded (the local stack, unless asked).
+	Metrics MetricsRecorder
 }
 
 func (p *Pipeline) logger() *slog.Logger {
@@ -96,11 +100,12 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 			return RoundPlan{}, nil, fmt.Errorf("plan round %d: %w", round, err)
 		}
 	}
-	plan, err := PlanRound(g, round, TallyOf(earlier), p.Policy, history)
+	tally := TallyOf(earlier)
+	plan, err := PlanRound(g, round, tally, p.Policy, history)
 	if err != nil {
 		return RoundPlan{}, nil, err
 	}
-	choice, err := ChooseModifiers(ctx, p.Chooser, g, plan)
+	plan, choice, err := p.choose(ctx, g, round, tally, history, plan)
 	if err != nil {
 		return RoundPlan{}, nil, err
 	}
@@ -109,6 +114,39 @@ func (p *Pipeline) PlanRound(ctx context.Context, generationID string, round int
 		return RoundPlan{}, nil, fmt.Errorf("save plan of round %d: %w", round, err)
 	}
 	return plan, cands, nil
+}
+
+// choose picks the round's modifiers. With learning on and a Planner, the
+// chooser first draws more candidates than the provider's rate alone would
+// plan and predicts each one's pass probability; the round is then the
+// smallest prefix of them that keeps the promise (PlanRoundPredicted). The
+// chooser draws candidates one after another, so that prefix is what it
+// would have chosen for that count. A pool too small to keep the promise
+// doubles, up to the round's Max.
+func (p *Pipeline) choose(ctx context.Context, g Generation, round int, t Tally, history []ProviderStats, plan RoundPlan) (RoundPlan, ModifierChoice, error) {
+	if p.Chooser == nil || !g.Settings.UseRLHFLearning || plan.PosteriorAlpha <= 0 || plan.Count == 0 {
+		choice, err := ChooseModifiers(ctx, p.Chooser, g, plan)
+		return plan, choice, err
+	}
+	pool := min(plan.Max, max(plan.Count, 2*plan.Count+8))
+	for {
+		choice, err := chooseModifiers(ctx, p.Chooser, g, plan, pool, true)
+		if err != nil {
+			return RoundPlan{}, ModifierChoice{}, err
+		}
+		if len(choice.Predictions.Draws) == 0 {
+			return plan, choice.Truncate(plan.Count), nil
+		}
+		predicted, err := PlanRoundPredicted(g, round, t, p.Policy, history, choice.Predictions)
+		if err != nil {
+			return RoundPlan{}, ModifierChoice{}, err
+		}
+		if predicted.Capped && predicted.Count == pool && pool < plan.Max {
+			pool = min(plan.Max, 2*pool)
+			continue
+		}
+		return predicted, choice.Truncate(predicted.Count), nil
+	}
 }
 
 func (p *Pipeline) providerNames() []string {
@@ -329,10 +367,18 @@ func (p *Pipeline) Deliver(ctx context.Context, generationID string) (Delivery, 
 	if err := p.Store.SaveDelivery(ctx, g.ID, save); err != nil {
 		return Delivery{}, fmt.Errorf("deliver: %w", err)
 	}
+	published := 0
 	if p.FeedbackEnabled && p.Publisher != nil && len(d.Feedback) > 0 {
 		if err := p.Publisher.Publish(ctx, d.Feedback); err != nil {
 			d.PublishErr = fmt.Errorf("deliver %s: publish feedback: %w", g.ID, err)
+		} else {
+			published = len(d.Feedback)
 		}
+	}
+	// Counted once per generation: a Deliver replayed after its commit
+	// (the generation was already final when loaded) records nothing again.
+	if p.Metrics != nil && !g.Status.Final() {
+		p.Metrics.Record(ctx, DeliveryMetrics(g, cands, d, len(save.Feedback), published))
 	}
 	return d, nil
 }
@@ -372,9 +418,23 @@ func (p *Pipeline) MarkCandidateErrored(ctx context.Context, candidateID, reason
 	return nil
 }
 
-// MarkGenerationFailed records why the execution failed.
+// MarkGenerationFailed records why the execution failed. With Metrics, a
+// generation that was not final yet counts as failed once (a replay finds
+// it final).
 func (p *Pipeline) MarkGenerationFailed(ctx context.Context, generationID, reason string) error {
-	return p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now())
+	counts := false
+	if p.Metrics != nil {
+		if g, err := p.Store.Generation(ctx, generationID); err == nil {
+			counts = !g.Status.Final()
+		}
+	}
+	if err := p.Store.MarkGenerationFailed(ctx, generationID, p.safeReason(ctx, "generation", generationID, reason), p.now()); err != nil {
+		return err
+	}
+	if counts {
+		p.Metrics.Record(ctx, FailedGenerationMetrics(1))
+	}
+	return nil
 }
 
 // Learn stores feedback events, once per event id, and returns how many

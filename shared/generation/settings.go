@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"strings"
 )
 
@@ -77,6 +78,10 @@ type Settings struct {
 	NegativePrompt   string        `json:"negativePrompt,omitempty"`
 	Width            int           `json:"width"`
 	Height           int           `json:"height"`
+	// WebhookURL, when set, receives a signed POST when the generation is
+	// final (shared/webhook). Its shape is checked here; the deployment's
+	// host allow-list (WEBHOOK_ALLOWED_HOSTS) by app.Service.
+	WebhookURL string `json:"webhookUrl,omitempty"`
 }
 
 // rawSettings mirrors Settings with pointers so that absent fields get defaults.
@@ -96,6 +101,7 @@ type rawSettings struct {
 	NegativePrompt   *string          `json:"negativePrompt"`
 	Width            *int             `json:"width"`
 	Height           *int             `json:"height"`
+	WebhookURL       *string          `json:"webhookUrl"`
 }
 
 // Defaults are the environment-driven defaults that settings fall back on,
@@ -248,7 +254,61 @@ func (r rawSettings) resolve(d Defaults) (Settings, error) {
 		}
 		*side.dst = *side.src
 	}
+	if r.WebhookURL != nil {
+		s.WebhookURL = strings.TrimSpace(*r.WebhookURL)
+		if err := CheckWebhookURL(s.WebhookURL); err != nil {
+			return Settings{}, err
+		}
+	}
 	return s, nil
+}
+
+// WebhookHostAllowed reports whether a webhook URL's host (with its port,
+// if any) is one of allowed, where "example.com" (or "example.com:8443")
+// is that host exactly and ".example.com" any host under it on the default
+// port. The same rule as the provider adapters' URL checks.
+func WebhookHostAllowed(rawURL string, allowed []string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	host := strings.ToLower(u.Host)
+	for _, h := range allowed {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			continue
+		}
+		if host == h || strings.HasPrefix(h, ".") && strings.HasSuffix(host, h) && u.Port() == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// MaxWebhookURLLength bounds settings.webhookUrl.
+const MaxWebhookURLLength = 2000
+
+// CheckWebhookURL checks the shape of a webhook URL: an absolute https URL
+// with a host, without credentials or fragment, at most
+// MaxWebhookURLLength characters. Which hosts a deployment calls is the
+// application's check (WEBHOOK_ALLOWED_HOSTS), and where the connection
+// goes the sender's (public addresses only).
+func CheckWebhookURL(raw string) error {
+	if raw == "" || len(raw) > MaxWebhookURLLength {
+		return FieldError("webhookUrl", "must be an https URL of 1 to %d characters", MaxWebhookURLLength)
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Hostname() == "":
+		return FieldError("webhookUrl", "must be an absolute https URL")
+	case u.Scheme != "https":
+		return FieldError("webhookUrl", "must use https, not %s", u.Scheme)
+	case u.User != nil:
+		return FieldError("webhookUrl", "must not carry credentials")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return FieldError("webhookUrl", "must not have a fragment")
+	}
+	return nil
 }
 
 func setBool(dst *bool, src *bool) {

@@ -31,7 +31,7 @@ func (s *Service) HandleAPIGateway(ctx context.Context, req events.APIGatewayV2H
 	}
 	if jwt := req.RequestContext.Authorizer; jwt != nil && jwt.JWT != nil {
 		if sub := jwt.JWT.Claims["sub"]; validSubject(sub) {
-			r = r.WithContext(withUser(r.Context(), sub))
+			r = r.WithContext(withClaims(withUser(r.Context(), sub), jwt.JWT.Claims))
 		}
 	}
 	s.routes().ServeHTTP(rec, r)

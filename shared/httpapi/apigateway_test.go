@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/httpapi"
 )
 
 // The JWT subject of the fixtures; their Authorization header says "mallory".
@@ -232,4 +234,57 @@ func TestHandleAPIGatewayJSONRoute(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, fixtureSubject, g.UserID)
 	require.Empty(t, g.IdempotencyKey)
+}
+
+// List and delete through API Gateway events: the JWT's subject lists its
+// own generations, deletes its delivered one (204, objects gone), and the
+// contract is served without a token.
+func TestHandleAPIGatewayListAndDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id, _, _ := e.deliveredGeneration(t, fixtureSubject)
+
+	list := getEvent(t, id)
+	list.RawPath, list.RequestContext.HTTP.Path, list.PathParameters = "/v1/generations", "/v1/generations", nil
+	list.RawQueryString = "limit=5&status=delivered"
+	resp, err := e.svc.HandleAPIGateway(t.Context(), list)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	var page httpapi.ListBody
+	require.NoError(t, json.Unmarshal([]byte(resp.Body), &page))
+	require.Len(t, page.Generations, 1)
+	require.Equal(t, id, page.Generations[0].ID)
+	require.Empty(t, page.NextCursor)
+
+	// API Gateway cannot stream: one event and a retry hint, at once.
+	watch := getEvent(t, id)
+	watch.RawPath = "/v1/generations/" + id + "/events"
+	watch.RequestContext.HTTP.Path = watch.RawPath
+	resp, err = e.svc.HandleAPIGateway(t.Context(), watch)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, resp.Body)
+	require.Equal(t, "text/event-stream", respHeader(resp).Get("Content-Type"))
+	require.Contains(t, resp.Body, "retry: 2000\n\n")
+	require.Contains(t, resp.Body, "event: final\n")
+	require.Equal(t, 1, strings.Count(resp.Body, "event: "))
+
+	del := getEvent(t, id)
+	del.RequestContext.HTTP.Method = http.MethodDelete
+	resp, err = e.svc.HandleAPIGateway(t.Context(), del)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusNoContent, resp.StatusCode, resp.Body)
+	require.Empty(t, resp.Body)
+	for _, key := range e.objectKeys(t) {
+		require.NotContains(t, key, id, "every object of the generation is gone")
+	}
+	resp, err = e.svc.HandleAPIGateway(t.Context(), getEvent(t, id))
+	require.NoError(t, err)
+	requireError(t, resp.StatusCode, respHeader(resp), []byte(resp.Body), http.StatusNotFound, generation.ENOTFOUND, "")
+
+	doc := getEvent(t, id)
+	doc.RawPath, doc.RequestContext.HTTP.Path, doc.RequestContext.Authorizer = "/openapi.json", "/openapi.json", nil
+	resp, err = e.svc.HandleAPIGateway(t.Context(), doc)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.JSONEq(t, string(httpapi.OpenAPI), resp.Body)
 }

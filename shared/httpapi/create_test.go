@@ -319,8 +319,8 @@ func TestRoutes(t *testing.T) {
 	}{
 		{name: "UnknownRoute", method: http.MethodGet, path: "/api/generate/onboarding", wantCode: 404, wantError: generation.ENOTFOUND},
 		{name: "Root", method: http.MethodGet, path: "/", wantCode: 404, wantError: generation.ENOTFOUND},
-		{name: "WrongMethodOnCreate", method: http.MethodGet, path: "/v1/generations", wantCode: 405, wantError: "method_not_allowed", wantAllow: "POST"},
-		{name: "WrongMethodOnRead", method: http.MethodDelete, path: "/v1/generations/8a6e0804-2bd0-4672-b79d-d97027f9071a", wantCode: 405, wantError: "method_not_allowed", wantAllow: "GET, HEAD"},
+		{name: "WrongMethodOnCreate", method: http.MethodPut, path: "/v1/generations", wantCode: 405, wantError: "method_not_allowed", wantAllow: "GET, HEAD, POST"},
+		{name: "WrongMethodOnRead", method: http.MethodPost, path: "/v1/generations/8a6e0804-2bd0-4672-b79d-d97027f9071a", wantCode: 405, wantError: "method_not_allowed", wantAllow: "DELETE, GET, HEAD"},
 		{name: "WrongMethodOnForm", method: http.MethodPut, path: "/api/generate/from-image", wantCode: 405, wantError: "method_not_allowed", wantAllow: "POST"},
 	}
 	for _, tt := range tests {

@@ -209,7 +209,9 @@ func TestGetGenerationRequiresIdentity(t *testing.T) {
 	e := newEnv(t)
 	rec := e.do(t, request{method: http.MethodGet, path: "/v1/generations/" + generation.NewID()})
 	requireError(t, rec.Code, rec.Header(), rec.Body.Bytes(), http.StatusUnauthorized, generation.EUNAUTHORIZED, "")
-	require.Equal(t, "Bearer", rec.Header().Get("WWW-Authenticate"))
+	require.Equal(t, `Bearer realm="designer-bff"`, rec.Header().Get("WWW-Authenticate"))
+	// The body says how to authenticate, not only that one must.
+	require.Contains(t, rec.Body.String(), "Authorization: Bearer alice")
 }
 
 func TestGetGenerationInProgress(t *testing.T) {

@@ -34,9 +34,13 @@ type Service struct {
 	// Logger receives internal errors, which callers see as "internal
 	// error" (default slog.Default()).
 	Logger *slog.Logger
+	// Operators says who may open /dashboard, /v1/monitoring and
+	// /v1/reviews (see operator.go); the zero value admits nobody.
+	Operators Operators
 
-	once sync.Once
-	mux  http.Handler
+	once     sync.Once
+	mux      http.Handler
+	patterns []string // every registered pattern (see patternMux)
 }
 
 // Handler returns the net/http routes (for `make serve` and tests). With
@@ -57,15 +61,20 @@ func (s *Service) Handler() http.Handler {
 // routes builds the mux once; both transports share it.
 func (s *Service) routes() http.Handler {
 	s.once.Do(func() {
-		mux := http.NewServeMux()
+		mux := &patternMux{ServeMux: http.NewServeMux(), patterns: &s.patterns}
 		mux.HandleFunc("POST /api/generate/from-image", s.authed(s.createFrom((*Service).readForm)))
 		mux.HandleFunc("POST /v1/generations", s.authed(s.createFrom((*Service).readJSON)))
+		mux.HandleFunc("GET /v1/generations", s.authed(s.listGenerations))
 		mux.HandleFunc("GET /v1/generations/{id}", s.authed(s.getGeneration))
+		mux.HandleFunc("DELETE /v1/generations/{id}", s.authed(s.deleteGeneration))
+		mux.HandleFunc("GET /v1/generations/{id}/events", s.authed(s.generationEvents))
 		mux.HandleFunc("GET /api/optimization/buffer/{providerId}", s.authed(s.getBuffer))
 		mux.HandleFunc("GET /api/optimization/provider/{providerId}", s.authed(s.getProvider))
 		mux.HandleFunc("POST /v1/generations/{id}/images/{imageId}/feedback", s.authed(s.postFeedback))
 		mux.HandleFunc("GET /v1/learning/{provider}", s.authed(s.getLearning))
-		s.mux = jsonFallback(mux)
+		s.operatorRoutes(mux)
+		mux.HandleFunc("GET /openapi.json", serveOpenAPI)
+		s.mux = recoverJSON(s, jsonFallback(mux.ServeMux))
 	})
 	return s.mux
 }
@@ -115,12 +124,42 @@ func (s *Service) authed(h func(http.ResponseWriter, *http.Request, string)) htt
 	return func(w http.ResponseWriter, r *http.Request) {
 		user, ok := userFrom(r.Context())
 		if !ok {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			s.writeError(w, r, generation.Errorf(generation.EUNAUTHORIZED, "authentication required"))
+			w.Header().Set("WWW-Authenticate", `Bearer realm="designer-bff"`)
+			s.writeError(w, r, generation.Errorf(generation.EUNAUTHORIZED, "%s", s.howToAuthenticate()))
 			return
 		}
 		h(w, r, user)
 	}
+}
+
+// howToAuthenticate is the 401's message: what the caller must send.
+func (s *Service) howToAuthenticate() string {
+	if s.LocalAuth {
+		return "authentication required: send `Authorization: Bearer` and your user id, e.g. `Authorization: Bearer alice` (the local stack's identity)"
+	}
+	return "authentication required: send `Authorization: Bearer` and a JWT from this deployment's identity provider (its sub claim is the user)"
+}
+
+// patternMux records every pattern registered on its ServeMux, so that the
+// route table is one list that the OpenAPI document is checked against.
+type patternMux struct {
+	*http.ServeMux
+	patterns *[]string
+}
+
+// HandleFunc registers h at pattern. (register is a method value so that
+// infra/sam's scan, which reads every mux.HandleFunc("literal", …) call of
+// this package as a route, does not take this forwarding call for one.)
+func (m *patternMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	handle := m.Handle
+	handle(pattern, http.HandlerFunc(h))
+}
+
+// Handle registers h at pattern.
+func (m *patternMux) Handle(pattern string, h http.Handler) {
+	*m.patterns = append(*m.patterns, pattern)
+	register := m.ServeMux.Handle
+	register(pattern, h)
 }
 
 var localUserID = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,128}$`)

@@ -1,8 +1,14 @@
 // Package learning chooses prompt modifiers per candidate from a catalog of
-// attribute groups, by Thompson sampling over the learner's discounted
-// per-(provider, attribute) Beta statistics, and derives negative-prompt
-// terms from failure reasons. It is pure: statistics come through the
-// generation.AttributeStatsReader port, and it never sees a provider's internals.
+// attribute groups, by Thompson sampling from a Bayesian logistic regression
+// of the provider's recent outcomes on the modifiers (predict.go; with no
+// outcome to fit, over the learner's per-(provider, attribute) Beta
+// statistics), within an exploration budget priced in expected images;
+// predicts each chosen candidate's pass probability for the planner; and
+// derives negative-prompt terms from failure reasons. It is pure: outcomes
+// and statistics come through the generation.AttributeStatsReader port, and
+// it never sees a provider's internals. The regression is hand-written over
+// gonum's linear algebra: gonum has no GLM, and a Newton fit of thirty-odd
+// coefficients is a few lines.
 package learning
 
 import (

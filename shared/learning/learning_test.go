@@ -18,10 +18,11 @@ import (
 
 // fakeStats is an in-memory StatsReader; fail makes every read fail.
 type fakeStats struct {
-	stats   []generation.AttributeStat
-	reasons []generation.ReasonCount
-	fail    error
-	reads   *int
+	stats    []generation.AttributeStat
+	outcomes []generation.Outcome
+	reasons  []generation.ReasonCount
+	fail     error
+	reads    *int
 }
 
 func (f fakeStats) AttributeStats(context.Context, string) ([]generation.AttributeStat, error) {
@@ -33,6 +34,10 @@ func (f fakeStats) AttributeStats(context.Context, string) ([]generation.Attribu
 
 func (f fakeStats) FailureReasons(context.Context, string) ([]generation.ReasonCount, error) {
 	return f.reasons, f.fail
+}
+
+func (f fakeStats) RecentOutcomes(_ context.Context, _ string, limit int) ([]generation.Outcome, error) {
+	return f.outcomes[:min(limit, len(f.outcomes))], f.fail
 }
 
 var twoGroups = []learning.Group{

@@ -21,6 +21,9 @@ const (
 	DefaultExplore = 0.02
 	// DefaultMaxNegativeTerms bounds the learned negative-prompt terms.
 	DefaultMaxNegativeTerms = 3
+	// DefaultExploreBudget is the exploration budget: the expected extra
+	// images a round may spend on exploring, per image it must deliver.
+	DefaultExploreBudget = 0.01
 )
 
 // DefaultNegativePromptProviders are the providers whose API takes a
@@ -30,9 +33,15 @@ const (
 var DefaultNegativePromptProviders = map[string]bool{"stability": true}
 
 // Thompson chooses modifiers by (optimistic) Thompson sampling: for each
-// candidate and each attribute group it draws a pass rate θ ~ Beta(prior +
-// passes, prior + failures) for every modifier of the group, raises a draw
-// below the posterior mean to the mean, and takes the largest.
+// candidate it draws every coefficient of the fitted model (predict.go)
+// once and, for each attribute group, takes the modifier with the largest
+// drawn effect (a draw below the mode counts as the mode). With no outcome
+// to fit it draws a pass rate θ ~ Beta(prior + passes, prior + failures)
+// of the learner's counts for every modifier of the group instead, raises
+// a draw below the posterior mean to the mean, and takes the largest. A
+// candidate whose exploration would overspend ExploreBudget takes the
+// best-known modifiers; with the planner's posterior in the request it also
+// predicts every candidate's pass probability (ModifierChoice.Predictions).
 // Each candidate draws anew, so one round spreads its candidates over the
 // modifiers that could still be best, and every outcome is attributable to
 // the modifiers of its own candidate. With req.Learn false it draws
@@ -54,6 +63,15 @@ type Thompson struct {
 	NegativePromptProviders map[string]bool
 	// MaxNegativeTerms bounds the learned terms (0 means the default).
 	MaxNegativeTerms int
+	// ExploreBudget is what a round may knowingly spend on exploration, in
+	// expected images per image it must deliver (0 means
+	// DefaultExploreBudget; negative means no limit). A candidate's
+	// exploration costs the expected images per delivered image of its
+	// modifiers (1/p at the posterior means, see Predict's model) minus
+	// that of the best-known modifiers of the same groups; a candidate
+	// whose Thompson draw would overspend the budget takes the best-known
+	// modifiers instead.
+	ExploreBudget float64
 	// Catalog replaces the default Catalog (tests).
 	Catalog []Group
 }
@@ -84,15 +102,48 @@ func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (gen
 	for _, s := range stats {
 		byName[s.Attribute] = s
 	}
+	base := [2]float64{req.BaseAlpha, req.BaseBeta}
+	predicting := base[0] > 0 && base[1] > 0
+	if !predicting {
+		// The costs need a baseline; any ranks the modifiers alike.
+		base = [2]float64{1, 1}
+	}
+	outcomes, err := t.Stats.RecentOutcomes(ctx, req.Provider, FitWindow)
+	if err != nil {
+		return generation.ModifierChoice{}, fmt.Errorf("read recent outcomes of %s: %w", req.Provider, err)
+	}
+	m, fitted := fitModel(catalog, outcomes, base[0], base[1])
+	budget, spent := t.exploreBudget()*float64(max(req.Need, 1)), 0.0
+	costs := make([]float64, len(out))
 	for i := range out {
 		groups := groupsFor(catalog, t.PerCandidate, rng)
 		mods := make([]string, 0, len(groups))
+		var draw []float64
+		if fitted && len(outcomes) > 0 {
+			draw = m.draw(rng)
+		}
 		for _, gi := range groups {
-			mods = append(mods, t.pick(catalog[gi], byName, rng))
+			if draw != nil {
+				mods = append(mods, t.pickFitted(catalog[gi], m, draw, rng))
+			} else {
+				mods = append(mods, t.pick(catalog[gi], byName, rng))
+			}
+		}
+		if fitted {
+			greedy := m.greedy(mods)
+			cost := max(0, 1/m.meanPass(mods)-1/m.meanPass(greedy))
+			if budget >= 0 && spent+cost > budget {
+				mods, cost = greedy, 0
+			}
+			spent += cost
+			costs[i] = cost
 		}
 		out[i] = mods
 	}
-	choice := generation.ModifierChoice{Modifiers: out}
+	choice := generation.ModifierChoice{Modifiers: out, ExplorationCost: costs}
+	if predicting && fitted && len(outcomes) >= MinFitOutcomes {
+		choice.Predictions = generation.PassPredictions{Draws: m.predict(out, req.Need, req.Seed)}
+	}
 	if t.NegativePromptProviders[req.Provider] {
 		reasons, err := t.Stats.FailureReasons(ctx, req.Provider)
 		if err != nil {
@@ -101,6 +152,23 @@ func (t Thompson) Choose(ctx context.Context, req generation.ChoiceRequest) (gen
 		choice.NegativeTerms = NegativeTerms(reasons, t.maxNegativeTerms())
 	}
 	return choice, nil
+}
+
+// pickFitted draws one modifier of g: uniformly with the exploration
+// floor's probability, otherwise the largest effect in the candidate's draw
+// of the fitted model (optimistic: a draw below the mode counts as the mode).
+func (t Thompson) pickFitted(g Group, m model, draw []float64, rng *rand.Rand) string {
+	if rng.Float64() < t.explore() {
+		return g.Modifiers[rng.IntN(len(g.Modifiers))]
+	}
+	best, bestTheta := g.Modifiers[0], math.Inf(-1)
+	for _, mod := range g.Modifiers {
+		j := m.index[mod]
+		if theta := max(draw[j], m.mode[j]); theta > bestTheta {
+			best, bestTheta = mod, theta
+		}
+	}
+	return best
 }
 
 // pick draws one modifier of g: uniformly with the exploration floor's
@@ -142,6 +210,17 @@ func (t Thompson) explore() float64 {
 		return DefaultExplore
 	default:
 		return min(t.Explore, 1)
+	}
+}
+
+func (t Thompson) exploreBudget() float64 {
+	switch {
+	case t.ExploreBudget < 0:
+		return -1
+	case t.ExploreBudget == 0:
+		return DefaultExploreBudget
+	default:
+		return t.ExploreBudget
 	}
 }
 

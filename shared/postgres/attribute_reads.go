@@ -75,3 +75,40 @@ func (s *Store) FailureReasons(ctx context.Context, provider string) ([]generati
 	}
 	return out, nil
 }
+
+// RecentOutcomes returns the provider's most recent absolute outcomes (at
+// most limit), newest first, with each candidate's modifiers. The outcome
+// rule is Recalibrate's (see recentOutcomes); the order is the candidates'
+// planning time, ties broken by (generation, round, index), so the same
+// history reads the same way.
+func (s *Store) RecentOutcomes(ctx context.Context, provider string, limit int) ([]generation.Outcome, error) {
+	if limit < 1 {
+		return nil, generation.FieldError("limit", "must be at least 1, got %d", limit)
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT c.modifiers, CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END
+		FROM candidates c
+		LEFT JOIN LATERAL (
+			SELECT r.passed FROM validation_results r
+			WHERE r.candidate_id = c.id
+			ORDER BY r.created_at DESC, r.id DESC
+			LIMIT 1
+		) v ON true
+		WHERE c.provider = $1::text
+		  AND (c.status IN ('filtered', 'failed')
+		       OR (c.status IN ('validated', 'selected', 'discarded') AND v.passed IS NOT NULL))
+		ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC
+		LIMIT $2::int`, provider, limit)
+	if err != nil {
+		return nil, dbError(err, "read recent outcomes of %s", provider)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (generation.Outcome, error) {
+		var o generation.Outcome
+		err := row.Scan(&o.Modifiers, &o.Passed)
+		return o, err
+	})
+	if err != nil {
+		return nil, dbError(err, "read recent outcomes of %s", provider)
+	}
+	return out, nil
+}

@@ -16,7 +16,7 @@ const candidateColumns = `c.id::text, c.generation_id::text, c.round, c.index, c
 	c.prompt, c.negative_prompt, c.modifiers, c.seed, c.status, COALESCE(c.failure_reason, ''),
 	COALESCE(c.object_key, ''), COALESCE(c.content_type, ''), COALESCE(c.width, 0),
 	COALESCE(c.height, 0), COALESCE(c.bytes, 0), c.cost_usd::float8, COALESCE(c.latency_ms, 0),
-	c.rank, c.created_at,
+	c.rank, c.created_at, c.predicted_pass, c.exploration_cost,
 	v.validator_version, v.score::float8, v.passed, v.flagged, v.metrics::text, v.reasons,
 	COALESCE(v.fingerprint, '')`
 
@@ -39,7 +39,7 @@ func scanCandidate(row pgx.Row) (generation.Candidate, error) {
 		&c.Prompt, &c.NegativePrompt, &c.Modifiers, &c.Seed, (*string)(&c.Status), &c.FailureReason,
 		&c.ObjectKey, &c.ContentType, &c.Width,
 		&c.Height, &c.Bytes, &c.CostUSD, &c.LatencyMS,
-		&c.Rank, &c.CreatedAt,
+		&c.Rank, &c.CreatedAt, &c.PredictedPass, &c.ExplorationCost,
 		&version, &score, &passed, &flagged, &metrics, &reasons, &fingerprint)
 	if err != nil {
 		return c, err
@@ -85,6 +85,12 @@ func (s *Store) SavePlan(ctx context.Context, generationID string, plan generati
 		if c.Round != plan.Round {
 			return nil, generation.FieldError("round", "candidate %d is of round %d, the plan of round %d", c.Index, c.Round, plan.Round)
 		}
+		if p := c.PredictedPass; p != nil && !(*p >= 0 && *p <= 1) {
+			return nil, generation.FieldError("predictedPass", "candidate %d: must be from 0 to 1, got %v", c.Index, *p)
+		}
+		if err := finite("explorationCost", c.ExplorationCost); err != nil {
+			return nil, err
+		}
 	}
 	var out []generation.Candidate
 	err := s.inTx(ctx, "save plan of generation "+generationID, func(tx pgx.Tx) error {
@@ -99,11 +105,12 @@ func (s *Store) SavePlan(ctx context.Context, generationID string, plan generati
 			}
 			batch.Queue(`
 				INSERT INTO candidates (generation_id, round, index, provider, model, prompt,
-					negative_prompt, modifiers, seed)
-				VALUES ($1::uuid, $2::int, $3::int, $4::text, $5::text, $6::text, $7::text, $8::text[], $9::bigint)
+					negative_prompt, modifiers, seed, predicted_pass, exploration_cost)
+				VALUES ($1::uuid, $2::int, $3::int, $4::text, $5::text, $6::text, $7::text, $8::text[], $9::bigint,
+					$10::float8, $11::float8)
 				ON CONFLICT (generation_id, round, index) DO NOTHING`,
 				generationID, plan.Round, c.Index, c.Provider, c.Model, c.Prompt,
-				c.NegativePrompt, mods, c.Seed)
+				c.NegativePrompt, mods, c.Seed, c.PredictedPass, max(0, c.ExplorationCost))
 		}
 		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 			return dbError(err, "insert candidates of generation %s round %d", generationID, plan.Round)

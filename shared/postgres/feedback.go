@@ -13,7 +13,8 @@ import (
 // InsertFeedback inserts events in one transaction, ignoring event ids that
 // are already stored (a redelivered message adds nothing), and returns how
 // many rows were new or replaced. A user rating replaces the stored rating
-// with its event id (the same user and image) when it is newer, and is
+// with its event id (the same user and image) when it is newer, and an
+// operator review the stored review of the same image, and is
 // folded again (see FoldFeedbackBatches); an older one is ignored, so
 // queue reordering cannot bring back a replaced rating. An invalid event is EINVALID and nothing is stored.
 func (s *Store) InsertFeedback(ctx context.Context, events []generation.FeedbackEvent) (int, error) {
@@ -68,7 +69,8 @@ func insertFeedback(ctx context.Context, tx pgx.Tx, events []generation.Feedback
 			    is_negative = excluded.is_negative, is_positive = excluded.is_positive,
 			    weight = excluded.weight, reasons = excluded.reasons, metadata = excluded.metadata,
 			    created_at = excluded.created_at, processed_at = NULL
-			WHERE rlhf_feedback.feedback_type = 'user_rating' AND excluded.feedback_type = 'user_rating'
+			WHERE rlhf_feedback.feedback_type IN ('user_rating', 'operator_review')
+			  AND excluded.feedback_type = rlhf_feedback.feedback_type
 			  AND excluded.created_at > rlhf_feedback.created_at`,
 			e.EventID, e.GenerationID, e.CandidateID, e.Provider, e.Model,
 			string(e.Type), string(e.Source), e.Passed, e.QualityScore, e.Negative, e.Positive,
@@ -122,8 +124,9 @@ func (s *Store) FoldFeedback(ctx context.Context, discount float64) (int, error)
 //     high_quality rows add nothing: they restate the outcome of a
 //     candidate whose delivery event already counts (counting both would
 //     count one candidate twice). A modifier listed twice counts once.
-//   - A user rating (passed NULL, type user_rating) counts with its own
-//     weight (learning.RatingWeight: |rating − 3|): passes += weight when
+//   - A user rating (passed NULL, type user_rating) and an operator's
+//     review (operator_review) count with their own weight
+//     (learning.RatingWeight: |rating − 3|; learning.ReviewWeight): passes += weight when
 //     it is positive, failures += weight when negative; a neutral rating
 //     and any other row with passed NULL add nothing but are marked
 //     processed.
@@ -187,11 +190,11 @@ func (s *Store) foldBatch(ctx context.Context, discount float64, batch int) (int
 			SELECT f.id, f.provider, f.modifiers, claimed.folded_passes, claimed.folded_failures,
 			       CASE WHEN f.feedback_type = 'high_quality' THEN 0
 			            WHEN f.passed THEN 1
-			            WHEN f.feedback_type = 'user_rating' AND f.is_positive THEN f.weight
+			            WHEN f.feedback_type IN ('user_rating', 'operator_review') AND f.is_positive THEN f.weight
 			            ELSE 0 END AS passes,
 			       CASE WHEN f.feedback_type = 'high_quality' THEN 0
 			            WHEN f.passed = false THEN 1
-			            WHEN f.passed IS NULL AND f.feedback_type = 'user_rating' AND f.is_negative THEN f.weight
+			            WHEN f.passed IS NULL AND f.feedback_type IN ('user_rating', 'operator_review') AND f.is_negative THEN f.weight
 			            ELSE 0 END AS failures
 			FROM rlhf_feedback f JOIN claimed ON claimed.id = f.id
 		),

@@ -63,6 +63,7 @@ func TestMigrationsApplyToEmptyDatabaseAndRerun(t *testing.T) {
 	want := []string{
 		"attribute_stats", "candidates", "generations", "provider_budget", "provider_calls", "provider_failure_reasons", "provider_outcomes", "provider_stats", "rating_requests", "rlhf_feedback",
 		"rlhf_feedback_summary", "rlhf_negative_examples", "rlhf_positive_examples", "validation_results",
+		"webhook_attempts", "webhook_deliveries",
 	}
 	require.Equal(t, want, relations(t, conn))
 	var version int

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -134,7 +135,9 @@ func (s *Store) SaveAssessments(ctx context.Context, stats []generation.Provider
 }
 
 // ProviderStats returns the stored statistics of provider, one per model,
-// ordered by model; none for a provider never recalibrated.
+// ordered by model; none for a provider never recalibrated. With a HalfLife,
+// each row also carries its recency-discounted outcomes (RecentPasses,
+// RecentFailures; see recentOutcomes).
 func (s *Store) ProviderStats(ctx context.Context, provider string) ([]generation.ProviderStats, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+providerStatsColumns+`
 		FROM provider_stats p WHERE p.provider = $1::text ORDER BY p.model`, provider)
@@ -145,7 +148,54 @@ func (s *Store) ProviderStats(ctx context.Context, provider string) ([]generatio
 	if err != nil {
 		return nil, dbError(err, "load stats of provider %s", provider)
 	}
+	if s.HalfLife > 0 {
+		for i := range stats {
+			if stats[i].RecentPasses, stats[i].RecentFailures, err = s.recentOutcomes(ctx, provider, stats[i].Model); err != nil {
+				return nil, err
+			}
+		}
+	}
 	return stats, nil
+}
+
+// recentHalfLives is how many half-lives of outcomes recentOutcomes reads:
+// older ones weigh less than 2⁻¹⁰ each.
+const recentHalfLives = 10
+
+// recentOutcomes returns the model's outcomes discounted by age, newest
+// first: the k-th most recent (k = 0, 1, …) counts 2^(−k/HalfLife). Age is
+// counted in outcomes, not time, so a provider used rarely keeps what it
+// taught. The outcome rule is Recalibrate's (candidate_outcome_apply, with
+// the latest verdict of any validator version); the order is the
+// candidates' planning time, ties broken by (generation, round, index), so
+// equal histories weigh alike. It reads at most recentHalfLives·HalfLife
+// candidates, through candidates_provider_recent_idx.
+func (s *Store) recentOutcomes(ctx context.Context, provider, model string) (passes, failures float64, err error) {
+	limit := int(math.Ceil(recentHalfLives * s.HalfLife))
+	err = s.pool.QueryRow(ctx, `
+		WITH recent AS (
+			SELECT CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END AS passed,
+			       row_number() OVER (ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC) - 1 AS age
+			FROM candidates c
+			LEFT JOIN LATERAL (
+				SELECT r.passed FROM validation_results r
+				WHERE r.candidate_id = c.id
+				ORDER BY r.created_at DESC, r.id DESC
+				LIMIT 1
+			) v ON true
+			WHERE c.provider = $1::text AND c.model = $2::text
+			  AND (c.status IN ('filtered', 'failed')
+			       OR (c.status IN ('validated', 'selected', 'discarded') AND v.passed IS NOT NULL))
+			ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC
+			LIMIT $3::int
+		)
+		SELECT COALESCE(sum(power(0.5, age / $4::float8)) FILTER (WHERE passed), 0)::float8,
+		       COALESCE(sum(power(0.5, age / $4::float8)) FILTER (WHERE NOT passed), 0)::float8
+		FROM recent`, provider, model, limit, s.HalfLife).Scan(&passes, &failures)
+	if err != nil {
+		return 0, 0, dbError(err, "load recent outcomes of %s/%s", provider, model)
+	}
+	return passes, failures, nil
 }
 
 func nonNilSlice[T any](s []T) []T {

@@ -12,9 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"strings"
 	"time"
 
@@ -23,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/netfail"
 )
 
 // Store implements generation.Store on a pgx pool.
@@ -32,6 +31,9 @@ type Store struct {
 	// that Recalibrate stores posteriors with (PASS_RATE_PRIOR; 0:
 	// buffer.DefaultPriorCount).
 	PassRatePrior float64
+	// HalfLife is the recency half-life, in outcomes, of the discounted
+	// counts ProviderStats returns (BUFFER_HALF_LIFE; 0: no discount).
+	HalfLife float64
 }
 
 var _ generation.Store = (*Store)(nil)
@@ -49,7 +51,8 @@ const generationColumns = `id::text, user_id, status, requested_count, settings:
 	reference_features::text, rounds, planned_count, generated_count, passed_count,
 	delivered_count, buffer_percent::float8, COALESCE(buffer_method, ''), target_confidence,
 	predicted_delivery_probability, cost_usd::float8, COALESCE(error, ''),
-	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at, updated_at`
+	COALESCE(execution_arn, ''), COALESCE(idempotency_key, ''), created_at, completed_at, updated_at,
+	COALESCE(request_fingerprint, ''), deleted_at`
 
 func scanGeneration(row pgx.Row) (generation.Generation, error) {
 	var (
@@ -61,7 +64,8 @@ func scanGeneration(row pgx.Row) (generation.Generation, error) {
 		&features, &g.Rounds, &g.PlannedCount, &g.GeneratedCount, &g.PassedCount,
 		&g.DeliveredCount, &g.BufferPercent, &g.BufferMethod, &g.TargetConfidence,
 		&g.PredictedDeliveryProbability, &g.CostUSD, &g.Error,
-		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt, &g.UpdatedAt)
+		&g.ExecutionARN, &g.IdempotencyKey, &g.CreatedAt, &g.CompletedAt, &g.UpdatedAt,
+		&g.RequestFingerprint, &g.DeletedAt)
 	if err != nil {
 		return g, err
 	}
@@ -113,20 +117,20 @@ func (s *Store) CreateGeneration(ctx context.Context, g generation.Generation) (
 			base_prompt, reference_key, reference_content_type, reference_features, rounds,
 			planned_count, generated_count, passed_count, delivered_count, buffer_percent,
 			buffer_method, target_confidence, predicted_delivery_probability, cost_usd, error,
-			execution_arn, idempotency_key, created_at, completed_at)
+			execution_arn, idempotency_key, created_at, completed_at, request_fingerprint)
 		VALUES (COALESCE(NULLIF($1::text, '')::uuid, gen_random_uuid()), $2::text, $3::text, $4::int,
 			$5::jsonb, $6::text, $7::text, $8::text, NULLIF($9::text, ''), NULLIF($10::text, ''),
 			$11::jsonb, $12::int, $13::int, $14::int, $15::int, $16::int, $17::numeric,
 			NULLIF($18::text, ''), COALESCE(NULLIF($19::float8, 0), 0.95), $20::float8, $21::numeric,
 			NULLIF($22::text, ''), NULLIF($23::text, ''), NULLIF($24::text, ''),
-			COALESCE($25::timestamptz, now()), $26::timestamptz)
+			COALESCE($25::timestamptz, now()), $26::timestamptz, NULLIF($27::text, ''))
 		ON CONFLICT (user_id, idempotency_key) DO NOTHING
 		RETURNING `+generationColumns,
 		g.ID, g.UserID, string(g.Status), g.RequestedCount, string(settings), g.Provider, g.Model,
 		g.BasePrompt, g.ReferenceKey, g.ReferenceContentType, string(features), g.Rounds,
 		g.PlannedCount, g.GeneratedCount, g.PassedCount, g.DeliveredCount, g.BufferPercent,
 		g.BufferMethod, g.TargetConfidence, g.PredictedDeliveryProbability, g.CostUSD, g.Error,
-		g.ExecutionARN, g.IdempotencyKey, createdAt, g.CompletedAt)
+		g.ExecutionARN, g.IdempotencyKey, createdAt, g.CompletedAt, g.RequestFingerprint)
 	stored, err := scanGeneration(row)
 	if err == nil {
 		return stored, true, nil
@@ -440,16 +444,11 @@ func transient(err error) bool {
 		return strings.HasPrefix(pgErr.Code, "08") || transientCodes[pgErr.Code]
 	}
 	var connectErr *pgconn.ConnectError
-	// A syscall.Errno (reset, refused, broken pipe) is a net.Error too.
-	var netErr net.Error
 	return errors.As(err, &connectErr) ||
 		pgconn.SafeToRetry(err) ||
 		pgconn.Timeout(err) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed) ||
 		errors.Is(err, pgconn.ErrConnClosed) ||
-		errors.As(err, &netErr)
+		netfail.ConnectionLost(err)
 }
 
 // finite rejects NaN and ±Inf: numeric columns accept NaN, and NaN passes

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"time"
 
@@ -17,10 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/netfail"
 )
 
 // Presigned URL limits (R2 and S3 accept 1 s to 7 days).
@@ -150,6 +148,33 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// DeletePrefix removes every object under prefix: it lists a page of keys
+// (ListObjectsV2, up to 1,000) and deletes each one, until the listing is
+// empty. One DeleteObject per key rather than DeleteObjects: the batch call
+// needs a Content-MD5 or checksum header that R2 and the local server treat
+// differently (see setChecksums), and a generation has at most a few hundred
+// objects. An empty prefix is refused: it would empty the bucket.
+func (s *Store) DeletePrefix(ctx context.Context, prefix string) (int, error) {
+	if prefix == "" {
+		return 0, generation.FieldError("prefix", "is required")
+	}
+	deleted := 0
+	pages := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return deleted, objectError(err, "list objects under %s", prefix)
+		}
+		for _, obj := range page.Contents {
+			if err := s.Delete(ctx, aws.ToString(obj.Key)); err != nil {
+				return deleted, err
+			}
+			deleted++
+		}
+	}
+	return deleted, nil
+}
+
 // Get returns the bytes at key, or an ENOTFOUND error when there is none.
 func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 	if key == "" {
@@ -229,13 +254,13 @@ func isMissingKey(err error) bool {
 	if errors.As(err, &noKey) {
 		return true
 	}
-	switch apiErrorCode(err) {
+	switch netfail.AnswerOf(err).Code {
 	case "NoSuchKey", "NotFound":
 		return true
 	case "NoSuchBucket":
 		return false
 	}
-	return httpStatus(err) == http.StatusNotFound
+	return netfail.AnswerOf(err).Status == http.StatusNotFound
 }
 
 // isMissingBucket reports a HEAD of a bucket that does not exist; HEAD
@@ -243,7 +268,7 @@ func isMissingKey(err error) bool {
 func isMissingBucket(err error) bool {
 	var notFound *types.NotFound
 	var noBucket *types.NoSuchBucket
-	return errors.As(err, &notFound) || errors.As(err, &noBucket) || httpStatus(err) == http.StatusNotFound
+	return errors.As(err, &notFound) || errors.As(err, &noBucket) || netfail.AnswerOf(err).Status == http.StatusNotFound
 }
 
 // objectError codes a failed request once, from the SDK's own signals: the
@@ -254,7 +279,7 @@ func isMissingBucket(err error) bool {
 // fail the same way.
 func objectError(err error, format string, args ...any) error {
 	what := fmt.Sprintf(format, args...)
-	if transient(err) {
+	if netfail.Transient(err, throttlingCodes) {
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "%s: object store unavailable", what), err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
@@ -265,39 +290,4 @@ var throttlingCodes = map[string]bool{
 	"SlowDown": true, "Throttling": true, "ThrottlingException": true, "RequestLimitExceeded": true,
 	"RequestThrottled": true, "TooManyRequests": true, "ServiceUnavailable": true, "InternalError": true,
 	"RequestTimeout": true,
-}
-
-// transient reports an error worth retrying: see objectError.
-func transient(err error) bool {
-	if status := httpStatus(err); status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout {
-		return true
-	}
-	if throttlingCodes[apiErrorCode(err)] {
-		return true
-	}
-	if httpStatus(err) != 0 {
-		return false // the store answered, and said no
-	}
-	// A syscall.Errno (reset, refused, broken pipe) is a net.Error too.
-	var netErr net.Error
-	return errors.As(err, &netErr) ||
-		errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, net.ErrClosed)
-}
-
-func apiErrorCode(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
-}
-
-func httpStatus(err error) int {
-	var respErr *smithyhttp.ResponseError
-	if errors.As(err, &respErr) {
-		return respErr.HTTPStatusCode()
-	}
-	return 0
 }

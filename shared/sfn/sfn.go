@@ -10,12 +10,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/netfail"
 )
 
 // API is the part of the Step Functions client the starter uses.
@@ -80,25 +79,22 @@ func (s *Starter) start(ctx context.Context, generationID string, attempt int) (
 // EINTERNAL, since retrying cannot help until the deployment changes. The
 // message names only the service's error code, never its text or the ARN.
 func startError(err error) error {
-	var apiErr smithy.APIError
-	if !errors.As(err, &apiErr) {
+	a := netfail.AnswerOf(err)
+	if a.Code == "" {
 		// No answer from the service: a timeout, a refused connection, a
 		// cancelled context.
 		return fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions did not answer"), err)
 	}
-	code := apiErr.ErrorCode()
-	status := 0
-	var respErr *awshttp.ResponseError
-	if errors.As(err, &respErr) {
-		status = respErr.HTTPStatusCode()
-	}
 	var limit *types.ExecutionLimitExceeded
-	if status >= 500 || status == 429 || errors.As(err, &limit) || apiErr.ErrorFault() == smithy.FaultServer ||
-		strings.Contains(code, "Throttl") || code == "RequestLimitExceeded" || code == "ServiceUnavailable" {
-		return fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions is unavailable (%s)", code), err)
+	if netfail.Transient(err, throttlingCodes) || errors.As(err, &limit) || strings.Contains(a.Code, "Throttl") {
+		return fmt.Errorf("%w: %w", generation.Errorf(generation.EUNAVAILABLE, "start execution: Step Functions is unavailable (%s)", a.Code), err)
 	}
-	return fmt.Errorf("%w: %w", generation.Errorf(generation.EINTERNAL, "start execution: Step Functions refused it (%s)", code), err)
+	return fmt.Errorf("%w: %w", generation.Errorf(generation.EINTERNAL, "start execution: Step Functions refused it (%s)", a.Code), err)
 }
+
+// throttlingCodes are Step Functions' codes for "not now" besides the
+// Throttling* family.
+var throttlingCodes = map[string]bool{"RequestLimitExceeded": true, "ServiceUnavailable": true}
 
 // ExecutionARN derives an execution's ARN from its state machine's ARN.
 func ExecutionARN(stateMachineARN, name string) string {

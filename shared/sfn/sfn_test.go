@@ -26,9 +26,18 @@ func fakeStepFunctions(t *testing.T) (*httptest.Server, *[]map[string]string) {
 	var calls []map[string]string
 	seen := map[string]bool{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		require.Equal(t, "AWSStepFunctions.StartExecution", r.Header.Get("X-Amz-Target"))
+		// t.Errorf, not require: FailNow must not run on the server's goroutine.
+		if target := r.Header.Get("X-Amz-Target"); target != "AWSStepFunctions.StartExecution" {
+			t.Errorf("X-Amz-Target = %q", target)
+			http.Error(w, "unexpected target", http.StatusBadRequest)
+			return
+		}
 		var in map[string]string
-		require.NoError(t, json.NewDecoder(r.Body).Decode(&in))
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			t.Errorf("decode StartExecution body: %v", err)
+			http.Error(w, "bad body", http.StatusBadRequest)
+			return
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		calls = append(calls, in)

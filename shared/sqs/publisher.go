@@ -2,11 +2,7 @@ package sqs
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -14,10 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/netfail"
 )
 
 // API is the part of the SQS client the publisher uses.
@@ -149,26 +144,12 @@ func (p *Publisher) sendBatch(ctx context.Context, batch []Message) ([]string, b
 // denied, no such queue, a malformed request) is a permanent EINTERNAL that
 // says what SQS refused, since a retry fails the same way.
 func requestError(err error, what string) error {
-	var apiErr smithy.APIError
-	code := ""
-	if errors.As(err, &apiErr) {
-		code = apiErr.ErrorCode()
-	}
-	var respErr *smithyhttp.ResponseError
-	status := 0
-	if errors.As(err, &respErr) {
-		status = respErr.HTTPStatusCode()
-	}
-	// A syscall.Errno (reset, refused) is a net.Error too.
-	var netErr net.Error
-	switch {
-	case status >= 500 || status == http.StatusTooManyRequests || throttlingCodes[code],
-		status == 0 && (errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) ||
-			errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+	if netfail.Transient(err, throttlingCodes) {
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EUNAVAILABLE, "the feedback queue is unavailable"), err)
-	case status != 0:
+	}
+	if a := netfail.AnswerOf(err); a.Status != 0 {
 		return fmt.Errorf("%s: %w: %w", what, generation.Errorf(generation.EINTERNAL,
-			"the feedback queue refused the messages (HTTP %d %s); check the queue URL and the sqs:SendMessage permission", status, code), err)
+			"the feedback queue refused the messages (HTTP %d %s); check the queue URL and the sqs:SendMessage permission", a.Status, a.Code), err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

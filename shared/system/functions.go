@@ -1,11 +1,15 @@
 package system
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/webhook"
 	"github.com/designerbff/pipeline/statemachine"
 )
 
@@ -35,12 +39,55 @@ var Functions = []Function{
 	{"generate", "GenerateFunction", stageHandler(func(s *System) any { return stage.Generate{Pipeline: s.Pipeline}.Handle })},
 	{"validate", "ValidateFunction", stageHandler(func(s *System) any { return stage.Validate{Pipeline: s.Pipeline}.Handle })},
 	{"select", "SelectFunction", stageHandler(func(s *System) any { return stage.Select{Pipeline: s.Pipeline}.Handle })},
-	{"deliver", "DeliverFunction", stageHandler(func(s *System) any { return stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
+	{"deliver", "DeliverFunction", deliverHandler},
 	{"markfailed", "MarkFailedFunction", stageHandler(func(s *System) any { return stage.MarkFailed{Pipeline: s.Pipeline, Logger: s.Logger}.Handle })},
 	{"learner", "LearnerFunction", stageHandler(func(s *System) any { return s.Learner().Handle })},
-	{"recalibrate", "RecalibrateFunction", stageHandler(func(s *System) any { return stage.Recalibrate{Pipeline: s.Pipeline, SweepIdle: s.sweepIdle()}.Handle })},
+	{"recalibrate", "RecalibrateFunction", recalibrateHandler},
 	// EventBridge: an execution that FAILED, TIMED_OUT or was ABORTED.
 	{"executionstatus", "ExecutionStatusFunction", stageHandler(func(s *System) any { return stage.ExecutionStatus{Pipeline: s.Pipeline}.Handle })},
+}
+
+// deliverHandler is Deliver, then (webhooks on) the first attempt of the
+// generation's completion notification, which the delivery's transaction
+// enqueued. The attempt never fails the delivery: a notification that does
+// not go now is retried by the schedule.
+func deliverHandler(s *System) (any, error) {
+	h := stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger}.Handle
+	hooks, err := s.Webhooks()
+	if err != nil || hooks == nil {
+		return h, err
+	}
+	return func(ctx context.Context, in stage.DeliverInput) (stage.DeliverOutput, error) {
+		out, err := h(ctx, in)
+		if err == nil {
+			s.notify(ctx, hooks, in.GenerationID)
+		}
+		return out, err
+	}, nil
+}
+
+// recalibrateHandler is Recalibrate, then (webhooks on) every due
+// notification: retries, and those of generations finalised by MarkFailed,
+// the execution-status handler or the sweep.
+func recalibrateHandler(s *System) (any, error) {
+	h := stage.Recalibrate{Pipeline: s.Pipeline, SweepIdle: s.sweepIdle()}.Handle
+	hooks, err := s.Webhooks()
+	if err != nil || hooks == nil {
+		return h, err
+	}
+	return func(ctx context.Context, ev events.EventBridgeEvent) (stage.RecalibrateOutput, error) {
+		out, err := h(ctx, ev)
+		s.notify(ctx, hooks, "")
+		return out, err
+	}, nil
+}
+
+// notify sends the due notifications (generationID's only, when set) and
+// logs what it could not: a notification is never a stage's failure.
+func (s *System) notify(ctx context.Context, hooks *webhook.Dispatcher, generationID string) {
+	if _, err := hooks.RunDue(ctx, time.Now(), generationID); err != nil {
+		s.Logger.WarnContext(ctx, "send webhooks", "generation", generationID, "error", err)
+	}
 }
 
 func stageHandler(h func(*System) any) func(*System) (any, error) {

@@ -49,7 +49,8 @@ func Lambda(name string) {
 // Lambda's JSON format at LOG_LEVEL (also the default logger), refuse a
 // database connection that does not verify TLS, build the Step Functions
 // starter when STATE_MACHINE_ARN is set and the SQS publisher when
-// FEEDBACK_QUEUE_URL is set, and build the system with Lambda's pool size.
+// FEEDBACK_QUEUE_URL is set, and build the system with Lambda's pool size,
+// writing its metrics to stdout in CloudWatch's embedded metric format.
 // Everything, AWS credentials and endpoints included, is read through
 // getenv (os.Getenv in Lambda).
 func FromEnv(ctx context.Context, getenv func(string) string) (*System, error) {
@@ -96,7 +97,9 @@ func FromEnv(ctx context.Context, getenv func(string) string) (*System, error) {
 			return nil, err
 		}
 	}
-	deps := Deps{PoolSize: LambdaPoolSize, Getenv: getenv, Logger: logger}
+	// Metrics go to stdout beside the JSON log lines: Lambda passes a JSON
+	// line through as it is, and CloudWatch Logs extracts the metrics.
+	deps := Deps{PoolSize: LambdaPoolSize, Getenv: getenv, Logger: logger, Metrics: os.Stdout}
 	if cfg.StateMachineARN != "" || cfg.FeedbackQueueURL != "" {
 		c, err := loadAWS()
 		if err != nil {

@@ -22,7 +22,7 @@ const SecretIDsEnv = "SECRET_IDS"
 // AWS: template.yaml never sets them (infra/sam checks it).
 var SecretNames = []string{
 	"DATABASE_URL", "R2_ACCESS_KEY_ID", "R2_SECRET_ACCESS_KEY", GenerationIDSecretEnv,
-	"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN",
+	"OPENAI_API_KEY", "GEMINI_API_KEY", "STABILITY_API_KEY", "REPLICATE_API_TOKEN", WebhookSecretEnv,
 }
 
 // withSecrets reads every secret SECRET_IDS names, once (FromEnv runs once

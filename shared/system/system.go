@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/designerbff/pipeline/shared/app"
 	"github.com/designerbff/pipeline/shared/buffer"
+	"github.com/designerbff/pipeline/shared/cloudwatch"
 	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/httpapi"
@@ -28,6 +31,7 @@ import (
 	"github.com/designerbff/pipeline/shared/quality/visionjudge"
 	"github.com/designerbff/pipeline/shared/r2"
 	"github.com/designerbff/pipeline/shared/stage"
+	"github.com/designerbff/pipeline/shared/webhook"
 )
 
 // GenerationIDSecretEnv keys the ids of generations created with an
@@ -41,6 +45,17 @@ const GenerationIDSecretEnv = "GENERATION_ID_SECRET"
 // guessable as before, which is harmless on one machine and never used by a
 // deployed function.
 const DevGenerationIDSecret = "designer-bff-local-development-only-generation-id-secret"
+
+// WebhookSecretEnv keys the signatures of completion notifications
+// (webhook.Sign). Read outside config like the other secrets: in AWS from
+// the secret <SecretPrefix>/webhook, by the functions that send (deliver,
+// recalibrate), which refuse to start without it while
+// WEBHOOK_ALLOWED_HOSTS is set.
+const WebhookSecretEnv = "WEBHOOK_SIGNING_SECRET"
+
+// DevWebhookSecret is the local stack's WEBHOOK_SIGNING_SECRET when none is
+// set: public, for receivers on one machine only.
+const DevWebhookSecret = "designer-bff-local-development-only-webhook-signing-secret"
 
 // LambdaPoolSize is the Postgres pool of one Lambda execution environment:
 // it serves one invocation at a time, so two connections at most.
@@ -74,6 +89,15 @@ type Deps struct {
 	Providers map[string]generation.Provider
 	// Logger receives the handlers' logs. Nil: slog.Default().
 	Logger *slog.Logger
+	// WebhookClient sends completion notifications. Nil: the guarded
+	// public-only client (webhook.NewClient(false, nil)); tests give one
+	// that trusts their local TLS receiver.
+	WebhookClient *http.Client
+	// Metrics receives the pipeline's metrics as CloudWatch embedded
+	// metric format lines in METRICS_NAMESPACE (stdout in Lambda, where
+	// CloudWatch Logs extracts them). Nil: none are written, so the local
+	// stack's console is not flooded with them.
+	Metrics io.Writer
 }
 
 // System is the built pipeline. Close it.
@@ -89,6 +113,10 @@ type System struct {
 	// then uses DevGenerationIDSecret locally, and the API function does
 	// not start).
 	GenerationIDSecret string
+	// WebhookSecret is WEBHOOK_SIGNING_SECRET ("" when unset).
+	WebhookSecret string
+
+	webhookClient *http.Client
 }
 
 // New builds the system over cfg's database and object store.
@@ -139,7 +167,14 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 	}
 	store := postgres.NewStore(pool)
 	store.PassRatePrior = cfg.PassRatePrior // recalibration stores posteriors under it
+	store.HalfLife = cfg.BufferHalfLife     // the planner's posterior forgets old outcomes
 	providers = Budgeted(providers, cfg, store)
+	var metrics generation.MetricsRecorder
+	if deps.Metrics != nil {
+		emf := cloudwatch.New(deps.Metrics, cfg.MetricsNamespace)
+		emf.Logger = deps.Logger
+		metrics = emf
+	}
 	return &System{
 		Config:  cfg,
 		Pool:    pool,
@@ -149,13 +184,15 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 		Logger:  deps.Logger,
 
 		GenerationIDSecret: idSecret,
+		WebhookSecret:      deps.Getenv(WebhookSecretEnv),
+		webhookClient:      deps.WebhookClient,
 		Pipeline: &generation.Pipeline{
 			Store:     store,
 			Objects:   images,
 			Providers: providers,
 			Validator: validator,
 			Publisher: deps.Publisher,
-			Chooser:   learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, NegativePromptProviders: learning.DefaultNegativePromptProviders},
+			Chooser:   learning.Thompson{Stats: store, Prior: cfg.PassRatePrior, ExploreBudget: exploreBudget(cfg.ExploreBudget), NegativePromptProviders: learning.DefaultNegativePromptProviders},
 			Policy: generation.PlanPolicy{DefaultBufferPercent: cfg.DefaultBufferPercent, Planner: planner(cfg),
 				UnitCost: listPrice},
 			MinScore:        cfg.ValidationMinScore,
@@ -163,6 +200,7 @@ func New(ctx context.Context, cfg config.Config, deps Deps) (*System, error) {
 			LearningRate:    cfg.LearningRate,
 			Now:             time.Now,
 			Restarter:       deps.Restarter,
+			Metrics:         metrics,
 		},
 	}, nil
 }
@@ -180,6 +218,7 @@ func (noObjectStore) Delete(context.Context, string) error        { return errNo
 func (noObjectStore) PresignGet(context.Context, string, time.Duration) (string, error) {
 	return "", errNoObjectStore
 }
+func (noObjectStore) DeletePrefix(context.Context, string) (int, error) { return 0, errNoObjectStore }
 
 // Close closes the database pool.
 func (s *System) Close() { s.Pool.Close() }
@@ -221,6 +260,16 @@ func Validator(cfg config.Config, getenv func(string) string) (generation.Valida
 // planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
 // BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's
 // symmetric Beta(a, a) prior.
+// exploreBudget is RLHF_EXPLORATION_BUDGET as Thompson takes it: 0 there
+// means the default, so a configured 0 (no exploration beyond the floor's
+// free picks) is a tiny positive budget.
+func exploreBudget(b float64) float64 {
+	if b == 0 {
+		return 1e-12
+	}
+	return b
+}
+
 func planner(cfg config.Config) *buffer.Planner {
 	return &buffer.Planner{
 		Prior:          buffer.SymmetricPrior(cfg.PassRatePrior),
@@ -273,12 +322,43 @@ func (s *System) API(opts APIOptions) *httpapi.Service {
 			Limits:           s.Config.Limits,
 			UnitCost:         listPrice,
 			RatingsPerMinute: s.Config.RatingsPerMinute,
+			Monitoring:       s.Store, // the monitoring schema (migration 015)
+			MonitoringQuery:  MonitoringQuery(s.Config),
+			WebhookHosts:     s.Config.WebhookHosts,
 			Logger:           s.Logger,
 		},
 		LocalAuth:    opts.LocalAuth,
 		MaxBodyBytes: opts.MaxBodyBytes,
+		Operators:    httpapi.Operators{UserIDs: s.Config.OperatorUserIDs, Group: s.Config.OperatorGroup},
 		Logger:       s.Logger,
 	}
+}
+
+// MonitoringQuery is the alert thresholds of the monitoring sections, from
+// the configuration (the API and `go run ./infra/local monitor` share it).
+func MonitoringQuery(c config.Config) generation.MonitoringQuery {
+	return generation.MonitoringQuery{
+		MaxCostPerImageUSD: c.MonitoringMaxCostPerImageUSD,
+		StuckAfter:         c.StallTimeout,
+		MinScore:           c.ValidationMinScore,
+	}
+}
+
+// Webhooks is the sender of completion notifications, nil when
+// WEBHOOK_ALLOWED_HOSTS is empty (webhooks off). With hosts but without
+// WEBHOOK_SIGNING_SECRET it is an error: an unsigned notification would be
+// one anybody could forge.
+func (s *System) Webhooks() (*webhook.Dispatcher, error) {
+	if len(s.Config.WebhookHosts) == 0 {
+		return nil, nil
+	}
+	if s.WebhookSecret == "" {
+		return nil, errors.New(WebhookSecretEnv + " is not set: WEBHOOK_ALLOWED_HOSTS enables webhooks, which are signed with it")
+	}
+	return &webhook.Dispatcher{
+		Outbox: s.Store, Secret: []byte(s.WebhookSecret), Hosts: s.Config.WebhookHosts, Client: s.webhookClient,
+		Logger: s.Logger,
+	}, nil
 }
 
 // Learner is the feedback queue's handler.

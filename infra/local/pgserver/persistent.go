@@ -13,7 +13,16 @@ import (
 
 // Persistent is a cluster whose data directory outlives the process (`make
 // serve`'s data directory), unlike Server's throwaway one.
-type Persistent struct{ srv *Server }
+type Persistent struct {
+	srv *Server
+	// reused: StartIn found the server already running (another process
+	// started it), so whoever stops it decides for that process too.
+	reused bool
+}
+
+// Reused reports whether StartIn found the server already running rather
+// than starting it.
+func (p *Persistent) Reused() bool { return p.reused }
 
 // StartIn starts the cluster kept in dir, creating it on first use. A
 // server still running there (its process was killed, the postmaster was
@@ -47,7 +56,7 @@ func StartIn(ctx context.Context, dir string, opts Options) (*Persistent, error)
 	}
 	if port, ok := s.runningPort(ctx); ok {
 		s.port = port
-		return &Persistent{srv: s}, nil
+		return &Persistent{srv: s, reused: true}, nil
 	}
 	port, err := freePort()
 	if err != nil {

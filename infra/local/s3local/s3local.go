@@ -50,7 +50,7 @@ func StartFile(path string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open s3 data file %s: %w", path, err)
 	}
-	s, err := serve(handler(s3bolt.New(db)))
+	s, err := serve(handler(boltBackend{Backend: s3bolt.New(db), db: db}))
 	if err != nil {
 		_ = db.Close()
 		return nil, err

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -46,12 +47,19 @@ func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
 
 	auto, err := h.run(`{"count": 10, "targetConfidence": 0.95}`)
 	require.NoError(t, err)
-	want, prob := buffer.Count(10, 0.95, 13.5, 0.5, 0)
+	// The planner's evidence is recency-discounted: the k-th most recent
+	// of the 13 passes counts 2^(−k/BUFFER_HALF_LIFE).
+	alpha := 0.5
+	for k := range 13 {
+		alpha += math.Exp2(-float64(k) / h.stack.Config.BufferHalfLife)
+	}
+	want, prob := buffer.Count(10, 0.95, alpha, 0.5, 0)
 	require.Equal(t, want, auto.PlannedCount)
 	require.InDelta(t, prob, *auto.PredictedDeliveryProbability, 1e-9)
 	require.GreaterOrEqual(t, *auto.PredictedDeliveryProbability, 0.95)
 	a, b = posterior(auto.ID)
-	require.Equal(t, []float64{13.5, 0.5}, []float64{a, b})
+	require.InDelta(t, alpha, a, 1e-9)
+	require.Equal(t, 0.5, b)
 
 	var body struct {
 		PlannedCount int  `json:"plannedCount"`
@@ -59,5 +67,12 @@ func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
 	}
 	stacktest.GetJSON(t, h.api.URL+"/api/optimization/buffer/procedural?count=10&confidence=0.95", "designer", &body)
 	require.False(t, body.IsDefault)
-	require.Equal(t, want, body.PlannedCount)
+	// The recency discount reads the outcomes as they are, so the API
+	// already counts the last generation's passes (the plain counts wait
+	// for the next recalibration).
+	for k := 13; k < 13+auto.PlannedCount; k++ {
+		alpha += math.Exp2(-float64(k) / h.stack.Config.BufferHalfLife)
+	}
+	now, _ := buffer.Count(10, 0.95, alpha, 0.5, 0)
+	require.Equal(t, now, body.PlannedCount)
 }

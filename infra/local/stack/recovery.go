@@ -89,6 +89,10 @@ type Maintenance struct {
 	// Recalibrate runs Recalibrate at this interval (RECALIBRATE_INTERVAL),
 	// as the EventBridge schedule does in AWS.
 	Recalibrate time.Duration
+	// Webhooks sends the completion notifications that are due (retries,
+	// and generations finalised outside Deliver) at this interval; the
+	// recalibrate schedule does it in AWS. Nothing when webhooks are off.
+	Webhooks time.Duration
 }
 
 // every runs job every interval until the stack closes.
@@ -126,4 +130,10 @@ func (s *Stack) startMaintenance(m Maintenance) {
 		_, err := s.Pipeline.Recalibrate(ctx)
 		return err
 	})
+	if hooks, err := s.System.Webhooks(); err == nil && hooks != nil {
+		s.every(m.Webhooks, "send webhooks", func(ctx context.Context) error {
+			_, err := hooks.RunDue(ctx, time.Now(), "")
+			return err
+		})
+	}
 }

@@ -12,7 +12,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -80,9 +83,15 @@ type Options struct {
 	Events func(sfnlocal.Event)
 	// Logger receives the handlers' logs (default: discarded).
 	Logger *slog.Logger
-	// Maintenance are background jobs (the stall sweeper, recalibration);
-	// zero: none.
+	// Maintenance are background jobs (the stall sweeper, recalibration,
+	// webhook retries); zero: none.
 	Maintenance Maintenance
+	// WebhookClient sends completion notifications (nil: the public-only
+	// guard; tests trust their local TLS receiver with one).
+	WebhookClient *http.Client
+	// Metrics, when set, receives the pipeline's embedded-metric-format
+	// lines, as a function's stdout does in AWS (nil: none are written).
+	Metrics io.Writer
 }
 
 // Stack is a running local pipeline. Close it.
@@ -154,7 +163,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 
 	s.Starter = &Starter{execute: s.Execute, ended: s.executionEnded, logger: s.logger, runs: map[string]*run{}, latest: map[string]*run{}}
-	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger}
+	deps := system.Deps{Starter: s.Starter, Restarter: s.Starter, PoolSize: LocalPoolSize, Providers: opts.Providers, Logger: s.logger,
+		WebhookClient: opts.WebhookClient, Getenv: localSecrets, Metrics: opts.Metrics}
 	switch {
 	case opts.Publisher != nil:
 		deps.Publisher = opts.Publisher
@@ -208,6 +218,15 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s.startMaintenance(opts.Maintenance)
 	return s, nil
+}
+
+// localSecrets is the environment with the local development default of
+// WEBHOOK_SIGNING_SECRET (GENERATION_ID_SECRET's is applied by System.API).
+func localSecrets(name string) string {
+	if v := os.Getenv(name); v != "" || name != system.WebhookSecretEnv {
+		return v
+	}
+	return system.DevWebhookSecret
 }
 
 // Functions maps each function's ARN placeholder of the definition

@@ -93,6 +93,7 @@ type harness struct {
 	reference []byte
 	// idempotencyKey, when set, is post's Idempotency-Key header.
 	idempotencyKey string
+	contract       *stacktest.Contract
 }
 
 // newHarness starts a stack on the configuration env whose "procedural"
@@ -134,7 +135,10 @@ func startHarness(t *testing.T, env map[string]string, opts stack.Options) *harn
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close(context.Background()) })
 	h.stack = s
-	h.api = httptest.NewServer(s.API(true).Handler())
+	// Every exchange of every stack test is checked against the OpenAPI
+	// document (stacktest.Contract).
+	h.contract = stacktest.NewContract(t)
+	h.api = httptest.NewServer(h.contract.Handler(t, s.API(true).Handler()))
 	t.Cleanup(h.api.Close)
 	return h
 }
@@ -248,6 +252,11 @@ func TestAllPassInRoundOne(t *testing.T) {
 	cands := h.candidates(g.ID)
 	require.Equal(t, 4, statusCount(cands, generation.CandidateSelected))
 	require.Equal(t, 2, statusCount(cands, generation.CandidateDiscarded))
+	for _, c := range cands {
+		require.NotNil(t, c.PredictedPass, "every planned candidate records its predicted pass probability")
+		require.InDelta(t, 0.5, *c.PredictedPass, 1e-12, "no history: the prior's mean")
+		require.GreaterOrEqual(t, c.ExplorationCost, 0.0)
+	}
 	require.Len(t, h.objectKeys("generations/"+g.ID+"/"), 6)
 	require.Equal(t, 6, h.count(`SELECT count(*) FROM rlhf_feedback WHERE generation_id = $1 AND feedback_source <> 'validation_trigger'`, g.ID),
 		"the learner stored one event per candidate")

@@ -2,6 +2,14 @@
 // PNG or JPEG images from a request's prompt, seed and reference palette,
 // with no network and no API key, so the whole pipeline runs on one machine.
 //
+// The picture is a product shot of what the prompt asks for (see SceneOf):
+// the named garment's silhouette (garments.go, rasterised by
+// golang.org/x/image/vector) shaded with folds, seams and its material's
+// texture and sheen (material.go), on a backdrop and in a light that follow
+// the modifiers' words (scene.go, backdrop.go), in the reference palette.
+// The modifiers change how the picture looks, never whether it is clean:
+// that stays in the quirk table alone.
+//
 // Like a real provider it fails in realistic ways. After rendering, an image
 // may get one defect (underexposed, overexposed, blurry, blank, noisy or
 // duplicate; see Defect) with odds that depend on the request's modifiers,
@@ -140,11 +148,14 @@ func (p *Provider) Generate(ctx context.Context, req generation.ProviderRequest)
 		defect = NoDefect
 	}
 	layout := rand.New(rand.NewPCG(uint64(req.Seed), promptHash(req.Prompt)))
+	sc := parseScene(req.Prompt)
 	if defect == Duplicate {
+		// A stock picture: neither the garment nor the setting asked for.
 		layout = rand.New(rand.NewPCG(uint64(req.Seed)%duplicateVariants, duplicateStream))
+		sc = stockScene
 	}
 	pal := newPalette(req.ReferencePalette)
-	img := render(w, h, layout, pal)
+	img := render(w, h, layout, pal, sc)
 	if err := ctx.Err(); err != nil {
 		return generation.Image{}, fmt.Errorf("procedural generate: %w", err)
 	}

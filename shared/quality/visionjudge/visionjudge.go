@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/designerbff/pipeline/shared/generation"
+	"github.com/designerbff/pipeline/shared/provider/providerhttp"
 	"github.com/designerbff/pipeline/shared/quality"
 )
 
@@ -226,7 +227,10 @@ func FromEnv(base *quality.Validator, getenv func(string) string, client *http.C
 		return base, nil
 	}
 	if client == nil {
-		client = &http.Client{Timeout: 60 * time.Second}
+		// The providers' guarded client: public addresses only, no redirect
+		// to another host, so a configured base URL cannot steer the key inwards.
+		client = providerhttp.NewClient(false)
+		client.Timeout = 60 * time.Second
 	}
 	weight := DefaultWeight
 	if s := getenv("VALIDATION_VISION_WEIGHT"); s != "" {

@@ -354,3 +354,21 @@ func TestJudgeWithoutKeyKeepsTheBuiltInVerdict(t *testing.T) {
 	require.True(t, got.Flagged, "an image the judge could not rate is flagged for review")
 	require.NotZero(t, got.Metrics[visionjudge.MetricVisionError])
 }
+
+// Without a client of its own, the judge uses the providers' guarded one: a
+// base URL pointing inwards (here a loopback server) is never dialled, and
+// the built-in verdict stands, flagged.
+func TestFromEnvDefaultClientDialsNoPrivateAddress(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	srv := openAIServer(t, http.StatusOK, goodRating, &calls)
+	base := quality.New(0)
+	env := map[string]string{"VALIDATION_VISION_PROVIDER": "openai", "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL}
+	v, err := visionjudge.FromEnv(base, func(k string) string { return env[k] }, nil)
+	require.NoError(t, err)
+	got, err := v.Validate(context.Background(), scene(t), generation.ValidationSpec{})
+	require.NoError(t, err)
+	require.Zero(t, calls.Load(), "the judge dialled a loopback address")
+	require.True(t, got.Flagged)
+	require.NotZero(t, got.Metrics[visionjudge.MetricVisionError])
+}

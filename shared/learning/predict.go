@@ -1,0 +1,277 @@
+package learning
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// The pass-probability model (model.predict).
+//
+// A candidate's pass probability is a logistic combination of log-odds:
+//
+//	logit p = β₀ + Σ_m β_m  over the candidate's modifiers m
+//
+// fitted jointly, as a Bayesian logistic regression, on the provider's most
+// recent outcomes (RecentOutcomes: FitWindow candidates, each weighing
+// 2^(−age/FitHalfLife), so the fit follows a provider that changes). A joint
+// fit matters: the learner's per-modifier counts are marginal, and
+// modifiers chosen together (the favourites of a learning chooser, all
+// picked more often as failures fall) would each be credited with the
+// others' effect; summing such marginal effects over a candidate's five
+// modifiers promises far more passes than arrive.
+//
+// Priors: β₀ ~ N(logit q̄₀, InterceptSD²), where q̄₀ is the mean of the
+// provider/model's recency-discounted posterior Beta(α₀, β₀) (the one the
+// planner uses): the provider's posterior is the baseline a candidate's
+// modifiers move; β_m ~ N(0, EffectSD²), so a modifier nobody has tried
+// has no effect and one tried a few times moves only a little. (Every
+// candidate carries one modifier per group, so the group's indicators sum
+// to the intercept's; the prior is what tells them apart.)
+//
+// Uncertainty: the posterior is approximated by the normal at its mode with
+// the inverse Hessian as covariance (Laplace). A draw takes every β at once,
+// so candidates that share a modifier (or the intercept) are correlated; the
+// planner averages the exact Poisson-binomial over the draws
+// (buffer.CountPredicted). It is fitted with Newton's method over gonum's
+// Cholesky factorisation; for thirty-odd parameters and a thousand
+// outcomes that is a few milliseconds.
+
+// Model constants.
+const (
+	// FitWindow is how many recent outcomes the model is fitted on.
+	FitWindow = 1200
+	// FitHalfLife is the age, in outcomes, at which an outcome weighs half.
+	FitHalfLife = 600.0
+	// MinFitOutcomes is the history below which the chooser predicts
+	// nothing and the planner sizes from the provider's rate alone: about
+	// eight outcomes per coefficient. Below it the fit still ranks the
+	// modifiers, but a prediction from thirty-one coefficients and a few
+	// dozen outcomes is so uncertain that the Poisson-binomial asks for
+	// more images than the provider's pooled rate does (in a simulation of
+	// the benchmark's requests, 100 and 50 cost more images than 250).
+	MinFitOutcomes = 250
+	// InterceptSD and EffectSD are the prior standard deviations, in log-odds.
+	InterceptSD = 0.5
+	EffectSD    = 1.0
+	// DefaultPredictionDraws is the number of joint posterior draws.
+	DefaultPredictionDraws = 128
+	// predictionWork bounds draws × candidates × needed images, so a round
+	// of thousands plans in well under a second (fewer draws there).
+	predictionWork = 20_000_000
+	// newtonSteps bounds the fit; it converges in well under ten.
+	newtonSteps = 30
+	// predictStream separates the prediction's random stream from the
+	// choice's, so predicting never changes what is chosen.
+	predictStream = 0x9e37_79b9_7f4a_7c15
+)
+
+// model is the fitted regression of one provider.
+type model struct {
+	index map[string]int // modifier → its coefficient (1…); 0 is the intercept
+	mode  []float64      // posterior mode
+	chol  mat.Cholesky   // of the Hessian at the mode (the posterior precision)
+	best  map[string]string
+}
+
+// fitModel fits the model on outcomes (newest first) with the intercept's
+// prior centred on the base posterior's mean.
+func fitModel(catalog []Group, outcomes []generation.Outcome, baseAlpha, baseBeta float64) (model, bool) {
+	m := model{index: map[string]int{}, best: map[string]string{}}
+	for _, g := range catalog {
+		for _, mod := range g.Modifiers {
+			if _, ok := m.index[mod]; !ok {
+				m.index[mod] = len(m.index) + 1
+			}
+		}
+	}
+	d := len(m.index) + 1
+	priorMean := make([]float64, d)
+	priorPrec := make([]float64, d)
+	priorMean[0], priorPrec[0] = logit(baseAlpha/(baseAlpha+baseBeta)), 1/(InterceptSD*InterceptSD)
+	for j := 1; j < d; j++ {
+		priorPrec[j] = 1 / (EffectSD * EffectSD)
+	}
+	rows := make([][]int, len(outcomes))
+	for i, o := range outcomes {
+		row := []int{0}
+		for _, mod := range o.Modifiers {
+			if j, ok := m.index[mod]; ok && !slices.Contains(row, j) {
+				row = append(row, j)
+			}
+		}
+		rows[i] = row
+	}
+	beta := slices.Clone(priorMean)
+	grad := mat.NewVecDense(d, nil)
+	hess := mat.NewSymDense(d, nil)
+	step := mat.NewVecDense(d, nil)
+	for range newtonSteps {
+		for j := range d {
+			grad.SetVec(j, -priorPrec[j]*(beta[j]-priorMean[j]))
+			for k := j; k < d; k++ {
+				hess.SetSym(j, k, 0)
+			}
+			hess.SetSym(j, j, priorPrec[j])
+		}
+		for i, row := range rows {
+			w := math.Exp2(-float64(i) / FitHalfLife)
+			z := 0.0
+			for _, j := range row {
+				z += beta[j]
+			}
+			p := sigmoid(z)
+			y := 0.0
+			if outcomes[i].Passed {
+				y = 1
+			}
+			for a, j := range row {
+				grad.SetVec(j, grad.AtVec(j)+w*(y-p))
+				for _, k := range row[a:] {
+					lo, hi := min(j, k), max(j, k)
+					hess.SetSym(lo, hi, hess.At(lo, hi)+w*p*(1-p))
+				}
+			}
+		}
+		if !m.chol.Factorize(hess) {
+			return model{}, false
+		}
+		if err := m.chol.SolveVecTo(step, grad); err != nil {
+			return model{}, false
+		}
+		change := 0.0
+		for j := range d {
+			beta[j] += step.AtVec(j)
+			change = max(change, math.Abs(step.AtVec(j)))
+		}
+		if change < 1e-8 {
+			break
+		}
+	}
+	// The precision at the mode (the loop factorised it one step before;
+	// the last step was tiny, so refactorising changes nothing that
+	// matters, but it is exact).
+	m.mode = beta
+	for _, g := range catalog {
+		best := g.Modifiers[0]
+		for _, mod := range g.Modifiers[1:] {
+			if beta[m.index[mod]] > beta[m.index[best]] {
+				best = mod
+			}
+		}
+		for _, mod := range g.Modifiers {
+			m.best[mod] = best
+		}
+	}
+	return m, true
+}
+
+// meanPass is the candidate's pass probability at the posterior mode.
+func (m model) meanPass(mods []string) float64 {
+	z := m.mode[0]
+	for _, mod := range distinct(mods) {
+		if j, ok := m.index[mod]; ok {
+			z += m.mode[j]
+		}
+	}
+	return sigmoid(z)
+}
+
+// greedy is the best-known modifier of each of the candidate's groups.
+func (m model) greedy(mods []string) []string {
+	out := make([]string, len(mods))
+	for i, mod := range mods {
+		if b, ok := m.best[mod]; ok {
+			out[i] = b
+		} else {
+			out[i] = mod
+		}
+	}
+	return out
+}
+
+// predict returns draws × candidates pass probabilities: β ~ N(mode, H⁻¹)
+// as mode + U⁻¹z with H = UᵀU and z standard normal.
+func (m model) predict(mods [][]string, need int, seed int64) [][]float64 {
+	draws := DefaultPredictionDraws
+	if work := len(mods) * max(1, need); work > 0 {
+		draws = max(16, min(draws, predictionWork/work))
+	}
+	d := len(m.mode)
+	var u mat.TriDense
+	m.chol.UTo(&u)
+	rng := rand.New(rand.NewPCG(uint64(seed), predictStream))
+	z := mat.NewVecDense(d, nil)
+	v := mat.NewVecDense(d, nil)
+	cols := make([][]int, len(mods))
+	for i, c := range mods {
+		cols[i] = []int{0}
+		for _, mod := range distinct(c) {
+			if j, ok := m.index[mod]; ok {
+				cols[i] = append(cols[i], j)
+			}
+		}
+	}
+	out := make([][]float64, draws)
+	for k := range out {
+		for j := range d {
+			z.SetVec(j, rng.NormFloat64())
+		}
+		if err := v.SolveVec(&u, z); err != nil {
+			v.Zero() // cannot happen for a factorised precision; the mode then
+		}
+		row := make([]float64, len(mods))
+		for i, c := range cols {
+			s := 0.0
+			for _, j := range c {
+				s += m.mode[j] + v.AtVec(j)
+			}
+			row[i] = sigmoid(s)
+		}
+		out[k] = row
+	}
+	return out
+}
+
+// draw is one draw of every coefficient from the posterior.
+func (m model) draw(rng *rand.Rand) []float64 {
+	d := len(m.mode)
+	var u mat.TriDense
+	m.chol.UTo(&u)
+	z := mat.NewVecDense(d, nil)
+	for j := range d {
+		z.SetVec(j, rng.NormFloat64())
+	}
+	var v mat.VecDense
+	out := slices.Clone(m.mode)
+	if err := v.SolveVec(&u, z); err != nil {
+		return out
+	}
+	for j := range out {
+		out[j] += v.AtVec(j)
+	}
+	return out
+}
+
+func distinct(mods []string) []string {
+	out := make([]string, 0, len(mods))
+	for _, m := range mods {
+		if !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// logit is log(p/(1−p)) with p kept off 0 and 1.
+func logit(p float64) float64 {
+	const eps = 1e-6
+	p = min(1-eps, max(eps, p))
+	return math.Log(p / (1 - p))
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
