@@ -173,6 +173,9 @@ const (
 	refWhiteLuma    = 0.96
 	refBlackLuma    = 0.05
 	productSurround = 0.90
+	// productMaxClip: a product shot's subject takes at least a tenth of the
+	// frame; a frame clipped beyond that is blown out, surround or not.
+	productMaxClip = 0.90
 
 	blankStd       = 2.0 // luma_std below: blank
 	blankEntropy   = 1.0 // entropy below: blank
@@ -546,7 +549,7 @@ func exposureScores(st lumaStats, surround float64, ref tone) (under, over float
 	case ref.known && ref.white >= productSurround/3:
 		// A white-surround reference: clipped white is expected.
 		over = min(interp(st.midMean/255, subjectCurve), interp(st.low, floorCurve))
-	case surround >= productSurround && st.clipHigh < 0.97:
+	case surround >= productSurround && st.clipHigh < productMaxClip:
 		// A product shot: the subject's own tones.
 		over = interp(st.midMean/255, subjectCurve)
 	default:
