@@ -26,6 +26,7 @@ const (
 	MetricPaletteDistance = "palette_distance" // with a reference: mean of coverage and use
 	MetricLumaLow         = "luma_p0_5"        // 0.5th percentile of working luma, levels
 	MetricLumaHigh        = "luma_p99_5"       // 99.5th percentile of working luma, levels
+	MetricLumaFloor       = "luma_p0_1"        // 0.1th percentile of working luma, levels (a dark accent: washed_out)
 	MetricSurroundClipped = "surround_clipped" // share of the frame's outer ring clipped to white (a product shot's surround ≈ 1)
 	MetricLumaSpan        = "luma_span"        // luma_p99_5 − luma_p0_5, levels
 	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
@@ -46,6 +47,7 @@ type lumaStats struct {
 	clipLow, clipHigh float64 // fractions
 	entropy           float64 // bits
 	low, high         float64 // the 0.5th and 99.5th percentiles, levels
+	floor             float64 // the 0.1th percentile, levels
 	midMean           float64 // mean of the unclipped pixels, 0–255 (mean when all are clipped)
 }
 
@@ -98,6 +100,7 @@ func histogramStats(luma []uint8) lumaStats {
 	}
 	return lumaStats{
 		low:      pct(0.005),
+		floor:    pct(0.001),
 		high:     pct(0.995),
 		midMean:  midMean,
 		mean:     mean,

@@ -58,7 +58,7 @@ const (
 	ReasonWrongSize    = "wrong_size"
 	ReasonDuplicate    = "duplicate"  // hard fail: a better-scored near-copy exists in the generation (see SameImage)
 	ReasonLowScore     = "low_score"  // failed on the combined score with no single defect
-	ReasonWashedOut    = "washed_out" // lifted blacks and a compressed range (against the reference's darkest colour)
+	ReasonWashedOut    = "washed_out" // lifted blacks, not even a dark accent left, and a compressed range (against the reference's darkest colour)
 	ReasonTiled        = "tiled"      // the frame is a grid of one repeated tile
 )
 
@@ -80,7 +80,8 @@ const (
 //	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
 //	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
-//	                    luma_p0_5 (narrow span)  160          liftThreshold (washed_out)        60
+//	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
+//	                    luma_p0_1 > darkAccent)
 //	                    entropy (bits)           0            blankEntropy (blank)              4
 //	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
 //	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
@@ -164,6 +165,11 @@ const (
 	// high-key ones whose reference is just as narrow.
 	liftThreshold = 95.0
 	washedRange   = 150.0
+	// darkAccent: a picture with a tenth of a percent of its pixels below
+	// it has dark tones left, however light the rest: a small garment's
+	// dark trim in a wide, airy shot (the lift puts every pixel at 100 or
+	// above, and grain or JPEG ringing does not reach 30 levels below).
+	darkAccent = 70.0
 
 	// tiledness below: tiled (a 2×2 repeat ≤ 0.004, real scenes ≥ 0.06).
 	tiledThreshold = 0.02
@@ -459,7 +465,8 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	}
 	r.add("exposure", weightExposure, min(under, over))
 
-	// Washed out: no dark tones left (p0.5 lifted) and the range squeezed,
+	// Washed out: no dark tones left (p0.5 lifted, and not even a dark
+	// accent below darkAccent) and the range squeezed,
 	// narrower than the reference's own span of colours (a foggy, high-key
 	// reference makes a narrow, light range expected). Only against a
 	// reference: alone, a washed-out picture and a light, misty one look
@@ -469,7 +476,8 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	span := st.high - st.low
 	r.metrics[MetricLumaSpan] = span
 	washed := 100.0
-	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && span < 255*(ref.lightest-ref.darkest) {
+	r.metrics[MetricLumaFloor] = st.floor
+	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && span < 255*(ref.lightest-ref.darkest) && st.floor > darkAccent {
 		washed = interp(st.low, liftCurve)
 	}
 	if washed < defectScore {

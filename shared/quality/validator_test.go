@@ -114,6 +114,14 @@ func TestValidate(t *testing.T) {
 			return encodePNG(t, mapRGB(scene(), func(v float64) float64 { return 100 + 0.55*v }))
 		}, spec: generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
 			wantReasons: []string{ReasonWashedOut}, maxScore: 69.99},
+		{name: "a light picture with a small dark trim is not", data: func(t *testing.T) []byte {
+			// The same light tones, with a navy trim on 0.3 % of the frame:
+			// a small garment's belt in a wide, airy shot.
+			img := mapRGB(scene(), func(v float64) float64 { return 100 + 0.55*v })
+			draw.Draw(img, image.Rect(100, 100, 124, 124), image.NewUniform(color.NRGBA{34, 48, 96, 255}), image.Point{}, draw.Src)
+			return encodePNG(t, img)
+		}, spec: generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
+			wantPassed: true, wantReasons: []string{}, minScore: 70, maxScore: 100},
 		{name: "a product shot on white is not overexposed", data: func(t *testing.T) []byte { return encodePNG(t, onWhite(scene())) },
 			wantPassed: true, wantReasons: []string{}, minScore: 70, maxScore: 100},
 		{name: "a product shot made brighter is", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(onWhite(scene()), brightenAdd(120))) },
