@@ -58,11 +58,11 @@ bench: ## run the Go benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
 
 BENCH_QUALITY := .local/bench-quality
-bench-quality: ## calibrate the validator (procedural + Debian photos), time it on one core, write docs/quality-benchmark.md
-	@# Real photographs (GPL-2+) and the OpenCV reference, from Debian only; installed once.
-	@dpkg -s mate-backgrounds python3-opencv >/dev/null 2>&1 || { \
+bench-quality: ## calibrate the validator (procedural images + Debian pictures, degraded per family; OpenCV BRISQUE alongside), time it on one core, write docs/quality-benchmark.md (~10 min)
+	@# Pictures (GPL-2+) and the OpenCV reference, from Debian only; installed once.
+	@dpkg -s mate-backgrounds gnome-backgrounds ukui-wallpapers python3-opencv opencv-data >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends mate-backgrounds python3-opencv; }
+	  $$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends mate-backgrounds gnome-backgrounds ukui-wallpapers python3-opencv opencv-data; }
 	@mkdir -p $(BENCH_QUALITY)
 	$(BENCH) quality prepare --dir $(BENCH_QUALITY)
 	set -o pipefail; QUALITY_BENCH_DIR=$(CURDIR)/$(BENCH_QUALITY) $(GO) test -run '^$$' -bench '1024' -benchmem -cpu 1 -count 5 ./shared/quality | tee $(BENCH_QUALITY)/bench.txt

@@ -31,3 +31,10 @@ PASS
 	require.Equal(t, 19.5, benchMS(got, "BenchmarkValidate1024/jpeg"))
 	require.True(t, benchMS(got, "BenchmarkMissing") != benchMS(got, "BenchmarkMissing"), "NaN for a missing benchmark")
 }
+
+func TestAUCCountsTiesAsHalf(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 1.0, auc([]float64{90, 80}, []float64{10, 20}))
+	require.Equal(t, 0.0, auc([]float64{10}, []float64{90}))
+	require.Equal(t, 0.875, auc([]float64{50, 90}, []float64{50, 40}))
+}

@@ -314,3 +314,35 @@ func (b *bitWriter) bytes() []byte {
 	}
 	return b.buf
 }
+
+// tiled2x2 is img's half-size copy repeated twice across and down.
+func tiled2x2(img *image.NRGBA) *image.NRGBA {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	half := image.NewNRGBA(image.Rect(0, 0, w/2, h/2))
+	for y := range h / 2 {
+		for x := range w / 2 {
+			half.SetNRGBA(x, y, img.NRGBAAt(2*x, 2*y))
+		}
+	}
+	out := image.NewNRGBA(img.Rect)
+	for y := range h {
+		for x := range w {
+			out.SetNRGBA(x, y, half.NRGBAAt(x%(w/2), y%(h/2)))
+		}
+	}
+	return out
+}
+
+// onWhite places img in the middle of a white canvas twice its size: a
+// product shot.
+func onWhite(img *image.NRGBA) *image.NRGBA {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, 2*w, 2*h))
+	for i := range out.Pix {
+		out.Pix[i] = 255
+	}
+	for y := range h {
+		copy(out.Pix[(y+h/2)*out.Stride+4*(w/2):], img.Pix[y*img.Stride:y*img.Stride+4*w])
+	}
+	return out
+}

@@ -1,13 +1,16 @@
 package quality
 
-import "math"
+import (
+	"math"
+	"slices"
+)
 
 // Metric keys in Verdict.Metrics. They are stored with every verdict and read
 // by analytics, so they never change meaning; add new keys instead.
 const (
 	MetricWidth        = "width"         // decoded width, px
 	MetricHeight       = "height"        // decoded height, px
-	MetricLaplacianVar = "laplacian_var" // variance of the 4-neighbour Laplacian of working luma (0–255)
+	MetricLaplacianVar = "laplacian_var" // variance of the 4-neighbour Laplacian of working luma (0–255), flat white left out (q3)
 	MetricClipLow      = "clip_low"      // fraction of working luma ≤ clipLowLevel
 	MetricClipHigh     = "clip_high"     // fraction of working luma ≥ clipHighLevel
 	MetricMeanLuma     = "mean_luma"     // mean working luma, 0–1
@@ -21,6 +24,14 @@ const (
 	MetricPaletteCoverage = "palette_coverage" // with a reference: mean ΔE76 of the image's pixels to the nearest reference colour
 	MetricPaletteUse      = "palette_use"      // with a reference: weighted ΔE76 of each reference colour to the image's palette
 	MetricPaletteDistance = "palette_distance" // with a reference: mean of coverage and use
+	MetricLumaLow         = "luma_p0_5"        // 0.5th percentile of working luma, levels
+	MetricLumaHigh        = "luma_p99_5"       // 99.5th percentile of working luma, levels
+	MetricLumaFloor       = "luma_p0_1"        // 0.1th percentile of working luma, levels (a dark accent: washed_out)
+	MetricSurroundClipped = "surround_clipped" // share of the frame's outer ring clipped to white (a product shot's surround ≈ 1)
+	MetricLumaSpan        = "luma_span"        // luma_p99_5 − luma_p0_5, levels
+	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
+	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
+	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
 )
 
 // Clipping levels on 8-bit luma: a few levels inside the range so that JPEG
@@ -35,6 +46,9 @@ type lumaStats struct {
 	mean, std         float64 // 0–255
 	clipLow, clipHigh float64 // fractions
 	entropy           float64 // bits
+	low, high         float64 // the 0.5th and 99.5th percentiles, levels
+	floor             float64 // the 0.1th percentile, levels
+	midMean           float64 // mean of the unclipped pixels, 0–255 (mean when all are clipped)
 }
 
 // histogramStats reads the plane once into a 256-bin histogram and derives
@@ -65,7 +79,30 @@ func histogramStats(luma []uint8) lumaStats {
 		entropy -= p * math.Log2(p)
 	}
 	mean := sum / n
+	// Percentiles and the unclipped mean from the same histogram.
+	pct := func(q float64) float64 {
+		target, seen := q*n, 0.0
+		for v, c := range hist {
+			seen += float64(c)
+			if seen >= target {
+				return float64(v)
+			}
+		}
+		return 255
+	}
+	midMean := mean
+	if mid := n - float64(low) - float64(high); mid > 0 {
+		var midSum float64
+		for v := clipLowLevel + 1; v < clipHighLevel; v++ {
+			midSum += float64(hist[v]) * float64(v)
+		}
+		midMean = midSum / mid
+	}
 	return lumaStats{
+		low:      pct(0.005),
+		floor:    pct(0.001),
+		high:     pct(0.995),
+		midMean:  midMean,
 		mean:     mean,
 		std:      math.Sqrt(max(0, sumSq/n-mean*mean)),
 		clipLow:  float64(low) / n,
@@ -76,12 +113,15 @@ func histogramStats(luma []uint8) lumaStats {
 
 // laplacianVar is Var(I ∗ [[0,1,0],[1,−4,1],[0,1,0]]) over the interior
 // pixels (cv2.Laplacian with ksize 1, Pech-Pacheco et al. 2000), in one pass
-// with integer sums. Planes thinner than 3 px have no interior: 0.
+// with integer sums, leaving out flat white pixels (clipped, Laplacian 0):
+// a product shot's studio surround says nothing about the subject's
+// sharpness and would dilute it. Planes thinner than 3 px, or all flat
+// white, have no interior: 0.
 func laplacianVar(luma []uint8, w, h int) float64 {
 	if w < 3 || h < 3 {
 		return 0
 	}
-	var sum, sumSq int64
+	var sum, sumSq, n int64
 	for y := 1; y < h-1; y++ {
 		up, mid, down := luma[(y-1)*w:y*w], luma[y*w:(y+1)*w], luma[(y+1)*w:(y+2)*w]
 		up, down = up[:len(mid)], down[:len(mid)]
@@ -90,17 +130,25 @@ func laplacianVar(luma []uint8, w, h int) float64 {
 		// WorkingSide wide), and 32-bit adds are the cheaper inner loop.
 		var rowSum int32
 		var rowSq uint32
+		var skipped int64
 		for x := 1; x < len(mid)-1; x++ {
 			l := int32(up[x]) + int32(down[x]) + int32(mid[x-1]) + int32(mid[x+1]) - 4*int32(mid[x])
+			if l == 0 && mid[x] >= clipHighLevel {
+				skipped++
+				continue
+			}
 			rowSum += l
 			rowSq += uint32(l * l)
 		}
 		sum += int64(rowSum)
 		sumSq += int64(rowSq)
+		n += int64(w-2) - skipped
 	}
-	n := float64((w - 2) * (h - 2))
-	mean := float64(sum) / n
-	return max(0, float64(sumSq)/n-mean*mean)
+	if n == 0 {
+		return 0
+	}
+	mean := float64(sum) / float64(n)
+	return max(0, float64(sumSq)/float64(n)-mean*mean)
 }
 
 // noiseAcc streams Immerkær's fast noise estimate (CVIU 1996) over the rows
@@ -266,3 +314,140 @@ func dHash(luma []uint8, w, h int) uint64 {
 	}
 	return hash
 }
+
+// surroundClipped is the share of the outer ring of the plane (the outermost
+// twentieth on each side) at or above clipHighLevel: ≈ 1 for a subject on a
+// white studio surround, whatever the subject's size.
+func surroundClipped(luma []uint8, w, h int) float64 {
+	bw, bh := max(1, w/20), max(1, h/20)
+	var n, clipped int
+	for y := range h {
+		row := luma[y*w : (y+1)*w]
+		if y >= bh && y < h-bh {
+			// Inside rows: only the left and right bands.
+			for _, v := range row[:bw] {
+				if v >= clipHighLevel {
+					clipped++
+				}
+			}
+			for _, v := range row[w-bw:] {
+				if v >= clipHighLevel {
+					clipped++
+				}
+			}
+			n += 2 * bw
+			continue
+		}
+		for _, v := range row {
+			if v >= clipHighLevel {
+				clipped++
+			}
+		}
+		n += w
+	}
+	if n == 0 {
+		return 0
+	}
+	return float64(clipped) / float64(n)
+}
+
+// dHashV is dHash turned a quarter: box-shrink to 8×9, one bit per pair of
+// vertical neighbours, set when the upper one is darker. Scenes that are
+// nearly uniform along their rows (a horizon, vertical stripes) leave the
+// horizontal hash's bits to chance; the pair of hashes tells them apart.
+func dHashV(luma []uint8, w, h int) uint64 {
+	const hw, hh = 8, 9
+	var sums [hh][hw]uint64
+	var counts [hh][hw]uint64
+	for y := range h {
+		cy := y * hh / h
+		row := luma[y*w : (y+1)*w]
+		for x, v := range row {
+			cx := x * hw / w
+			sums[cy][cx] += uint64(v)
+			counts[cy][cx]++
+		}
+	}
+	var hash uint64
+	for y := range hh - 1 {
+		for x := range hw {
+			u := sums[y][x] * max(1, counts[y+1][x])
+			d := sums[y+1][x] * max(1, counts[y][x])
+			hash <<= 1
+			if u < d {
+				hash |= 1
+			}
+		}
+	}
+	return hash
+}
+
+// tiledness is how exactly the frame repeats itself: on a box-shrunk copy
+// of the plane (tileSide px on its long side), the smallest mean absolute difference
+// between the plane and itself shifted by a quarter to a half of its width
+// (height), over the median at those shifts; the smaller of the horizontal
+// and vertical ratios. A 2×2 repeat of one picture reads ≈ 0 (0.004 at
+// most on the calibration set), a real scene 0.06 and up, even with
+// stripes. Planes under 16 px a side, or without texture: 1.
+func tiledness(luma []uint8, w, h int, s *scratch) float64 {
+	bs := newBoxScaler(w, h, tileSide)
+	tw, th := bs.dw, bs.dh
+	if tw < 16 || th < 16 {
+		return 1
+	}
+	s.tile = grow(s.tile, tw*th)
+	s.tileSums = grow(s.tileSums, tw*th)
+	small, sums := s.tile, s.tileSums
+	clear(sums)
+	for y := range h {
+		dy := bs.row(y)
+		for x, v := range luma[y*w : (y+1)*w] {
+			sums[dy*tw+int(bs.xmap[x])] += uint32(v)
+		}
+	}
+	for i := range small {
+		small[i] = uint8(sums[i] / (bs.colN[i%tw] * bs.rowN[i/tw]))
+	}
+	ratio := func(n int, mad func(k int) float64) float64 {
+		var ds []float64
+		for k := n / 4; k <= n/2; k++ {
+			ds = append(ds, mad(k))
+		}
+		slices.Sort(ds)
+		if med := ds[len(ds)/2]; med >= 1 {
+			return ds[0] / med
+		}
+		return 1
+	}
+	abs := func(a, b uint8) int {
+		if a > b {
+			return int(a - b)
+		}
+		return int(b - a)
+	}
+	horizontal := ratio(tw, func(k int) float64 {
+		var sum int
+		for y := range th {
+			row := small[y*tw : (y+1)*tw]
+			for x := 0; x+k < tw; x++ {
+				sum += abs(row[x], row[x+k])
+			}
+		}
+		return float64(sum) / float64(th*(tw-k))
+	})
+	vertical := ratio(th, func(k int) float64 {
+		var sum int
+		for y := 0; y+k < th; y++ {
+			a, b := small[y*tw:(y+1)*tw], small[(y+k)*tw:(y+k+1)*tw]
+			for x := range tw {
+				sum += abs(a[x], b[x])
+			}
+		}
+		return float64(sum) / float64(tw*(th-k))
+	})
+	// Either direction: a side that is not a whole number of plane
+	// pixels per tile blurs its own match.
+	return min(horizontal, vertical)
+}
+
+const tileSide = 128

@@ -199,13 +199,12 @@ func TestInterp(t *testing.T) {
 		{name: "below the first anchor", x: 0, want: 0},
 		{name: "at the defect threshold", x: darkMean, want: defectScore},
 		{name: "between anchors", x: (darkMean + 0.30) / 2, want: (defectScore + 100) / 2},
-		{name: "plateau", x: 0.5, want: 100},
-		{name: "above the last anchor", x: 1, want: 0},
+		{name: "above the last anchor", x: 1, want: 100},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			require.InDelta(t, tt.want, interp(tt.x, meanCurve), 1e-9)
+			require.InDelta(t, tt.want, interp(tt.x, darkCurve), 1e-9)
 		})
 	}
 }
@@ -222,8 +221,13 @@ func TestCurvesAgreeWithReasons(t *testing.T) {
 		worseUp   bool // the defect lies above the threshold
 	}{
 		{name: "blurry", curve: sharpnessCurve, threshold: math.Log10(blurThreshold)},
-		{name: "underexposed mean", curve: meanCurve, threshold: darkMean},
-		{name: "overexposed mean", curve: meanCurve, threshold: brightMean, worseUp: true},
+		{name: "underexposed mean", curve: darkCurve, threshold: darkMean},
+		{name: "overexposed mean", curve: brightCurve, threshold: brightMean, worseUp: true},
+		{name: "no highlights", curve: reachCurve, threshold: underReach},
+		{name: "no shadows", curve: floorCurve, threshold: overFloor, worseUp: true},
+		{name: "far from the reference", curve: refShiftCurve, threshold: refShift, worseUp: true},
+		{name: "soft edges", curve: steepnessCurve, threshold: steepThreshold},
+		{name: "one-way soft edges", curve: balanceCurve, threshold: balanceThreshold},
 		{name: "clipped", curve: clipCurve, threshold: clipLimit, worseUp: true},
 		{name: "low contrast", curve: stdCurve, threshold: lowContrastStd},
 		{name: "blank entropy", curve: entropyCurve, threshold: blankEntropy},

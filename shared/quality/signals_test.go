@@ -242,7 +242,7 @@ func TestValidateNewDefects(t *testing.T) {
 			} else {
 				require.Empty(t, got.Reasons)
 			}
-			require.Regexp(t, `^dhash:[0-9a-f]{16}$`, got.Fingerprint)
+			require.Regexp(t, `^dhash:[0-9a-f]{16}:[0-9a-f]{16}$`, got.Fingerprint)
 			for _, k := range []string{MetricNoiseSigma, MetricColourfulness, "score_sharpness", "score_noise", "score_exposure", "score_contrast"} {
 				require.Contains(t, got.Metrics, k)
 			}

@@ -17,6 +17,12 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q3.0.0: sharpness also from the steepness of strong edges at native
+// resolution on the sharpest tiles and its balance between directions
+// (soft, upscaled, motion-blurred images); exposure by histogram reach,
+// against the reference's tone and with product shots judged on their
+// subject; the Laplacian variance leaves flat white out; fingerprints add
+// a vertical dHash and hash a product shot's subject only.
 // q2.2.2: an image whose decoding would need more than ProviderBudget is
 // too_large before it is decoded (it was judged before).
 // q2.2.1: JPEGs are decoded by image/jpeg (the hand-written baseline
@@ -26,7 +32,7 @@ import (
 // q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q2.2.2"
+const version = "q3.0.0"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -50,8 +56,10 @@ const (
 	ReasonBlocky       = "blocky"       // visible JPEG 8×8 blocks
 	ReasonOffPalette   = "off_palette"  // colours far from the user's reference image
 	ReasonWrongSize    = "wrong_size"
-	ReasonDuplicate    = "duplicate" // hard fail: a better-scored near-copy exists in the generation (see SameImage)
-	ReasonLowScore     = "low_score" // failed on the combined score with no single defect
+	ReasonDuplicate    = "duplicate"  // hard fail: a better-scored near-copy exists in the generation (see SameImage)
+	ReasonLowScore     = "low_score"  // failed on the combined score with no single defect
+	ReasonWashedOut    = "washed_out" // lifted blacks, not even a dark accent left, and a compressed range (against the reference's darkest colour)
+	ReasonTiled        = "tiled"      // the frame is a grid of one repeated tile
 )
 
 // Scoring. Each check yields a sub-score in 0–100, piecewise linear between
@@ -60,16 +68,28 @@ const (
 //
 //	sub-score   weight  metric                   0 at         defectScore at (reason)          100 at
 //	sharpness   0.30    log10 laplacian_var      blurZero     blurThreshold (blurry)            sharpFull
-//	exposure    0.25    mean_luma                0.05/0.97    0.18 (under) / 0.88 (over)        0.30–0.70
-//	                    clip_low, clip_high      0.80         0.40 (under / over)               ≤ 0.10
+//	                    edge_steepness           steepZero    steepThreshold (blurry)           steepFull
+//	                    edge_balance             balanceZero  balanceThreshold (blurry)         balanceFull
+//	exposure    0.25    luma_p99_5               50           underReach (under)                160
+//	                    mean_luma (p99.5 < 115)  0.05         0.18 (under)                      0.30
+//	                    clip_low − ref. black    0.80         0.40 (under, p99.5 < 115)         ≤ 0.10
+//	                    mean_luma (not product)  0.97         0.88 (over)                       0.70
+//	                    clip_high − ref. white   0.80         0.40 (over, not product)          ≤ 0.10
+//	                    luma_p0_5                200          overFloor (over)                  100
+//	                    mid-tone mean (product)  0.92         subjectBright (over)              0.60
+//	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
+//	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
+//	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
+//	                    luma_p0_1 > darkAccent)
 //	                    entropy (bits)           0            blankEntropy (blank)              4
 //	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
 //	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
+//	tiling      0.05    tiledness                0            tiledThreshold (tiled)            0.05
 //	palette     0.10    palette_distance (with   paletteZero  paletteThreshold (off_palette)    ≤ paletteClean
 //	                    a reference palette)
 //
-// exposure and contrast are the minimum of their rows; luma_std at blankStd
+// sharpness, exposure and contrast are the minimum of their rows; luma_std at blankStd
 // (blank) scores defectScore/2. Sub-scores that do not apply (blockiness of
 // a PNG, palette without a reference) are left out and the weights of the
 // rest renormalised. The score is
@@ -90,6 +110,7 @@ const (
 	weightNoise      = 0.15
 	weightBlockiness = 0.05
 	weightPalette    = 0.10
+	weightTiling     = 0.05
 
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
@@ -105,9 +126,62 @@ const (
 	blurThreshold = 15.0
 	sharpFull     = 100.0
 
-	darkMean   = 0.18 // mean_luma below: underexposed (gamma 3 on a mid-key image ≈ 0.15)
-	brightMean = 0.88 // mean_luma above: overexposed
-	clipLimit  = 0.40 // clip_low / clip_high above: under- / overexposed
+	// Edge steepness (edgeAcc) of the sharpest tenth of the tiles, at
+	// native resolution, on the calibration set (docs/quality-benchmark.md):
+	// clean 0.34–1.1 (product shots, whose subject is small, lowest),
+	// Gaussian σ = 2 px 0.21–0.55 (median 0.26), ×4 soft upscale 0.20–0.34.
+	// Balance, the softer direction over the sharper: clean pictures
+	// ≥ 0.63, but a procedural garment with strong stripes 0.43; a 12 px
+	// motion blur median 0.54, so the cut catches only the stronger half.
+	steepZero        = 0.20
+	steepThreshold   = 0.34
+	steepFull        = 0.50
+	balanceZero      = 0.25
+	balanceThreshold = 0.40
+	balanceFull      = 0.60
+
+	darkMean   = 0.18 // mean_luma below, without highlights: underexposed
+	brightMean = 0.88 // mean_luma above (of the subject in a product shot): overexposed
+	clipLimit  = 0.40 // clip_low / clip_high above, beyond the reference's share: under- / overexposed
+
+	// Exposure by reach (docs/quality-benchmark.md): −3 EV maps white to
+	// level 99, so nothing in the frame reaches underReach; a low-key or
+	// night picture keeps highlights above lowKeyReach and is then not
+	// judged on its mean. +2.5 EV lifts the 0.5th percentile of most
+	// pictures above overFloor.
+	underReach    = 105.0
+	lowKeyReach   = 115.0
+	overFloor     = 180.0
+	subjectBright = 0.78 // mid-tone mean of a product shot's subject above: overexposed
+	refClip       = 0.12 // clip_high beyond the reference's white share: overexposed
+	// A mean further than refShift from the reference's (below 0.30 or
+	// above 0.60): under- / overexposed against it.
+	refShift = 0.22
+
+	// Washed out (contrast): p0.5 above liftThreshold while p99.5 − p0.5
+	// is under washedRange and under the reference palette's luma span.
+	// Lifting blacks to 100 + 0.55·v puts p0.5 at 100+ and squeezes the
+	// range by half; the clean pictures whose p0.5 is that high are
+	// high-key ones whose reference is just as narrow.
+	liftThreshold = 95.0
+	washedRange   = 150.0
+	// darkAccent: a picture with a tenth of a percent of its pixels below
+	// it has dark tones left, however light the rest: a small garment's
+	// dark trim in a wide, airy shot (the lift puts every pixel at 100 or
+	// above, and grain or JPEG ringing does not reach 30 levels below).
+	darkAccent = 70.0
+
+	// tiledness below: tiled (a 2×2 repeat ≤ 0.004, real scenes ≥ 0.06).
+	tiledThreshold = 0.02
+	// refWhiteLuma / refBlackLuma: reference colours counted as white /
+	// black. productSurround: the share of the outer ring clipped white
+	// above which the picture is a product shot.
+	refWhiteLuma    = 0.96
+	refBlackLuma    = 0.05
+	productSurround = 0.90
+	// productMaxClip: a product shot's subject takes at least a tenth of the
+	// frame; a frame clipped beyond that is blown out, surround or not.
+	productMaxClip = 0.90
 
 	blankStd       = 2.0 // luma_std below: blank
 	blankEntropy   = 1.0 // entropy below: blank
@@ -121,11 +195,12 @@ const (
 	noiseThreshold = 10.0
 	noiseZero      = 25.0
 
-	// Blockiness (B+½)/(A+½) of a JPEG's Y plane: clean photographs and
-	// procedural images at q92 measure 1.08–1.33, q30 1.6–2.6, q5 3.6–9.5.
-	blockyClean     = 1.2
-	blockyThreshold = 1.5
-	blockyZero      = 3.0
+	// Blockiness (B+½)/(A+½) of a JPEG's Y plane: clean pictures at q92
+	// measure 0.93–1.35, q60 0.99–2.08 (median 1.68: visible only on close
+	// inspection, a mild level), q10 1.28–5.7 (median 3.3), q5 3.6–9.5.
+	blockyClean     = 1.5
+	blockyThreshold = 1.95
+	blockyZero      = 4.0
 
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).
@@ -138,16 +213,29 @@ const (
 )
 
 // DuplicateDistance is the largest Hamming distance between two 64-bit
-// dHashes (Verdict.Fingerprint) for SameImage to call the images the same.
-// Krawetz: 0 same, 1–10 a variation, > 10 different; ≤ 5 is the cautious end.
-const DuplicateDistance = 6
+// dHashes (Verdict.Fingerprint) for SameImage to call the images the same;
+// since q3 both the horizontal and the vertical hash must be within it.
+// Krawetz: 0 same, 1–10 a variation, > 10 different. On the calibration
+// set, distinct clean pictures are ≥ 9 apart on the pair, near-copies
+// 0–13 (median 4).
+const DuplicateDistance = 8
 
 // anchor is one point of a piecewise-linear sub-score curve.
 type anchor struct{ x, score float64 }
 
 var (
+	steepnessCurve  = []anchor{{steepZero, 0}, {steepThreshold, defectScore}, {steepFull, 100}}
+	balanceCurve    = []anchor{{balanceZero, 0}, {balanceThreshold, defectScore}, {balanceFull, 100}}
 	sharpnessCurve  = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
-	meanCurve       = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}, {0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
+	darkCurve       = []anchor{{0.05, 0}, {darkMean, defectScore}, {0.30, 100}}
+	brightCurve     = []anchor{{0.70, 100}, {brightMean, defectScore}, {0.97, 0}}
+	reachCurve      = []anchor{{50, 0}, {underReach, defectScore}, {160, 100}}
+	floorCurve      = []anchor{{100, 100}, {overFloor, defectScore}, {200, 0}}
+	subjectCurve    = []anchor{{0.60, 100}, {subjectBright, defectScore}, {0.92, 0}}
+	refClipCurve    = []anchor{{0.04, 100}, {refClip, defectScore}, {0.40, 0}}
+	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
+	tiledCurve      = []anchor{{0, 0}, {tiledThreshold, defectScore}, {0.05, 100}}
+	refShiftCurve   = []anchor{{0.10, 100}, {refShift, defectScore}, {0.40, 0}}
 	clipCurve       = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
 	stdCurve        = []anchor{{0, 0}, {blankStd, defectScore / 2}, {lowContrastStd, defectScore}, {30, 100}}
 	entropyCurve    = []anchor{{0, 0}, {blankEntropy, defectScore}, {4, 100}}
@@ -226,7 +314,7 @@ func (r *report) add(name string, weight, score float64) {
 type check func(m *measured, spec generation.ValidationSpec, r *report)
 
 // battery is the list of checks every image goes through.
-var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkFingerprint}
+var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkFingerprint}
 
 // Validate decodes image and scores it. A broken, unsupported or oversized
 // image is a failed verdict (score 0) with a reason, never an error; the
@@ -355,7 +443,7 @@ func checkSize(m *measured, spec generation.ValidationSpec, r *report) {
 
 // checkHistogram scores exposure and contrast from the luma histogram and
 // detects blank images.
-func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
+func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	st := histogramStats(m.luma)
 	mean := st.mean / 255
 	r.metrics[MetricMeanLuma] = mean
@@ -364,14 +452,37 @@ func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
 	r.metrics[MetricClipHigh] = st.clipHigh
 	r.metrics[MetricEntropy] = st.entropy
 
-	if mean < darkMean || st.clipLow > clipLimit {
+	surround := surroundClipped(m.luma, m.w, m.h)
+	r.metrics[MetricLumaLow], r.metrics[MetricLumaHigh] = st.low, st.high
+	r.metrics[MetricSurroundClipped] = surround
+	ref := referenceTone(spec.Reference.Palette)
+	under, over := exposureScores(st, surround, ref)
+	if under < defectScore {
 		r.reasons = append(r.reasons, ReasonUnderexposed)
 	}
-	if mean > brightMean || st.clipHigh > clipLimit {
+	if over < defectScore {
 		r.reasons = append(r.reasons, ReasonOverexposed)
 	}
-	exposure := min(interp(mean, meanCurve), interp(st.clipLow, clipCurve), interp(st.clipHigh, clipCurve))
-	r.add("exposure", weightExposure, exposure)
+	r.add("exposure", weightExposure, min(under, over))
+
+	// Washed out: no dark tones left (p0.5 lifted, and not even a dark
+	// accent below darkAccent) and the range squeezed,
+	// narrower than the reference's own span of colours (a foggy, high-key
+	// reference makes a narrow, light range expected). Only against a
+	// reference: alone, a washed-out picture and a light, misty one look
+	// the same. A flat
+	// field (blank, low_contrast) or a clipped frame (overexposed) has its
+	// own reason.
+	span := st.high - st.low
+	r.metrics[MetricLumaSpan] = span
+	washed := 100.0
+	r.metrics[MetricLumaFloor] = st.floor
+	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && span < 255*(ref.lightest-ref.darkest) && st.floor > darkAccent {
+		washed = interp(st.low, liftCurve)
+	}
+	if washed < defectScore {
+		r.reasons = append(r.reasons, ReasonWashedOut)
+	}
 
 	switch {
 	case st.std < blankStd || st.entropy < blankEntropy:
@@ -380,18 +491,105 @@ func checkHistogram(m *measured, _ generation.ValidationSpec, r *report) {
 	case st.std < lowContrastStd:
 		r.reasons = append(r.reasons, ReasonLowContrast)
 	}
-	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve))
+	contrast := min(interp(st.std, stdCurve), interp(st.entropy, entropyCurve), washed)
 	r.add("contrast", weightContrast, contrast)
 }
 
-// checkSharpness scores detail with the variance of the Laplacian.
+// tone is what a reference palette says about exposure: its mean luma
+// (0–1) and the shares of near-white and near-black colour in it.
+type tone struct {
+	known        bool
+	mean         float64
+	white, black float64
+	darkest      float64 // luma of the darkest colour, 0–1
+	lightest     float64 // luma of the lightest colour, 0–1
+}
+
+func referenceTone(palette []generation.Color) tone {
+	var t tone
+	var weights float64
+	t.darkest = 1
+	for _, c := range palette {
+		l := (0.299*float64(c.R) + 0.587*float64(c.G) + 0.114*float64(c.B)) / 255
+		t.darkest, t.lightest = min(t.darkest, l), max(t.lightest, l)
+		t.mean += c.Weight * l
+		weights += c.Weight
+		if l >= refWhiteLuma {
+			t.white += c.Weight
+		}
+		if l <= refBlackLuma {
+			t.black += c.Weight
+		}
+	}
+	if weights <= 0 {
+		return tone{}
+	}
+	return tone{known: true, mean: t.mean / weights, white: t.white / weights, black: t.black / weights, darkest: t.darkest, lightest: t.lightest}
+}
+
+// exposureScores are the under- and overexposure sub-scores. Exposure is
+// judged by where the histogram reaches, not by its mean alone: a low-key
+// or night picture is dark but still has highlights (p99.5 high), while an
+// underexposed one has none; an overexposed one has lost its shadows
+// (p0.5 high) or clipped much of the frame. A white surround around a
+// subject (surround ≈ 1) is a product shot: then only the subject's own
+// brightness counts. With a reference, clipping and a mean far from the
+// reference's are judged relative to it: a high-key reference makes white
+// expected, a low-key one darkness.
+func exposureScores(st lumaStats, surround float64, ref tone) (under, over float64) {
+	mean := st.mean / 255
+	under = 100.0
+	if !ref.known && st.std >= lowContrastStd {
+		// Without a reference, a picture whose brightest tones stay below
+		// mid-grey is underexposed (a flat field is blank or low_contrast
+		// instead). With one, the reference's own tone decides below: a
+		// dark reference makes a dark generation right.
+		under = interp(st.high, reachCurve)
+	}
+	if st.high < lowKeyReach {
+		// No real highlights: a dark mean or crushed blacks are a defect.
+		under = min(under, interp(mean, darkCurve), interp(st.clipLow-ref.black, clipCurve))
+	}
+	if ref.known && mean < 0.30 {
+		under = min(under, interp(ref.mean-mean, refShiftCurve))
+	}
+	switch {
+	case ref.known && ref.white >= productSurround/3:
+		// A white-surround reference: clipped white is expected.
+		over = min(interp(st.midMean/255, subjectCurve), interp(st.low, floorCurve))
+	case surround >= productSurround && st.clipHigh < productMaxClip:
+		// A product shot: the subject's own tones.
+		over = interp(st.midMean/255, subjectCurve)
+	default:
+		over = min(interp(mean, brightCurve), interp(st.clipHigh-ref.white, clipCurve), interp(st.low, floorCurve))
+		if ref.known {
+			over = min(over, interp(st.clipHigh-ref.white, refClipCurve))
+		}
+	}
+	if ref.known && mean > 0.60 {
+		over = min(over, interp(mean-ref.mean, refShiftCurve))
+	}
+	return under, over
+}
+
+// checkSharpness scores detail with the variance of the Laplacian of the
+// working plane (nothing sharp at all) and the steepness of the strong
+// edges at native resolution on the sharpest tiles (a blur, soft upscale
+// or motion blur that the working plane's downscale hides; see edgeAcc).
+// An image with no strong edge anywhere is judged on the Laplacian alone.
 func checkSharpness(m *measured, _ generation.ValidationSpec, r *report) {
 	lv := laplacianVar(m.luma, m.w, m.h)
 	r.metrics[MetricLaplacianVar] = lv
-	if lv < blurThreshold {
+	score := interp(math.Log10(max(lv, 1e-9)), sharpnessCurve)
+	if e := m.s.edges.stats(); e.sharpest() > 0 {
+		r.metrics[MetricEdgeSteepness] = e.sharpest()
+		r.metrics[MetricEdgeBalance] = e.balance()
+		score = min(score, interp(e.sharpest(), steepnessCurve), interp(e.balance(), balanceCurve))
+	}
+	if score < defectScore {
 		r.reasons = append(r.reasons, ReasonBlurry)
 	}
-	r.add("sharpness", weightSharpness, interp(math.Log10(max(lv, 1e-9)), sharpnessCurve))
+	r.add("sharpness", weightSharpness, score)
 }
 
 // checkNoise scores sensor-like noise with Immerkær's estimate on the
@@ -439,9 +637,49 @@ func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 	r.add("palette", weightPalette, interp(d, paletteCurve))
 }
 
-// checkFingerprint stores the perceptual hash that SameImage compares.
+// checkTiling fails a frame that is a grid of one repeated tile (a
+// generator that tiled its canvas); see tiledness.
+func checkTiling(m *measured, _ generation.ValidationSpec, r *report) {
+	t := tiledness(m.luma, m.w, m.h, m.s)
+	r.metrics[MetricTiledness] = t
+	if t < tiledThreshold {
+		r.reasons = append(r.reasons, ReasonTiled)
+	}
+	r.add("tiling", weightTiling, interp(t, tiledCurve))
+}
+
+// checkFingerprint stores the perceptual hash that SameImage compares. A
+// product shot is hashed on its subject (the box around what is not white
+// surround): hashed whole, the large identical surround makes every
+// product shot a near-copy of every other.
 func checkFingerprint(m *measured, _ generation.ValidationSpec, r *report) {
-	r.fingerprint = fmt.Sprintf("dhash:%016x", dHash(m.luma, m.w, m.h))
+	luma, w, h := m.luma, m.w, m.h
+	if r.metrics[MetricSurroundClipped] >= productSurround {
+		luma, w, h = subjectBox(m.luma, m.w, m.h, m.s)
+	}
+	r.fingerprint = fmt.Sprintf("dhash:%016x:%016x", dHash(luma, w, h), dHashV(luma, w, h))
+}
+
+// subjectBox copies the bounding box of the pixels below clipHighLevel
+// into s.box; the whole plane when it has none or the box is under 9×8.
+func subjectBox(luma []uint8, w, h int, s *scratch) ([]uint8, int, int) {
+	x0, y0, x1, y1 := w, h, -1, -1
+	for y := range h {
+		for x, v := range luma[y*w : (y+1)*w] {
+			if v < clipHighLevel {
+				x0, x1, y0, y1 = min(x0, x), max(x1, x), min(y0, y), max(y1, y)
+			}
+		}
+	}
+	bw, bh := x1-x0+1, y1-y0+1
+	if x1 < 0 || bw < 9 || bh < 8 {
+		return luma, w, h
+	}
+	s.box = grow(s.box, bw*bh)
+	for y := range bh {
+		copy(s.box[y*bw:(y+1)*bw], luma[(y0+y)*w+x0:])
+	}
+	return s.box, bw, bh
 }
 
 // SameImage reports whether two verdicts are of near-identical images: both
@@ -453,21 +691,42 @@ func (v *Validator) SameImage(a, b generation.Verdict) bool {
 }
 
 // FingerprintDistance is the Hamming distance between two dHash
-// fingerprints, ok=false when either is missing or malformed.
+// fingerprints, the larger of the horizontal and vertical hashes' when both
+// have both (q3 on; earlier fingerprints have the horizontal one only),
+// ok=false when either is missing or malformed.
 func FingerprintDistance(a, b string) (int, bool) {
-	ha, okA := parseFingerprint(a)
-	hb, okB := parseFingerprint(b)
+	ha, va, okA := parseFingerprint(a)
+	hb, vb, okB := parseFingerprint(b)
 	if !okA || !okB {
 		return 0, false
 	}
-	return bits.OnesCount64(ha ^ hb), true
+	d := bits.OnesCount64(ha ^ hb)
+	if va != nil && vb != nil {
+		d = max(d, bits.OnesCount64(*va^*vb))
+	}
+	return d, true
 }
 
-func parseFingerprint(f string) (uint64, bool) {
-	hex, ok := strings.CutPrefix(f, "dhash:")
-	if !ok || len(hex) != 16 {
-		return 0, false
+// parseFingerprint reads "dhash:H" or "dhash:H:V" (16 hex digits each).
+func parseFingerprint(f string) (h uint64, v *uint64, ok bool) {
+	rest, ok := strings.CutPrefix(f, "dhash:")
+	if !ok {
+		return 0, nil, false
 	}
-	h, err := strconv.ParseUint(hex, 16, 64)
-	return h, err == nil
+	hHex, vHex, both := strings.Cut(rest, ":")
+	if len(hHex) != 16 || (both && len(vHex) != 16) {
+		return 0, nil, false
+	}
+	h, err := strconv.ParseUint(hHex, 16, 64)
+	if err != nil {
+		return 0, nil, false
+	}
+	if both {
+		vv, err := strconv.ParseUint(vHex, 16, 64)
+		if err != nil {
+			return 0, nil, false
+		}
+		v = &vv
+	}
+	return h, v, true
 }

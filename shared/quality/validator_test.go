@@ -76,8 +76,12 @@ func TestValidate(t *testing.T) {
 		}, wantReasons: []string{ReasonBlurry}, maxScore: 69.99},
 
 		// Exposure.
-		{name: "darkened gamma 3", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(scene(), gammaCurve(3))) },
-			wantReasons: []string{ReasonUnderexposed}, maxScore: 69.99},
+		// Gamma 3 keeps white white: without a reference it is a low-key
+		// grade (judged by reach), against the scene's own palette it is
+		// far too dark (and its colours too far).
+		{name: "darkened gamma 3 against the scene's palette", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(scene(), gammaCurve(3))) },
+			spec:        generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
+			wantReasons: []string{ReasonOffPalette, ReasonUnderexposed}, maxScore: 69.99},
 		{name: "darkened x0.2", data: func(t *testing.T) []byte { return encodeJPEG(t, mapRGB(scene(), darken(0.2)), 85) },
 			wantReasons: []string{ReasonUnderexposed}, maxScore: 69.99},
 		{name: "brightened +150, mostly clipped", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(scene(), brightenAdd(150))) },
@@ -102,6 +106,26 @@ func TestValidate(t *testing.T) {
 		{name: "stronger grain on a flat field is low contrast", data: func(t *testing.T) []byte {
 			return encodePNG(t, solid(256, 256, color.NRGBA{90, 90, 90, 255}, 4))
 		}, wantReasons: []string{ReasonLowContrast}, maxScore: 69.99},
+
+		// Families of q3.
+		{name: "a 2x2 repeat is tiled", data: func(t *testing.T) []byte { return encodePNG(t, tiled2x2(scene())) },
+			wantReasons: []string{ReasonTiled}, maxScore: 69.99},
+		{name: "lifted blacks are washed out", data: func(t *testing.T) []byte {
+			return encodePNG(t, mapRGB(scene(), func(v float64) float64 { return 100 + 0.55*v }))
+		}, spec: generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
+			wantReasons: []string{ReasonWashedOut}, maxScore: 69.99},
+		{name: "a light picture with a small dark trim is not", data: func(t *testing.T) []byte {
+			// The same light tones, with a navy trim on 0.3 % of the frame:
+			// a small garment's belt in a wide, airy shot.
+			img := mapRGB(scene(), func(v float64) float64 { return 100 + 0.55*v })
+			draw.Draw(img, image.Rect(100, 100, 124, 124), image.NewUniform(color.NRGBA{34, 48, 96, 255}), image.Point{}, draw.Src)
+			return encodePNG(t, img)
+		}, spec: generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: Palette(scene())}},
+			wantPassed: true, wantReasons: []string{}, minScore: 70, maxScore: 100},
+		{name: "a product shot on white is not overexposed", data: func(t *testing.T) []byte { return encodePNG(t, onWhite(scene())) },
+			wantPassed: true, wantReasons: []string{}, minScore: 70, maxScore: 100},
+		{name: "a product shot made brighter is", data: func(t *testing.T) []byte { return encodePNG(t, mapRGB(onWhite(scene()), brightenAdd(120))) },
+			wantReasons: []string{ReasonOverexposed}, maxScore: 69.99},
 
 		// Size.
 		{name: "requested size matches", data: func(t *testing.T) []byte { return cached(t, scenePNG) },
@@ -142,7 +166,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q2.2.2", got.ValidatorVersion)
+			require.Equal(t, "q3.0.0", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -234,7 +258,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q2.2.2", v.Version())
+	require.Equal(t, "q3.0.0", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {
@@ -370,4 +394,19 @@ func BenchmarkDecode1024(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Two different subjects on the same white surround are two images: the
+// surround is left out of the fingerprint.
+func TestProductShotsAreNotDuplicatesOfEachOther(t *testing.T) {
+	t.Parallel()
+	v := New(0)
+	a, err := v.Validate(t.Context(), encodePNG(t, onWhite(scene())), generation.ValidationSpec{})
+	require.NoError(t, err)
+	b, err := v.Validate(t.Context(), encodePNG(t, onWhite(photoLike(512, 384, 7))), generation.ValidationSpec{})
+	require.NoError(t, err)
+	again, err := v.Validate(t.Context(), encodeJPEG(t, onWhite(scene()), 80), generation.ValidationSpec{})
+	require.NoError(t, err)
+	require.False(t, v.SameImage(a, b), "%s vs %s", a.Fingerprint, b.Fingerprint)
+	require.True(t, v.SameImage(a, again), "%s vs %s", a.Fingerprint, again.Fingerprint)
 }

@@ -20,9 +20,13 @@ type scratch struct {
 	row  []uint8  // one source row of luma
 	row2 []uint8  // the second source row of a halving
 
-	thumb []uint8   // colour thumbnail, 3 bytes a pixel
-	noise noiseAcc  // full-size noise estimate, fed by workingLuma
-	inv   []float32 // 1 / source columns per destination column
+	thumb    []uint8   // colour thumbnail, 3 bytes a pixel
+	box      []uint8   // a product shot's subject, for its fingerprint
+	tile     []uint8   // the tiledness plane
+	tileSums []uint32  // its cell sums
+	noise    noiseAcc  // full-size noise estimate, fed by workingLuma
+	edges    edgeAcc   // full-size edge steepness, fed by workingLuma
+	inv      []float32 // 1 / source columns per destination column
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -43,6 +47,7 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 	bs := newBoxScaler(b.Dx(), b.Dy(), WorkingSide)
 	s.luma = grow(s.luma, bs.dw*bs.dh)
 	s.noise.reset(bs.sw)
+	s.edges.reset(bs.sw)
 	if bs.sw == 2*bs.dw && bs.sh == 2*bs.dh {
 		halveLuma(img, s, bs.dw, bs.dh)
 		return s.luma, bs.dw, bs.dh
@@ -74,6 +79,7 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 		}
 		row := sourceLuma(img, y, s.row)
 		s.noise.row(row)
+		s.edges.row(row)
 		if k := bs.sw / bs.dw; k == 2 && 2*bs.dw == bs.sw {
 			for dx := range s.sums {
 				s.sums[dx] += uint32(row[2*dx]) + uint32(row[2*dx+1])
@@ -108,7 +114,9 @@ func halveLuma(img image.Image, s *scratch, dw, dh int) {
 		top := sourceLuma(img, 2*dy, s.row)
 		bottom := sourceLuma(img, 2*dy+1, s.row2)
 		s.noise.row(top)
+		s.edges.row(top)
 		s.noise.row(bottom)
+		s.edges.row(bottom)
 		out := s.luma[dy*dw : (dy+1)*dw]
 		top, bottom = top[:2*len(out)], bottom[:2*len(out)]
 		for dx := range out {
