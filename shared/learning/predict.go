@@ -54,10 +54,10 @@ const (
 	// dozen outcomes is so uncertain that the Poisson-binomial asks for
 	// more images than the provider's pooled rate does (in a simulation of
 	// the benchmark's requests, 100 and 50 cost more images than 250).
-	MinFitOutcomes = 250
+	MinFitOutcomes = 150
 	// InterceptSD and EffectSD are the prior standard deviations, in log-odds.
 	InterceptSD = 0.5
-	EffectSD    = 1.0
+	EffectSD    = 0.85
 	// DefaultPredictionDraws is the number of joint posterior draws.
 	DefaultPredictionDraws = 128
 	// predictionWork bounds draws × candidates × needed images, so a round
