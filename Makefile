@@ -13,8 +13,9 @@ BENCH := $(GO) run ./infra/bench
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-demo: ## run the whole pipeline locally on the embedded defaults and write an HTML report
-	$(LOCAL) demo
+demo: ## run the whole pipeline locally on the embedded defaults and write an HTML report (data kept in .local/demo for `monitor`)
+	rm -rf .local/demo
+	$(LOCAL) demo --data .local/demo
 
 test: ## vet, run every test over a throwaway Postgres and a headless Chromium, check the state machine, fuzz the validator briefly
 	@$(MAKE) --no-print-directory chromium

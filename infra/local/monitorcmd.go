@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/designerbff/pipeline/infra/internal/cli"
 	"github.com/designerbff/pipeline/infra/local/pgserver"
@@ -36,7 +37,8 @@ func init() {
 func monitorCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("monitor", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dataDir := fs.String("data", DefaultDataDir, "folder whose Postgres cluster to read when DATABASE_URL is not set")
+	dataDir := fs.String("data", "", "folder whose Postgres cluster to read when DATABASE_URL is not set (default: the one of "+
+		DemoDataDir+" (make demo) and "+DefaultDataDir+" (make serve) started last)")
 	format := fs.String("format", "", "table or json (default: table on a terminal, json otherwise)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,9 +69,12 @@ func monitorCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	url := cfg.DatabaseURL
+	if url == "" && *dataDir == "" {
+		*dataDir = lastStarted(DemoDataDir, DefaultDataDir)
+	}
 	if url == "" {
 		if _, err := os.Stat(filepath.Join(*dataDir, "postgres", "data", "PG_VERSION")); err != nil {
-			return fmt.Errorf("no database: set DATABASE_URL, or keep one in %s with `go run ./infra/local demo --data %s` or `make serve`", *dataDir, *dataDir)
+			return fmt.Errorf("no database: set DATABASE_URL, or keep one in %s with `make demo`, `go run ./infra/local demo --data %s` or `make serve`", *dataDir, *dataDir)
 		}
 		kept, err := pgserver.StartIn(ctx, filepath.Join(*dataDir, "postgres"), pgserver.Options{})
 		if err != nil {
@@ -152,4 +157,18 @@ func cell(v any) string {
 		return strings.Join(parts, ",")
 	}
 	return fmt.Sprint(v)
+}
+
+// lastStarted is the data folder among dirs whose Postgres cluster was
+// started last (Postgres rewrites postmaster.opts at every start), the
+// first of them when none holds a cluster.
+func lastStarted(dirs ...string) string {
+	best, newest := dirs[0], time.Time{}
+	for _, dir := range dirs {
+		st, err := os.Stat(filepath.Join(dir, "postgres", "data", "postmaster.opts"))
+		if err == nil && st.ModTime().After(newest) {
+			best, newest = dir, st.ModTime()
+		}
+	}
+	return best
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -102,4 +103,26 @@ func TestQueriesSQLCoversEverySection(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 	require.Contains(t, string(out), "discard_rate_24h")
 	require.Contains(t, string(out), "== performance ==")
+}
+
+// Without --data, monitor reads the local cluster that was started last:
+// make demo's after a demo, make serve's after serve.
+func TestMonitorReadsTheClusterStartedLast(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	demo, serve := filepath.Join(root, "demo"), filepath.Join(root, "serve")
+	require.Equal(t, demo, lastStarted(demo, serve), "no cluster anywhere: the first")
+	started := func(dir string, at time.Time) {
+		opts := filepath.Join(dir, "postgres", "data", "postmaster.opts")
+		require.NoError(t, os.MkdirAll(filepath.Dir(opts), 0o755))
+		require.NoError(t, os.WriteFile(opts, []byte("postgres\n"), 0o600))
+		require.NoError(t, os.Chtimes(opts, at, at))
+	}
+	now := time.Now()
+	started(serve, now.Add(-time.Hour))
+	require.Equal(t, serve, lastStarted(demo, serve))
+	started(demo, now)
+	require.Equal(t, demo, lastStarted(demo, serve))
+	started(serve, now.Add(time.Minute))
+	require.Equal(t, serve, lastStarted(demo, serve))
 }

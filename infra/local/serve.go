@@ -20,6 +20,10 @@ import (
 // DefaultDataDir keeps `make serve`'s database and images between runs.
 const DefaultDataDir = ".local/serve"
 
+// DemoDataDir is where `make demo` keeps its run's database and images (a
+// fresh folder each run) for `monitor` to read.
+const DemoDataDir = ".local/demo"
+
 // serveCommand serves the API over the local stack until interrupted. Its
 // Postgres cluster and S3 objects live in --data (unless DATABASE_URL /
 // R2_ENDPOINT name other ones), so a restart, even after kill -9, finds
