@@ -86,18 +86,10 @@ func (s *Store) RecentOutcomes(ctx context.Context, provider string, limit int) 
 		return nil, generation.FieldError("limit", "must be at least 1, got %d", limit)
 	}
 	rows, err := s.pool.Query(ctx, `
-		SELECT c.modifiers, CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END
-		FROM candidates c
-		LEFT JOIN LATERAL (
-			SELECT r.passed FROM validation_results r
-			WHERE r.candidate_id = c.id
-			ORDER BY r.created_at DESC, r.id DESC
-			LIMIT 1
-		) v ON true
-		WHERE c.provider = $1::text
-		  AND (c.status IN ('filtered', 'failed')
-		       OR (c.status IN ('validated', 'selected', 'discarded') AND v.passed IS NOT NULL))
-		ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC
+		SELECT c.modifiers, `+outcomePassed+`
+		FROM `+outcomeFrom+`
+		WHERE c.provider = $1::text AND `+hasOutcome+`
+		ORDER BY `+newestFirst+`
 		LIMIT $2::int`, provider, limit)
 	if err != nil {
 		return nil, dbError(err, "read recent outcomes of %s", provider)

@@ -162,6 +162,26 @@ func (s *Store) ProviderStats(ctx context.Context, provider string) ([]generatio
 // older ones weigh less than 2⁻¹⁰ each.
 const recentHalfLives = 10
 
+// The SQL of a candidate's absolute outcome, shared by recentOutcomes and
+// RecentOutcomes: Recalibrate's rule (filtered or failed is a failure,
+// else the latest verdict of any validator version), over candidates c
+// joined to that verdict v; newestFirst is the planning order, ties broken
+// by (generation, round, index), which candidates_provider_recent_idx and
+// candidates_provider_latest_idx serve.
+const (
+	outcomePassed = `CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END`
+	outcomeFrom   = `candidates c
+		LEFT JOIN LATERAL (
+			SELECT r.passed FROM validation_results r
+			WHERE r.candidate_id = c.id
+			ORDER BY r.created_at DESC, r.id DESC
+			LIMIT 1
+		) v ON true`
+	hasOutcome = `(c.status IN ('filtered', 'failed')
+		OR (c.status IN ('validated', 'selected', 'discarded') AND v.passed IS NOT NULL))`
+	newestFirst = `c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC`
+)
+
 // recentOutcomes returns the model's outcomes discounted by age, newest
 // first: the k-th most recent (k = 0, 1, …) counts 2^(−k/HalfLife). Age is
 // counted in outcomes, not time, so a provider used rarely keeps what it
@@ -174,19 +194,11 @@ func (s *Store) recentOutcomes(ctx context.Context, provider, model string) (pas
 	limit := int(math.Ceil(recentHalfLives * s.HalfLife))
 	err = s.pool.QueryRow(ctx, `
 		WITH recent AS (
-			SELECT CASE WHEN c.status IN ('filtered', 'failed') THEN false ELSE v.passed END AS passed,
-			       row_number() OVER (ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC) - 1 AS age
-			FROM candidates c
-			LEFT JOIN LATERAL (
-				SELECT r.passed FROM validation_results r
-				WHERE r.candidate_id = c.id
-				ORDER BY r.created_at DESC, r.id DESC
-				LIMIT 1
-			) v ON true
-			WHERE c.provider = $1::text AND c.model = $2::text
-			  AND (c.status IN ('filtered', 'failed')
-			       OR (c.status IN ('validated', 'selected', 'discarded') AND v.passed IS NOT NULL))
-			ORDER BY c.created_at DESC, c.generation_id DESC, c.round DESC, c.index DESC
+			SELECT `+outcomePassed+` AS passed,
+			       row_number() OVER (ORDER BY `+newestFirst+`) - 1 AS age
+			FROM `+outcomeFrom+`
+			WHERE c.provider = $1::text AND c.model = $2::text AND `+hasOutcome+`
+			ORDER BY `+newestFirst+`
 			LIMIT $3::int
 		)
 		SELECT COALESCE(sum(power(0.5, age / $4::float8)) FILTER (WHERE passed), 0)::float8,
