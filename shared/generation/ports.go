@@ -289,6 +289,12 @@ type WebhookAttempt struct {
 	Duration   time.Duration
 }
 
+// Notifier sends the completion notifications that are due at now
+// (generationID's only, when set) and says how many it tried.
+type Notifier interface {
+	RunDue(ctx context.Context, now time.Time, generationID string) (int, error)
+}
+
 // WebhookOutbox holds completion notifications until they are delivered
 // (shared/postgres). A row is enqueued in the transaction that makes its
 // generation final.

@@ -78,6 +78,9 @@ func (h Select) Handle(ctx context.Context, in RoundInput) (SelectOutput, error)
 type Deliver struct {
 	Pipeline *generation.Pipeline
 	Logger   *slog.Logger
+	// Notifier, when set (webhooks on), makes the first attempt of the
+	// completion notification the delivery's transaction enqueued.
+	Notifier generation.Notifier
 }
 
 // Handle is the Deliver state's Lambda handler. Once the delivery is
@@ -92,6 +95,7 @@ func (h Deliver) Handle(ctx context.Context, in DeliverInput) (DeliverOutput, er
 		logger(h.Logger).WarnContext(ctx, "feedback not published; the stored rows are folded later",
 			"generation", in.GenerationID, "events", len(d.Feedback), "error", d.PublishErr)
 	}
+	notify(ctx, h.Logger, h.Notifier, in.GenerationID)
 	return DeliverOutput{GenerationID: in.GenerationID, Status: string(d.Status), Requested: d.Requested, Delivered: len(d.Selected), Reason: d.Reason}, nil
 }
 
@@ -199,11 +203,29 @@ type Recalibrate struct {
 	// a generation whose StartExecution failed and whose client never
 	// retried (no execution, so no status-change event).
 	SweepIdle time.Duration
+	// Notifier, when set (webhooks on), sends every due notification after
+	// the recalibration: retries, and those of generations finalised by
+	// MarkFailed, the execution-status handler or the sweep.
+	Notifier generation.Notifier
+	Logger   *slog.Logger
+}
+
+// notify sends the due notifications (generationID's only, when set) and
+// logs what it could not: a notification that does not go now is retried
+// by the schedule, and is never a stage's failure.
+func notify(ctx context.Context, log *slog.Logger, n generation.Notifier, generationID string) {
+	if n == nil {
+		return
+	}
+	if _, err := n.RunDue(ctx, time.Now(), generationID); err != nil {
+		logger(log).WarnContext(ctx, "send webhooks", "generation", generationID, "error", err)
+	}
 }
 
 // Handle is the recalibrate function's handler; the event's content is not
 // needed (the schedule only says "now").
 func (h Recalibrate) Handle(ctx context.Context, _ events.EventBridgeEvent) (RecalibrateOutput, error) {
+	defer notify(ctx, h.Logger, h.Notifier, "")
 	stats, err := h.Pipeline.Recalibrate(ctx)
 	if err != nil {
 		return RecalibrateOutput{}, named(err)

@@ -1,15 +1,12 @@
 package system
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/stage"
-	"github.com/designerbff/pipeline/shared/webhook"
 	"github.com/designerbff/pipeline/statemachine"
 )
 
@@ -47,47 +44,28 @@ var Functions = []Function{
 	{"executionstatus", "ExecutionStatusFunction", stageHandler(func(s *System) any { return stage.ExecutionStatus{Pipeline: s.Pipeline}.Handle })},
 }
 
-// deliverHandler is Deliver, then (webhooks on) the first attempt of the
-// generation's completion notification, which the delivery's transaction
-// enqueued. The attempt never fails the delivery: a notification that does
-// not go now is retried by the schedule.
+// deliverHandler is Deliver with (webhooks on) the first attempt of the
+// generation's completion notification.
 func deliverHandler(s *System) (any, error) {
-	h := stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger}.Handle
-	hooks, err := s.Webhooks()
-	if err != nil || hooks == nil {
-		return h, err
-	}
-	return func(ctx context.Context, in stage.DeliverInput) (stage.DeliverOutput, error) {
-		out, err := h(ctx, in)
-		if err == nil {
-			s.notify(ctx, hooks, in.GenerationID)
-		}
-		return out, err
-	}, nil
+	n, err := s.notifier()
+	return stage.Deliver{Pipeline: s.Pipeline, Logger: s.Logger, Notifier: n}.Handle, err
 }
 
-// recalibrateHandler is Recalibrate, then (webhooks on) every due
-// notification: retries, and those of generations finalised by MarkFailed,
-// the execution-status handler or the sweep.
+// recalibrateHandler is Recalibrate with (webhooks on) every due
+// notification after it.
 func recalibrateHandler(s *System) (any, error) {
-	h := stage.Recalibrate{Pipeline: s.Pipeline, SweepIdle: s.sweepIdle()}.Handle
-	hooks, err := s.Webhooks()
-	if err != nil || hooks == nil {
-		return h, err
-	}
-	return func(ctx context.Context, ev events.EventBridgeEvent) (stage.RecalibrateOutput, error) {
-		out, err := h(ctx, ev)
-		s.notify(ctx, hooks, "")
-		return out, err
-	}, nil
+	n, err := s.notifier()
+	return stage.Recalibrate{Pipeline: s.Pipeline, SweepIdle: s.sweepIdle(), Notifier: n, Logger: s.Logger}.Handle, err
 }
 
-// notify sends the due notifications (generationID's only, when set) and
-// logs what it could not: a notification is never a stage's failure.
-func (s *System) notify(ctx context.Context, hooks *webhook.Dispatcher, generationID string) {
-	if _, err := hooks.RunDue(ctx, time.Now(), generationID); err != nil {
-		s.Logger.WarnContext(ctx, "send webhooks", "generation", generationID, "error", err)
+// notifier is Webhooks as the stages' port: nil (not a nil pointer in an
+// interface) when webhooks are off.
+func (s *System) notifier() (generation.Notifier, error) {
+	hooks, err := s.Webhooks()
+	if err != nil || hooks == nil {
+		return nil, err
 	}
+	return hooks, nil
 }
 
 func stageHandler(h func(*System) any) func(*System) (any, error) {
