@@ -117,15 +117,9 @@ type family struct {
 // too little to call strong: greys stay grey under a hue rotation.
 const minShiftColour = 20
 
-// Reason codes the bench expects for the families the validator learns in
-// this issue; literal until the validator names them.
-const (
-	reasonWashedOut  = "washed_out"
-	reasonBanding    = "banding"
-	reasonTiled      = "tiled"
-	reasonUnfinished = "unfinished"
-	reasonColourCast = "colour_cast"
-)
+// reasonColourCast is the reason the bench expects for a colour cast,
+// literal until the validator names it.
+const reasonColourCast = "colour_cast"
 
 // Strengths are stated at a 1024 px long side and scaled with it.
 var families = []family{
@@ -147,19 +141,19 @@ var families = []family{
 	{name: "over", reasons: []string{quality.ReasonOverexposed},
 		strong: level{"+2.5 EV (linear light × 5.7, clipped)", func(m *image.NRGBA, _ int) *image.NRGBA { return exposure(m, 2.5) }, 0},
 		mild:   &level{"+0.7 EV", func(m *image.NRGBA, _ int) *image.NRGBA { return exposure(m, 0.7) }, 0}},
-	{name: "washed", reasons: []string{reasonWashedOut, quality.ReasonLowContrast},
+	{name: "washed", reasons: []string{quality.ReasonWashedOut, quality.ReasonLowContrast},
 		strong: level{"blacks lifted, range compressed: v' = 100 + 0.55·v", func(m *image.NRGBA, _ int) *image.NRGBA { return linearMap(m, 100, 0.55) }, 0},
 		mild:   &level{"v' = 20 + 0.9·v", func(m *image.NRGBA, _ int) *image.NRGBA { return linearMap(m, 20, 0.9) }, 0}},
-	{name: "banding", reasons: []string{reasonBanding},
+	{name: "banding", reasons: []string{quality.ReasonBanding},
 		strong: level{"posterised to 6 levels per channel", func(m *image.NRGBA, _ int) *image.NRGBA { return posterise(m, 6) }, 0},
 		mild:   &level{"posterised to 32 levels per channel", func(m *image.NRGBA, _ int) *image.NRGBA { return posterise(m, 32) }, 0}},
 	{name: "blocky", reasons: []string{quality.ReasonBlocky},
 		strong: level{"JPEG quality 10", func(m *image.NRGBA, _ int) *image.NRGBA { return m }, 10},
 		mild:   &level{"JPEG quality 60", func(m *image.NRGBA, _ int) *image.NRGBA { return m }, 60}},
-	{name: "tiled", reasons: []string{reasonTiled},
+	{name: "tiled", reasons: []string{quality.ReasonTiled},
 		strong: level{"2×2 repeat of the half-size image", func(m *image.NRGBA, _ int) *image.NRGBA { return tiled(m, 1) }, 0},
 		mild:   &level{"the 2×2 repeat blended 50 % over the image", func(m *image.NRGBA, _ int) *image.NRGBA { return tiled(m, 0.5) }, 0}},
-	{name: "unfinished", reasons: []string{reasonUnfinished},
+	{name: "unfinished", reasons: []string{quality.ReasonUnfinished},
 		strong: level{"right half filled flat with the mean colour", func(m *image.NRGBA, _ int) *image.NRGBA { return flatRegion(m, 0.5, 0) }, 0},
 		mild:   &level{"bottom-right quarter filled flat", func(m *image.NRGBA, _ int) *image.NRGBA { return flatRegion(m, 0.5, 0.5) }, 0}},
 	{name: "cast", reasons: []string{reasonColourCast, quality.ReasonOffPalette},

@@ -31,6 +31,9 @@ const (
 	MetricLumaSpan        = "luma_span"        // luma_p99_5 − luma_p0_5, levels
 	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
+	MetricLumaLift        = "luma_lift"        // with a reference: luma_p0_5 above the reference's darkest colour, levels (washed_out: high)
+	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
+	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
 )
 

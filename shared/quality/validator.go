@@ -17,6 +17,12 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q3.1.0: new reasons banding (steps between flat plateaus, see bandAcc)
+// and unfinished (a large flat region of one mid colour, see flatRegion);
+// washed out also by the darkest tones lifted above the reference's
+// darkest colour; reach judged against a bright reference too; a white
+// surround against a reference without white is a blown-out backdrop, not
+// a product shot.
 // q3.0.0: sharpness also from the steepness of strong edges at native
 // resolution on the sharpest tiles and its balance between directions
 // (soft, upscaled, motion-blurred images); exposure by histogram reach,
@@ -32,7 +38,7 @@ import (
 // q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q3.0.0"
+const version = "q3.1.0"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -60,6 +66,8 @@ const (
 	ReasonLowScore     = "low_score"  // failed on the combined score with no single defect
 	ReasonWashedOut    = "washed_out" // lifted blacks, not even a dark accent left, and a compressed range (against the reference's darkest colour)
 	ReasonTiled        = "tiled"      // the frame is a grid of one repeated tile
+	ReasonBanding      = "banding"    // posterised: smooth tones turned into flat plateaus and hard steps
+	ReasonUnfinished   = "unfinished" // a large flat mid-tone region of one colour amid ordinary detail
 )
 
 // Scoring. Each check yields a sub-score in 0–100, piecewise linear between
@@ -82,10 +90,14 @@ const (
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
 //	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
 //	                    luma_p0_1 > darkAccent)
+//	                    luma_lift (the same,     80           refLift (washed_out)              10
+//	                    span < washedRange)
 //	                    entropy (bits)           0            blankEntropy (blank)              4
 //	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
 //	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
 //	tiling      0.05    tiledness                0            tiledThreshold (tiled)            0.05
+//	regions     0.05    flat_region              unfinishedZero unfinishedShare (unfinished)    ≤ unfinishedClean
+//	banding     0.05    banding                  bandZero     bandThreshold (banding)           ≤ bandClean
 //	palette     0.10    palette_distance (with   paletteZero  paletteThreshold (off_palette)    ≤ paletteClean
 //	                    a reference palette)
 //
@@ -111,6 +123,8 @@ const (
 	weightBlockiness = 0.05
 	weightPalette    = 0.10
 	weightTiling     = 0.05
+	weightRegions    = 0.05
+	weightBanding    = 0.05
 
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
@@ -165,11 +179,32 @@ const (
 	// high-key ones whose reference is just as narrow.
 	liftThreshold = 95.0
 	washedRange   = 150.0
+	// refLift: the 0.5th percentile that many levels above the
+	// reference's darkest colour. Clean pictures sit below it (≤ 0), the
+	// strong lift 100 + 0.55·v puts it 40–100 above, the mild 20 + 0.9·v
+	// at most ~20.
+	refLift = 35.0
+	// refBrightReach: a reference whose lightest colour is above this
+	// luma (0–1) makes highlights expected, so reach is judged.
+	refBrightReach = 0.45
 	// darkAccent: a picture with a tenth of a percent of its pixels below
 	// it has dark tones left, however light the rest: a small garment's
 	// dark trim in a wide, airy shot (the lift puts every pixel at 100 or
 	// above, and grain or JPEG ringing does not reach 30 levels below).
 	darkAccent = 70.0
+
+	// Banding (see bandAcc): the flanked share of the contour steps.
+	bandClean     = 0.006
+	bandThreshold = 0.011
+	bandZero      = 0.04
+
+	// Unfinished (see regions.go): the commonest flat mid colour over
+	// unfinishedShare of the frame. A half-frame fill measures 0.50, a
+	// quarter 0.24–0.30; clean photographs and renders 0, flat art up to
+	// 0.9 but in several colours.
+	unfinishedClean = 0.15
+	unfinishedShare = 0.35
+	unfinishedZero  = 0.60
 
 	// tiledness below: tiled (a 2×2 repeat ≤ 0.004, real scenes ≥ 0.06).
 	tiledThreshold = 0.02
@@ -233,7 +268,10 @@ var (
 	floorCurve      = []anchor{{100, 100}, {overFloor, defectScore}, {200, 0}}
 	subjectCurve    = []anchor{{0.60, 100}, {subjectBright, defectScore}, {0.92, 0}}
 	refClipCurve    = []anchor{{0.04, 100}, {refClip, defectScore}, {0.40, 0}}
+	refLiftCurve    = []anchor{{10, 100}, {refLift, defectScore}, {80, 0}}
 	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
+	bandCurve       = []anchor{{bandClean, 100}, {bandThreshold, defectScore}, {bandZero, 0}}
+	flatCurve       = []anchor{{unfinishedClean, 100}, {unfinishedShare, defectScore}, {unfinishedZero, 0}}
 	tiledCurve      = []anchor{{0, 0}, {tiledThreshold, defectScore}, {0.05, 100}}
 	refShiftCurve   = []anchor{{0.10, 100}, {refShift, defectScore}, {0.40, 0}}
 	clipCurve       = []anchor{{0.10, 100}, {clipLimit, defectScore}, {0.80, 0}}
@@ -314,7 +352,7 @@ func (r *report) add(name string, weight, score float64) {
 type check func(m *measured, spec generation.ValidationSpec, r *report)
 
 // battery is the list of checks every image goes through.
-var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkFingerprint}
+var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkRegions, checkBanding, checkFingerprint}
 
 // Validate decodes image and scores it. A broken, unsupported or oversized
 // image is a failed verdict (score 0) with a reason, never an error; the
@@ -477,8 +515,18 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	r.metrics[MetricLumaSpan] = span
 	washed := 100.0
 	r.metrics[MetricLumaFloor] = st.floor
-	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && span < washedRange && span < 255*(ref.lightest-ref.darkest) && st.floor > darkAccent {
-		washed = interp(st.low, liftCurve)
+	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent {
+		// The darkest tones lifted above the reference's darkest colour
+		// (a cluster mean, so a faithful picture's 0.5th percentile
+		// lies below it), with the range squeezed.
+		lift := st.low - 255*ref.darkest
+		r.metrics[MetricLumaLift] = lift
+		if span < washedRange {
+			washed = min(washed, interp(lift, refLiftCurve))
+		}
+		if span < 255*(ref.lightest-ref.darkest) {
+			washed = min(washed, interp(st.low, liftCurve))
+		}
 	}
 	if washed < defectScore {
 		r.reasons = append(r.reasons, ReasonWashedOut)
@@ -539,11 +587,11 @@ func referenceTone(palette []generation.Color) tone {
 func exposureScores(st lumaStats, surround float64, ref tone) (under, over float64) {
 	mean := st.mean / 255
 	under = 100.0
-	if !ref.known && st.std >= lowContrastStd {
-		// Without a reference, a picture whose brightest tones stay below
-		// mid-grey is underexposed (a flat field is blank or low_contrast
-		// instead). With one, the reference's own tone decides below: a
-		// dark reference makes a dark generation right.
+	if (!ref.known || ref.lightest >= refBrightReach) && st.std >= lowContrastStd {
+		// A picture whose brightest tones stay below mid-grey is
+		// underexposed (a flat field is blank or low_contrast instead),
+		// unless its reference is itself dark: a low-key reference makes a
+		// dark generation right.
 		under = interp(st.high, reachCurve)
 	}
 	if st.high < lowKeyReach {
@@ -557,8 +605,10 @@ func exposureScores(st lumaStats, surround float64, ref tone) (under, over float
 	case ref.known && ref.white >= productSurround/3:
 		// A white-surround reference: clipped white is expected.
 		over = min(interp(st.midMean/255, subjectCurve), interp(st.low, floorCurve))
-	case surround >= productSurround && st.clipHigh < productMaxClip:
-		// A product shot: the subject's own tones.
+	case !ref.known && surround >= productSurround && st.clipHigh < productMaxClip:
+		// A product shot: the subject's own tones. Against a reference
+		// with no white in it, a clipped surround is a blown-out backdrop
+		// and is judged below.
 		over = interp(st.midMean/255, subjectCurve)
 	default:
 		over = min(interp(mean, brightCurve), interp(st.clipHigh-ref.white, clipCurve), interp(st.low, floorCurve))
@@ -646,6 +696,32 @@ func checkTiling(m *measured, _ generation.ValidationSpec, r *report) {
 		r.reasons = append(r.reasons, ReasonTiled)
 	}
 	r.add("tiling", weightTiling, interp(t, tiledCurve))
+}
+
+// checkBanding fails a posterised frame; see bandAcc.
+func checkBanding(m *measured, _ generation.ValidationSpec, r *report) {
+	share := m.s.bands.share()
+	r.metrics[MetricBanding] = share
+	score := interp(share, bandCurve)
+	if score < defectScore {
+		r.reasons = append(r.reasons, ReasonBanding)
+	}
+	r.add("banding", weightBanding, score)
+}
+
+// checkRegions fails a frame with a large flat region of one mid colour
+// (an unfinished canvas); see flatRegion.
+func checkRegions(m *measured, _ generation.ValidationSpec, r *report) {
+	largest, other := flatRegion(m.luma, m.w, m.h)
+	r.metrics[MetricFlatRegion] = largest
+	score := 100.0
+	if other <= flatArtOther {
+		score = interp(largest, flatCurve)
+	}
+	if score < defectScore {
+		r.reasons = append(r.reasons, ReasonUnfinished)
+	}
+	r.add("regions", weightRegions, score)
 }
 
 // checkFingerprint stores the perceptual hash that SameImage compares. A

@@ -26,6 +26,7 @@ type scratch struct {
 	tileSums []uint32  // its cell sums
 	noise    noiseAcc  // full-size noise estimate, fed by workingLuma
 	edges    edgeAcc   // full-size edge steepness, fed by workingLuma
+	bands    bandAcc   // full-size posterisation steps, fed by workingLuma
 	inv      []float32 // 1 / source columns per destination column
 }
 
@@ -48,6 +49,7 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 	s.luma = grow(s.luma, bs.dw*bs.dh)
 	s.noise.reset(bs.sw)
 	s.edges.reset(bs.sw)
+	s.bands.reset(bs.sw)
 	if bs.sw == 2*bs.dw && bs.sh == 2*bs.dh {
 		halveLuma(img, s, bs.dw, bs.dh)
 		return s.luma, bs.dw, bs.dh
@@ -80,6 +82,7 @@ func workingLuma(img image.Image, s *scratch) (luma []uint8, w, h int) {
 		row := sourceLuma(img, y, s.row)
 		s.noise.row(row)
 		s.edges.row(row)
+		s.bands.row(row)
 		if k := bs.sw / bs.dw; k == 2 && 2*bs.dw == bs.sw {
 			for dx := range s.sums {
 				s.sums[dx] += uint32(row[2*dx]) + uint32(row[2*dx+1])
@@ -115,8 +118,10 @@ func halveLuma(img image.Image, s *scratch, dw, dh int) {
 		bottom := sourceLuma(img, 2*dy+1, s.row2)
 		s.noise.row(top)
 		s.edges.row(top)
+		s.bands.row(top)
 		s.noise.row(bottom)
 		s.edges.row(bottom)
+		s.bands.row(bottom)
 		out := s.luma[dy*dw : (dy+1)*dw]
 		top, bottom = top[:2*len(out)], bottom[:2*len(out)]
 		for dx := range out {
