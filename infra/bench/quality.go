@@ -272,13 +272,31 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	}
 	defer dump.Close()
 	enc := json.NewEncoder(dump)
+	// A picture's reference is the clean picture itself, inspected as the
+	// API inspects an upload (its tone); a procedural image's is the
+	// request palette alone, as when a request names colours.
+	tones := map[string]*generation.Tone{}
+	for _, e := range manifest {
+		if e.Level != levelClean || e.Kind == kindProcedural {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "set", e.File))
+		if err != nil {
+			return fmt.Errorf("bench-quality: %w", err)
+		}
+		features, _, err := quality.Inspect(data)
+		if err != nil {
+			return fmt.Errorf("bench-quality: inspect %s: %w", e.File, err)
+		}
+		tones[e.Clean] = features.Tone
+	}
 	for _, e := range manifest {
 		data, err := os.ReadFile(filepath.Join(dir, "set", e.File))
 		if err != nil {
 			return fmt.Errorf("bench-quality: %w", err)
 		}
 		start := time.Now()
-		vd, err := v.Validate(ctx, data, generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: e.Ref}})
+		vd, err := v.Validate(ctx, data, generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: e.Ref, Tone: tones[e.Clean]}})
 		if err != nil {
 			return fmt.Errorf("bench-quality: %s: %w", e.File, err)
 		}

@@ -117,10 +117,6 @@ type family struct {
 // too little to call strong: greys stay grey under a hue rotation.
 const minShiftColour = 20
 
-// reasonColourCast is the reason the bench expects for a colour cast,
-// literal until the validator names it.
-const reasonColourCast = "colour_cast"
-
 // Strengths are stated at a 1024 px long side and scaled with it.
 var families = []family{
 	{name: "blur", reasons: []string{quality.ReasonBlurry},
@@ -156,10 +152,10 @@ var families = []family{
 	{name: "unfinished", reasons: []string{quality.ReasonUnfinished},
 		strong: level{"right half filled flat with the mean colour", func(m *image.NRGBA, _ int) *image.NRGBA { return flatRegion(m, 0.5, 0) }, 0},
 		mild:   &level{"bottom-right quarter filled flat", func(m *image.NRGBA, _ int) *image.NRGBA { return flatRegion(m, 0.5, 0.5) }, 0}},
-	{name: "cast", reasons: []string{reasonColourCast, quality.ReasonOffPalette},
+	{name: "cast", reasons: []string{quality.ReasonColourCast, quality.ReasonOffPalette},
 		strong: level{"warm cast against the reference: R × 1.25, B × 0.75 (linear light)", func(m *image.NRGBA, _ int) *image.NRGBA { return colourCast(m, 1.25, 0.75) }, 0},
 		mild:   &level{"R × 1.05, B × 0.95", func(m *image.NRGBA, _ int) *image.NRGBA { return colourCast(m, 1.05, 0.95) }, 0}},
-	{name: "palette", reasons: []string{quality.ReasonOffPalette, reasonColourCast}, colour: true,
+	{name: "palette", reasons: []string{quality.ReasonOffPalette, quality.ReasonColourCast}, colour: true,
 		strong: level{"hue rotated 180° (Cb, Cr negated), same luma", func(m *image.NRGBA, _ int) *image.NRGBA { return hueFlip(m, 1) }, 0},
 		mild:   &level{"chroma moved a quarter of the way to the opposite hue", func(m *image.NRGBA, _ int) *image.NRGBA { return hueFlip(m, 0.25) }, 0}},
 	{name: "blank", reasons: []string{quality.ReasonBlank},

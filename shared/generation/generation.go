@@ -103,6 +103,33 @@ type ReferenceFeatures struct {
 	Height  int     `json:"height"`
 	Format  string  `json:"format"`
 	Palette []Color `json:"palette"`
+	// Tone is the reference's exposure and colour balance, what the
+	// validator judges a generation's against; nil for references
+	// inspected before it existed.
+	Tone *Tone `json:"tone,omitempty"`
+}
+
+// Tone is what an image's luma histogram and mean colour say about its
+// exposure and white balance, measured as the validator measures
+// generated images.
+type Tone struct {
+	LumaLow  float64 `json:"lumaLow"`  // 0.5th percentile of luma, levels 0–255
+	LumaHigh float64 `json:"lumaHigh"` // 99.5th percentile of luma, levels
+	MeanLuma float64 `json:"meanLuma"` // mean luma, 0–1
+	// MeanLinear is the mean luma in linear light (0–1): exposure changes
+	// scale it, so ratios of it are stops.
+	MeanLinear float64 `json:"meanLinear"`
+	ClipHigh   float64 `json:"clipHigh"` // share of the frame clipped white
+	ClipLow    float64 `json:"clipLow"`  // share of the frame crushed black
+	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
+	// linear colour of the whole image (grey world) and of its highlights
+	// (white point): a colour cast moves them.
+	Grey  [2]float64 `json:"grey"`
+	White [2]float64 `json:"white"`
+	// Neutral is the log chromaticity of the image's near-grey colours,
+	// NeutralShare their share of the frame.
+	Neutral      [2]float64 `json:"neutral"`
+	NeutralShare float64    `json:"neutralShare"`
 }
 
 // Color is an sRGB colour with its share of the image.

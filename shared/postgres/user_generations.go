@@ -79,14 +79,15 @@ func (s *Store) DeleteGeneration(ctx context.Context, id string, at time.Time) e
 		}
 		// Settings keep what planning and usage read (count, caps); the
 		// free text and the webhook URL go. The reference's palette is
-		// the user's image in summary; its size and format are not.
+		// the user's image in summary, and so is its tone; its size and
+		// format are not.
 		_, err = tx.Exec(ctx, `
 			UPDATE generations
 			SET deleted_at = COALESCE(deleted_at, $2::timestamptz, now()),
 			    base_prompt = '',
 			    settings = settings - 'prompt' - 'negativePrompt' - 'webhookUrl',
 			    reference_key = NULL,
-			    reference_features = reference_features - 'palette'
+			    reference_features = reference_features - 'palette' - 'tone'
 			WHERE id = $1::uuid`, id, deletedAt)
 		if err != nil {
 			return dbError(err, "erase generation %s", id)

@@ -38,7 +38,25 @@ func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
 		Height:  b.Dy(),
 		Format:  format,
 		Palette: Palette(img),
+		Tone:    ToneOf(img),
 	}, ContentType(format), nil
+}
+
+// ToneOf measures img's exposure and white balance as Validate measures a
+// generated image's, so that the two compare like for like.
+func ToneOf(img image.Image) *generation.Tone {
+	s := new(scratch)
+	luma, _, _ := workingLuma(img, s)
+	return toneOf(histogramStats(luma), colourThumb(img, nil))
+}
+
+func toneOf(st lumaStats, t thumb) *generation.Tone {
+	neutral, share := neutralPoint(t)
+	return &generation.Tone{
+		Grey: greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
+		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean,
+		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
+	}
 }
 
 // Palette returns up to six dominant colours of img, most common first. It

@@ -32,6 +32,8 @@ const (
 	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
 	MetricLumaLift        = "luma_lift"        // with a reference: luma_p0_5 above the reference's darkest colour, levels (washed_out: high)
+	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
+	MetricColourCast      = "colour_cast"      // with a reference image: grey-world log-chromaticity distance from the reference's
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
 	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
@@ -52,6 +54,7 @@ type lumaStats struct {
 	low, high         float64 // the 0.5th and 99.5th percentiles, levels
 	floor             float64 // the 0.1th percentile, levels
 	midMean           float64 // mean of the unclipped pixels, 0–255 (mean when all are clipped)
+	linMean           float64 // mean in linear light, 0–1 (luma decoded as sRGB)
 }
 
 // histogramStats reads the plane once into a 256-bin histogram and derives
@@ -101,7 +104,12 @@ func histogramStats(luma []uint8) lumaStats {
 		}
 		midMean = midSum / mid
 	}
+	var lin float64
+	for v, c := range hist {
+		lin += float64(c) * srgbLinear[v]
+	}
 	return lumaStats{
+		linMean:  lin / n,
 		low:      pct(0.005),
 		floor:    pct(0.001),
 		high:     pct(0.995),

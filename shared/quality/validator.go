@@ -62,12 +62,13 @@ const (
 	ReasonBlocky       = "blocky"       // visible JPEG 8×8 blocks
 	ReasonOffPalette   = "off_palette"  // colours far from the user's reference image
 	ReasonWrongSize    = "wrong_size"
-	ReasonDuplicate    = "duplicate"  // hard fail: a better-scored near-copy exists in the generation (see SameImage)
-	ReasonLowScore     = "low_score"  // failed on the combined score with no single defect
-	ReasonWashedOut    = "washed_out" // lifted blacks, not even a dark accent left, and a compressed range (against the reference's darkest colour)
-	ReasonTiled        = "tiled"      // the frame is a grid of one repeated tile
-	ReasonBanding      = "banding"    // posterised: smooth tones turned into flat plateaus and hard steps
-	ReasonUnfinished   = "unfinished" // a large flat mid-tone region of one colour amid ordinary detail
+	ReasonDuplicate    = "duplicate"   // hard fail: a better-scored near-copy exists in the generation (see SameImage)
+	ReasonLowScore     = "low_score"   // failed on the combined score with no single defect
+	ReasonWashedOut    = "washed_out"  // lifted blacks, not even a dark accent left, and a compressed range (against the reference's darkest colour)
+	ReasonTiled        = "tiled"       // the frame is a grid of one repeated tile
+	ReasonColourCast   = "colour_cast" // white balance far from the reference image's
+	ReasonBanding      = "banding"     // posterised: smooth tones turned into flat plateaus and hard steps
+	ReasonUnfinished   = "unfinished"  // a large flat mid-tone region of one colour amid ordinary detail
 )
 
 // Scoring. Each check yields a sub-score in 0–100, piecewise linear between
@@ -87,11 +88,21 @@ const (
 //	                    mid-tone mean (product)  0.92         subjectBright (over)              0.60
 //	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
 //	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
+//	            with a reference image's tone, instead of the rows above:
+//	                    ref. mean − mean_luma    0.40         refShift (under)                  0.10
+//	                    clip_low − ref.'s        0.80         clipLimit (under)                 0.10
+//	                    luma_p99_5 (ref. p99.5   50           underReach (under)                160
+//	                    ≥ lowKeyReach)
+//	                    mean_luma − ref. mean    0.40         refShift (over)                   0.10
+//	                    clip_high − ref.'s       0.40         refClip (over)                    0.04
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
 //	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
 //	                    luma_p0_1 > darkAccent)
 //	                    luma_lift (the same,     80           refLift (washed_out)              10
-//	                    span < washedRange)
+//	                    span < liftedRange)
+//	                    with a reference image's tone, instead:
+//	                    p0.5 − ref.'s (span <    70           toneLift (washed_out)             10
+//	                    washedSpanRatio × ref.'s)
 //	                    entropy (bits)           0            blankEntropy (blank)              4
 //	noise       0.15    noise_sigma              noiseZero    noiseThreshold (noisy)            ≤ noiseClean
 //	blockiness  0.05    blockiness (JPEG only)   blockyZero   blockyThreshold (blocky)          ≤ blockyClean
@@ -100,6 +111,8 @@ const (
 //	banding     0.05    banding                  bandZero     bandThreshold (banding)           ≤ bandClean
 //	palette     0.10    palette_distance (with   paletteZero  paletteThreshold (off_palette)    ≤ paletteClean
 //	                    a reference palette)
+//	cast        0.05    colour_cast (with a      castZero     castThreshold (colour_cast)       ≤ castClean
+//	                    reference image's tone)
 //
 // sharpness, exposure and contrast are the minimum of their rows; luma_std at blankStd
 // (blank) scores defectScore/2. Sub-scores that do not apply (blockiness of
@@ -125,6 +138,7 @@ const (
 	weightTiling     = 0.05
 	weightRegions    = 0.05
 	weightBanding    = 0.05
+	weightCast       = 0.05
 
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
@@ -184,6 +198,28 @@ const (
 	// strong lift 100 + 0.55·v puts it 40–100 above, the mild 20 + 0.9·v
 	// at most ~20.
 	refLift = 35.0
+	// liftedRange: the span under which refLift applies. A palette is a
+	// request's colours, not a measured picture: a generation lighter
+	// than its darkest colour with a full range (a monochrome, glowing
+	// render: span ~150) is a choice of light; the lift squeezes the
+	// span to 0.55 of a picture's (≤ 140, mostly ≤ 120).
+	liftedRange = 125.0
+	// Against a reference image's tone, exposure_shift in stops (EV) of
+	// the linear mean: −3 EV measures −2.2 to −3.0 (less where the
+	// reference had clipped white), −1 EV −0.7 to −1.0; +2.5 EV from +0.4
+	// (a light picture clips instead) to +2.4, +0.7 EV +0.2 to +0.7.
+	// Clipping beyond the reference's share by toneClip is overexposed
+	// whatever the mean.
+	darkerStops  = 1.6
+	lighterStops = 1.2
+	toneClip     = 0.30
+	// Against a reference image's tone: p0.5 lifted toneLift levels above
+	// the reference's with the span under washedSpanRatio of its span.
+	// The strong lift 100 + 0.55·v lifts p0.5 by 100 − 0.45·p0.5 (≥ 40
+	// for any picture with shadows) and squeezes the span to 0.55; the mild
+	// 20 + 0.9·v by at most 20, to 0.9.
+	toneLift        = 30.0
+	washedSpanRatio = 0.8
 	// refBrightReach: a reference whose lightest colour is above this
 	// luma (0–1) makes highlights expected, so reach is judged.
 	refBrightReach = 0.45
@@ -237,6 +273,16 @@ const (
 	blockyThreshold = 1.95
 	blockyZero      = 4.0
 
+	// colour_cast: how far the log chromaticities (ln R/G, ln B/G) of the
+	// image moved from the reference image's, as grey world and as white
+	// point together (see castBetween). R × 1.25 with B × 0.75 moves it by 0.36 (less where
+	// channels clip), R × 1.05 with B × 0.95 by 0.07; a faithful
+	// generation of the same garment in the same light stays near 0,
+	// a new backdrop moves it a little.
+	castClean     = 0.08
+	castThreshold = 0.20
+	castZero      = 0.40
+
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).
 	paletteClean     = 15.0
@@ -268,8 +314,13 @@ var (
 	floorCurve      = []anchor{{100, 100}, {overFloor, defectScore}, {200, 0}}
 	subjectCurve    = []anchor{{0.60, 100}, {subjectBright, defectScore}, {0.92, 0}}
 	refClipCurve    = []anchor{{0.04, 100}, {refClip, defectScore}, {0.40, 0}}
+	darkerCurve     = []anchor{{0.8, 100}, {darkerStops, defectScore}, {3, 0}}
+	lighterCurve    = []anchor{{0.6, 100}, {lighterStops, defectScore}, {2.5, 0}}
+	toneClipCurve   = []anchor{{0.1, 100}, {toneClip, defectScore}, {0.8, 0}}
+	toneLiftCurve   = []anchor{{10, 100}, {toneLift, defectScore}, {70, 0}}
 	refLiftCurve    = []anchor{{10, 100}, {refLift, defectScore}, {80, 0}}
 	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
+	castCurve       = []anchor{{castClean, 100}, {castThreshold, defectScore}, {castZero, 0}}
 	bandCurve       = []anchor{{bandClean, 100}, {bandThreshold, defectScore}, {bandZero, 0}}
 	flatCurve       = []anchor{{unfinishedClean, 100}, {unfinishedShare, defectScore}, {unfinishedZero, 0}}
 	tiledCurve      = []anchor{{0, 0}, {tiledThreshold, defectScore}, {0.05, 100}}
@@ -493,8 +544,8 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	surround := surroundClipped(m.luma, m.w, m.h)
 	r.metrics[MetricLumaLow], r.metrics[MetricLumaHigh] = st.low, st.high
 	r.metrics[MetricSurroundClipped] = surround
-	ref := referenceTone(spec.Reference.Palette)
-	under, over := exposureScores(st, surround, ref)
+	ref := referenceTone(spec.Reference)
+	under, over := exposureScores(st, surround, ref, r)
 	if under < defectScore {
 		r.reasons = append(r.reasons, ReasonUnderexposed)
 	}
@@ -515,13 +566,21 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	r.metrics[MetricLumaSpan] = span
 	washed := 100.0
 	r.metrics[MetricLumaFloor] = st.floor
-	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent {
+	if t := ref.image; t != nil && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent {
+		// Against the reference image: its darkest tones lifted and its
+		// range squeezed.
+		lift := st.low - t.LumaLow
+		r.metrics[MetricLumaLift] = lift
+		if span < washedSpanRatio*(t.LumaHigh-t.LumaLow) {
+			washed = interp(lift, toneLiftCurve)
+		}
+	} else if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent {
 		// The darkest tones lifted above the reference's darkest colour
 		// (a cluster mean, so a faithful picture's 0.5th percentile
 		// lies below it), with the range squeezed.
 		lift := st.low - 255*ref.darkest
 		r.metrics[MetricLumaLift] = lift
-		if span < washedRange {
+		if span < liftedRange {
 			washed = min(washed, interp(lift, refLiftCurve))
 		}
 		if span < 255*(ref.lightest-ref.darkest) {
@@ -543,17 +602,25 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	r.add("contrast", weightContrast, contrast)
 }
 
-// tone is what a reference palette says about exposure: its mean luma
-// (0–1) and the shares of near-white and near-black colour in it.
+// tone is what a reference says about exposure: from its palette, the
+// mean luma (0–1) and the shares of near-white and near-black colour in
+// it; from its image, when one was inspected, the measured tone.
 type tone struct {
 	known        bool
 	mean         float64
 	white, black float64
 	darkest      float64 // luma of the darkest colour, 0–1
 	lightest     float64 // luma of the lightest colour, 0–1
+	image        *generation.Tone
 }
 
-func referenceTone(palette []generation.Color) tone {
+func referenceTone(ref generation.ReferenceFeatures) tone {
+	t := paletteTone(ref.Palette)
+	t.image = ref.Tone
+	return t
+}
+
+func paletteTone(palette []generation.Color) tone {
 	var t tone
 	var weights float64
 	t.darkest = 1
@@ -584,8 +651,11 @@ func referenceTone(palette []generation.Color) tone {
 // brightness counts. With a reference, clipping and a mean far from the
 // reference's are judged relative to it: a high-key reference makes white
 // expected, a low-key one darkness.
-func exposureScores(st lumaStats, surround float64, ref tone) (under, over float64) {
+func exposureScores(st lumaStats, surround float64, ref tone, r *report) (under, over float64) {
 	mean := st.mean / 255
+	if t := ref.image; t != nil {
+		return exposureAgainst(st, t, r)
+	}
 	under = 100.0
 	if (!ref.known || ref.lightest >= refBrightReach) && st.std >= lowContrastStd {
 		// A picture whose brightest tones stay below mid-grey is
@@ -619,6 +689,27 @@ func exposureScores(st lumaStats, surround float64, ref tone) (under, over float
 	if ref.known && mean > 0.60 {
 		over = min(over, interp(mean-ref.mean, refShiftCurve))
 	}
+	return under, over
+}
+
+// exposureAgainst judges exposure against the reference image's measured
+// tone: the picture is as light or dark as the reference wants, so a
+// high-key, white-background reference makes white expected and a
+// low-key one darkness. Underexposed: the mean fell by refShift or more,
+// the highlights are gone where the reference has them, or more of the
+// frame is crushed black; overexposed: the mean rose by refShift or
+// more, or more of the frame is clipped white.
+func exposureAgainst(st lumaStats, t *generation.Tone, r *report) (under, over float64) {
+	shift := 0.0
+	if st.linMean > 0 && t.MeanLinear > 0 {
+		shift = math.Log2(st.linMean / t.MeanLinear)
+	}
+	r.metrics[MetricExposureShift] = shift
+	under = min(interp(-shift, darkerCurve), interp(st.clipLow-t.ClipLow, clipCurve))
+	if t.LumaHigh >= lowKeyReach && st.std >= lowContrastStd {
+		under = min(under, interp(st.high, reachCurve))
+	}
+	over = min(interp(shift, lighterCurve), interp(st.clipHigh-t.ClipHigh, toneClipCurve))
 	return under, over
 }
 
@@ -670,9 +761,24 @@ func checkBlockiness(m *measured, _ generation.ValidationSpec, r *report) {
 }
 
 // checkColour records colourfulness and, when the request has a reference
-// palette, scores how far the image's colours are from it.
+// palette, scores how far the image's colours are from it; with the
+// reference image's tone, how far its white balance is (a colour cast).
 func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 	r.metrics[MetricColourfulness] = colourfulness(m.thumb)
+	if t := spec.Reference.Tone; t != nil {
+		cast := castBetween(t.Grey, t.White, greyWorld(m.thumb), whitePoint(m.thumb))
+		if neutral, share := neutralPoint(m.thumb); share >= neutralMinShare && t.NeutralShare >= neutralMinShare {
+			// Both have greys: how far they moved is the cast (see
+			// neutralPoint); without, the grey world and white point
+			// judge it together.
+			cast = math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
+		}
+		r.metrics[MetricColourCast] = cast
+		if cast > castThreshold {
+			r.reasons = append(r.reasons, ReasonColourCast)
+		}
+		r.add("cast", weightCast, interp(cast, castCurve))
+	}
 	if len(spec.Reference.Palette) == 0 {
 		return
 	}

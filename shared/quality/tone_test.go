@@ -1,0 +1,127 @@
+package quality
+
+import (
+	"context"
+	"encoding/json"
+	"image"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/designerbff/pipeline/shared/generation"
+)
+
+// inLinear applies per-channel gains in linear light (an exposure change
+// when all three are equal, a colour cast otherwise).
+func inLinear(img *image.NRGBA, r, g, b float64) *image.NRGBA {
+	out := image.NewNRGBA(img.Rect)
+	copy(out.Pix, img.Pix)
+	gains := [3]float64{r, g, b}
+	for i := 0; i < len(out.Pix); i += 4 {
+		for c := range 3 {
+			lin := srgbLinear[out.Pix[i+c]] * gains[c]
+			v := 12.92 * lin
+			if lin > 0.0031308 {
+				v = 1.055*math.Pow(lin, 1/2.4) - 0.055
+			}
+			out.Pix[i+c] = clamp8(255 * v)
+		}
+	}
+	return out
+}
+
+func judgeAgainst(t *testing.T, img image.Image, ref generation.ReferenceFeatures) generation.Verdict {
+	t.Helper()
+	v, err := New(0).Validate(context.Background(), encodePNG(t, img), generation.ValidationSpec{Reference: ref})
+	require.NoError(t, err)
+	return v
+}
+
+func TestInspectMeasuresTheReferenceTone(t *testing.T) {
+	img := photoLike(512, 384, 3)
+	features, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+	require.NotNil(t, features.Tone)
+	tone := features.Tone
+	require.Greater(t, tone.LumaHigh, tone.LumaLow)
+	require.Greater(t, tone.MeanLuma, 0.2)
+	require.Greater(t, tone.MeanLinear, 0.0)
+	require.Less(t, tone.MeanLinear, tone.MeanLuma, "linear light is darker than its sRGB code")
+
+	// Stored as JSON with the generation; older rows have no tone.
+	raw, err := json.Marshal(features)
+	require.NoError(t, err)
+	var back generation.ReferenceFeatures
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Equal(t, features, back)
+	var old generation.ReferenceFeatures
+	require.NoError(t, json.Unmarshal([]byte(`{"width":1,"height":1,"format":"png","palette":[]}`), &old))
+	require.Nil(t, old.Tone)
+}
+
+func TestJudgedAgainstTheReferenceTone(t *testing.T) {
+	img := photoLike(512, 384, 5)
+	ref, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+
+	same := judgeAgainst(t, img, ref)
+	require.True(t, same.Passed, "reasons %v metrics %v", same.Reasons, same.Metrics)
+	require.InDelta(t, 0, same.Metrics[MetricExposureShift], 1e-9)
+	require.InDelta(t, 0, same.Metrics[MetricColourCast], 1e-9)
+
+	dark := judgeAgainst(t, inLinear(img, 1.0/8, 1.0/8, 1.0/8), ref)
+	require.Contains(t, dark.Reasons, ReasonUnderexposed)
+	require.InDelta(t, -3, dark.Metrics[MetricExposureShift], 0.3)
+	mildDark := judgeAgainst(t, inLinear(img, 0.7, 0.7, 0.7), ref)
+	require.NotContains(t, mildDark.Reasons, ReasonUnderexposed, "half a stop is a choice of light")
+
+	bright := judgeAgainst(t, inLinear(img, 5.7, 5.7, 5.7), ref)
+	require.Contains(t, bright.Reasons, ReasonOverexposed)
+
+	// A cast shows on greys: a muted scene (a grey coat on a grey street)
+	// warmed is cast; a blue-sky scene warmed only reads as less blue,
+	// which this check does not call a cast.
+	muted := desaturated(img, 0.8)
+	mutedRef, _, err := Inspect(encodePNG(t, muted))
+	require.NoError(t, err)
+	warm := judgeAgainst(t, inLinear(muted, 1.25, 1, 0.75), mutedRef)
+	require.Contains(t, warm.Reasons, ReasonColourCast, "metrics %v", warm.Metrics)
+	slightlyWarm := judgeAgainst(t, inLinear(muted, 1.05, 1, 0.95), mutedRef)
+	require.NotContains(t, slightlyWarm.Reasons, ReasonColourCast, "metrics %v", slightlyWarm.Metrics)
+
+	washed := judgeAgainst(t, mapRGB(img, func(v float64) float64 { return 100 + 0.55*v }), ref)
+	require.Contains(t, washed.Reasons, ReasonWashedOut, "metrics %v", washed.Metrics)
+}
+
+func TestAHighKeyReferenceMakesWhiteExpected(t *testing.T) {
+	// A product shot on white as the reference: another product shot on
+	// white is right, however much of it is clipped.
+	shot := onWhite(photoLike(512, 512, 9))
+	ref, _, err := Inspect(encodePNG(t, shot))
+	require.NoError(t, err)
+	require.Greater(t, ref.Tone.ClipHigh, 0.3)
+	other := onWhite(photoLike(512, 512, 10))
+	v := judgeAgainst(t, other, ref)
+	require.NotContains(t, v.Reasons, ReasonOverexposed, "metrics %v", v.Metrics)
+
+	// Against a dark, low-key reference, a dark picture is right too.
+	lowKey := mapRGB(photoLike(512, 384, 11), func(v float64) float64 { return 255 * math.Pow(v/255, 2.2) })
+	lowRef, _, err := Inspect(encodePNG(t, lowKey))
+	require.NoError(t, err)
+	dim := judgeAgainst(t, mapRGB(photoLike(512, 384, 12), func(v float64) float64 { return 255 * math.Pow(v/255, 2.2) }), lowRef)
+	require.NotContains(t, dim.Reasons, ReasonUnderexposed, "metrics %v", dim.Metrics)
+}
+
+// desaturated moves every pixel share of the way to its own grey.
+func desaturated(img *image.NRGBA, share float64) *image.NRGBA {
+	out := image.NewNRGBA(img.Rect)
+	copy(out.Pix, img.Pix)
+	for i := 0; i < len(out.Pix); i += 4 {
+		y := 0.299*float64(out.Pix[i]) + 0.587*float64(out.Pix[i+1]) + 0.114*float64(out.Pix[i+2])
+		for c := range 3 {
+			out.Pix[i+c] = clamp8(float64(out.Pix[i+c]) + share*(y-float64(out.Pix[i+c])))
+		}
+	}
+	return out
+}
