@@ -32,6 +32,7 @@ const (
 	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
+	MetricNSSDistance     = "nss_distance"     // NIQE distance of the working plane's textured patches from the clean calibration images' natural-scene statistics (absent: under 4 textured patches)
 )
 
 // Clipping levels on 8-bit luma: a few levels inside the range so that JPEG

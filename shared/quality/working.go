@@ -27,6 +27,8 @@ type scratch struct {
 	noise    noiseAcc  // full-size noise estimate, fed by workingLuma
 	edges    edgeAcc   // full-size edge steepness, fed by workingLuma
 	inv      []float32 // 1 / source columns per destination column
+
+	nss nssScratch // natural-scene statistics planes (nss.go)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
