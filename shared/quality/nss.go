@@ -59,10 +59,10 @@ var nssKernel = func() (k [7]float32) {
 // nssScratch holds the float planes of the MSCN computation, pooled with
 // the rest of scratch.
 type nssScratch struct {
-	plane, half    []float32 // luma as float, and its 2×2 mean
-	hmu, hmu2      []float32 // horizontal pass of the window over I and I²
+	half           []float32 // the working plane's 2×2 means
+	src, hmu, hmu2 []float32 // 7 rows of the plane and of the window's horizontal pass over I and I²
 	mu, mu2        []float32 // one row of the local mean of I and I²
-	mscn           []float32
+	mscn           []float32 // 3 rows of MSCN coefficients
 	acc            []nssAcc
 	feats          []float64 // active patches × nssDim
 	cov, chol, dif []float64
@@ -90,21 +90,21 @@ func nssPatches(luma []uint8, w, h int, s *nssScratch) int {
 	}
 	s.acc = grow(s.acc, pw*ph)
 	clear(s.acc)
-	s.plane = grow(s.plane, w*h)
-	for i, v := range luma {
-		s.plane[i] = float32(v)
-	}
-	mscnMoments(s.plane, w, h, nssPatch, pw, ph, 0, s)
+	mscnMoments(func(y int, dst []float32) {
+		for x, v := range luma[y*w : (y+1)*w] {
+			dst[x] = float32(v)
+		}
+	}, w, h, nssPatch, pw, ph, 0, s)
 	hw, hh := w/2, h/2
 	s.half = grow(s.half, hw*hh)
 	for y := range hh {
-		top, bottom := s.plane[2*y*w:], s.plane[(2*y+1)*w:]
+		top, bottom := luma[2*y*w:], luma[(2*y+1)*w:]
 		out := s.half[y*hw : (y+1)*hw]
 		for x := range out {
-			out[x] = 0.25 * (top[2*x] + top[2*x+1] + bottom[2*x] + bottom[2*x+1])
+			out[x] = 0.25 * float32(uint32(top[2*x])+uint32(top[2*x+1])+uint32(bottom[2*x])+uint32(bottom[2*x+1]))
 		}
 	}
-	mscnMoments(s.half, hw, hh, nssPatch/2, pw, ph, 1, s)
+	mscnMoments(func(y int, dst []float32) { copy(dst, s.half[y*hw:(y+1)*hw]) }, hw, hh, nssPatch/2, pw, ph, 1, s)
 
 	s.feats = s.feats[:0]
 	n := 0
@@ -141,43 +141,55 @@ func nssFeatures(a *nssAcc, f []float64) {
 	}
 }
 
-// mscnMoments computes the MSCN coefficients of the w×h plane p (on its
-// interior, 3 px in from each side) and adds their moments and their
-// neighbour products' to the pw×ph patches of side patch, at scale sc.
-func mscnMoments(p []float32, w, h, patch, pw, ph, sc int, s *nssScratch) {
+// mscnMoments computes the MSCN coefficients of a w×h plane, whose row y
+// fill writes into a buffer, on its interior (3 px in from each side), and
+// adds their moments and their neighbour products' to the pw×ph patches of
+// side patch, at scale sc. It streams: the source and the horizontal pass
+// are kept for the 7 rows the window spans and the coefficients for the 3
+// rows the products span, a few tens of kilobytes that stay in cache,
+// instead of four planes.
+func mscnMoments(fill func(y int, dst []float32), w, h, patch, pw, ph, sc int, s *nssScratch) {
 	g := nssKernel
-	s.hmu, s.hmu2, s.mscn = grow(s.hmu, w*h), grow(s.hmu2, w*h), grow(s.mscn, w*h)
+	s.src, s.hmu, s.hmu2 = grow(s.src, 7*w), grow(s.hmu, 7*w), grow(s.hmu2, 7*w)
+	s.mscn = grow(s.mscn, 3*w)
+	s.mu, s.mu2 = grow(s.mu, w), grow(s.mu2, w)
+	ring := func(r []float32, y, n int) []float32 {
+		i := y % n
+		return r[i*w : (i+1)*w]
+	}
 	for y := range h {
-		row := p[y*w : (y+1)*w]
-		hm, hm2 := s.hmu[y*w:(y+1)*w], s.hmu2[y*w:(y+1)*w]
+		row := ring(s.src, y, 7)
+		fill(y, row)
+		hm, hm2 := ring(s.hmu, y, 7), ring(s.hmu2, y, 7)
 		for x := 3; x < w-3; x++ {
 			v := row[x-3 : x+4 : x+4]
 			hm[x] = g[0]*(v[0]+v[6]) + g[1]*(v[1]+v[5]) + g[2]*(v[2]+v[4]) + g[3]*v[3]
 			hm2[x] = g[0]*(v[0]*v[0]+v[6]*v[6]) + g[1]*(v[1]*v[1]+v[5]*v[5]) + g[2]*(v[2]*v[2]+v[4]*v[4]) + g[3]*v[3]*v[3]
 		}
-	}
-	s.mu, s.mu2 = grow(s.mu, w), grow(s.mu2, w)
-	for y := 3; y < h-3; y++ {
+		yc := y - 3 // the row whose window is now complete
+		if yc < 3 {
+			continue
+		}
 		// The vertical pass as four row-wide multiply-adds (the window is
 		// symmetric): sequential, bounds-check-free loops.
 		mu, mu2 := s.mu[3:w-3], s.mu2[3:w-3]
-		c, c2 := s.hmu[y*w+3:(y+1)*w-3], s.hmu2[y*w+3:(y+1)*w-3]
+		c, c2 := ring(s.hmu, yc, 7)[3:w-3], ring(s.hmu2, yc, 7)[3:w-3]
 		c, c2 = c[:len(mu)], c2[:len(mu)]
 		for x := range mu {
 			mu[x], mu2[x] = g[3]*c[x], g[3]*c2[x]
 		}
 		for k := range 3 {
 			gk := g[k]
-			a, b := s.hmu[(y+k-3)*w+3:(y+k-2)*w-3], s.hmu[(y+3-k)*w+3:(y+4-k)*w-3]
-			a2, b2 := s.hmu2[(y+k-3)*w+3:(y+k-2)*w-3], s.hmu2[(y+3-k)*w+3:(y+4-k)*w-3]
+			a, b := ring(s.hmu, yc+k-3, 7)[3:w-3], ring(s.hmu, yc+3-k, 7)[3:w-3]
+			a2, b2 := ring(s.hmu2, yc+k-3, 7)[3:w-3], ring(s.hmu2, yc+3-k, 7)[3:w-3]
 			a, b, a2, b2 = a[:len(mu)], b[:len(mu)], a2[:len(mu)], b2[:len(mu)]
 			for x := range mu {
 				mu[x] += gk * (a[x] + b[x])
 				mu2[x] += gk * (a2[x] + b2[x])
 			}
 		}
-		src, out := p[y*w+3:(y+1)*w-3], s.mscn[y*w+3:(y+1)*w-3]
-		py := y / patch
+		src, out := ring(s.src, yc, 7)[3:w-3], ring(s.mscn, yc, 3)[3:w-3]
+		py := yc / patch
 		// Segment by segment of one patch's width, the local σ summed in
 		// a register: adding to the patch's field per pixel chains every
 		// pixel on a store and a load.
@@ -196,24 +208,23 @@ func mscnMoments(p []float32, w, h, patch, pw, ph, sc int, s *nssScratch) {
 			}
 			x0 = x1
 		}
-	}
-	// Moments per patch row segment: each product over the segment's
-	// pixels whose neighbours are inside the interior too.
-	for y := 4; y < h-4; y++ {
-		py := y / patch
-		if py >= ph {
-			break
+		// Moments of the row above, now that its lower neighbours exist:
+		// per patch row segment, each product over the segment's pixels
+		// whose neighbours are inside the interior too.
+		r := yc - 1
+		if r < 4 || r/patch >= ph {
+			continue
 		}
-		up, row, down := s.mscn[(y-1)*w:y*w], s.mscn[y*w:(y+1)*w], s.mscn[(y+1)*w:(y+2)*w]
+		up, mid, down := ring(s.mscn, r-1, 3), ring(s.mscn, r, 3), ring(s.mscn, r+1, 3)
 		for px := range pw {
 			x0, x1 := max(px*patch, 3), min((px+1)*patch, w-4)
 			if x0 >= x1 {
 				continue
 			}
-			m := &s.acc[py*pw+px].m[sc]
-			c := row[x0:x1]
+			m := &s.acc[(r/patch)*pw+px].m[sc]
+			c := mid[x0:x1]
 			m[0].add(c, c, true)
-			m[1].add(c, row[x0+1:x1+1], false)
+			m[1].add(c, mid[x0+1:x1+1], false)
 			m[2].add(c, down[x0:x1], false)
 			m[3].add(c, down[x0+1:x1+1], false)
 			m[4].add(c, up[x0+1:x1+1], false)
