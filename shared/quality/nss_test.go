@@ -189,3 +189,16 @@ func TestNaturalnessScoreAgreesWithItsReason(t *testing.T) {
 	require.GreaterOrEqual(t, naturalnessScore(nssSoft-eps, 0), float64(defectScore))
 	require.Less(t, naturalnessScore(nssSoft, 30), naturalnessScore(nssSoft, 50))
 }
+
+func TestNSSPatchesOnOddSizes(t *testing.T) {
+	t.Parallel()
+	var s nssScratch
+	for _, c := range []struct{ w, h int }{{63, 300}, {64, 64}, {65, 129}, {300, 200}, {512, 341}, {341, 512}} {
+		pw, ph := c.w/nssPatch, c.h/nssPatch
+		n := nssPatches(gaussianPlane(c.w, c.h, 20), c.w, c.h, &s)
+		require.Equal(t, pw*((ph+1)/2), n, "%d×%d", c.w, c.h)
+		for _, f := range s.feats[:n*nssDim] {
+			require.False(t, math.IsNaN(f) || math.IsInf(f, 0), "%d×%d", c.w, c.h)
+		}
+	}
+}
