@@ -55,8 +55,11 @@ const (
 )
 
 func qualityCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "fit-nss" {
+		return fitNSSCommand(ctx, args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || (args[0] != "prepare" && args[0] != "report") {
-		return errors.New("quality: usage: go run ./infra/bench quality prepare|report [flags]")
+		return errors.New("quality: usage: go run ./infra/bench quality prepare|report|fit-nss [flags]")
 	}
 	fs := flag.NewFlagSet("quality", flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -1,8 +1,12 @@
 // Package quality decodes images and judges them with no-reference metrics
 // computed in pure Go: sharpness, noise, exposure, contrast and blankness,
 // JPEG blockiness, colourfulness and distance to the reference palette,
-// size, and a perceptual fingerprint for near-duplicates. The scoring table
-// is in validator.go; calibration and speed in docs/quality-benchmark.md.
+// size, a perceptual fingerprint for near-duplicates, and naturalness:
+// BRISQUE/NIQE-style natural-scene statistics, written here (nss.go)
+// because no maintained Go library computes them, with a model fitted on
+// our own calibration set (nss_model.go, by `go run ./infra/bench quality
+// fit-nss`), not OpenCV's LIVE-trained files. The scoring table is in
+// validator.go; calibration and speed in docs/quality-benchmark.md.
 package quality
 
 import (

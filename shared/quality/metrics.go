@@ -37,6 +37,7 @@ const (
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
 	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)
+	MetricNSSDistance     = "nss_distance"     // NIQE distance of the working plane's textured patches from the clean calibration images' natural-scene statistics (absent: under 4 textured patches)
 )
 
 // Clipping levels on 8-bit luma: a few levels inside the range so that JPEG

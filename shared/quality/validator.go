@@ -140,6 +140,8 @@ const (
 	weightBanding    = 0.05
 	weightCast       = 0.05
 
+	weightNaturalness = 0.10 // nss.go
+
 	defectScore  = 40
 	weakestSlack = DefaultMinScore - defectScore
 
@@ -403,7 +405,7 @@ func (r *report) add(name string, weight, score float64) {
 type check func(m *measured, spec generation.ValidationSpec, r *report)
 
 // battery is the list of checks every image goes through.
-var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkRegions, checkBanding, checkFingerprint}
+var battery = []check{checkSize, checkHistogram, checkSharpness, checkNoise, checkBlockiness, checkColour, checkTiling, checkRegions, checkBanding, checkNaturalness, checkFingerprint}
 
 // Validate decodes image and scores it. A broken, unsupported or oversized
 // image is a failed verdict (score 0) with a reason, never an error; the

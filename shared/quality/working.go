@@ -28,6 +28,8 @@ type scratch struct {
 	edges    edgeAcc   // full-size edge steepness, fed by workingLuma
 	bands    bandAcc   // full-size posterisation steps, fed by workingLuma
 	inv      []float32 // 1 / source columns per destination column
+
+	nss nssScratch // natural-scene statistics rows and patches (nss.go)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
