@@ -495,6 +495,9 @@ const (
 	nssZero    = 8.0
 	nssSoft    = 4.0
 	softEdges  = 60.0
+	// nssSharpGate: a sharpness sub-score at or above it leaves the
+	// naturalness out (see checkNaturalness).
+	nssSharpGate = 90.0
 )
 
 var naturalnessCurve = []anchor{{nssNatural, 100}, {nssZero, defectScore}}
@@ -517,6 +520,12 @@ func naturalnessScore(d, sharpness float64) float64 {
 // with fewer than nssMinPatches textured patches (blank, flat) has no
 // naturalness sub-score.
 func checkNaturalness(m *measured, _ generation.ValidationSpec, r *report) {
+	if r.metrics["score_sharpness"] >= nssSharpGate {
+		// Sharp beyond doubt: the statistics would only nudge the mean,
+		// and they are a third of the metrics' time (a 1024² PNG must
+		// validate within 60 ms on one core).
+		return
+	}
 	s := &m.s.nss
 	n := nssPatches(m.luma, m.w, m.h, s)
 	d, ok := nssDistance(s.feats, n, s)

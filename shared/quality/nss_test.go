@@ -130,14 +130,34 @@ func TestMSCNOfFlatAndWhiteNoisePlanes(t *testing.T) {
 	}
 }
 
-// naturalness is the image's nss_distance and naturalness sub-score.
+// naturalness is the image's nss_distance and its naturalness sub-score
+// as if its sharpness were in doubt (Validate leaves it out of sharp
+// images: see nssSharpGate).
 func naturalness(t *testing.T, img image.Image) (dist, score float64) {
 	t.Helper()
-	v, err := New(0).Validate(context.Background(), encodePNG(t, img), generation.ValidationSpec{})
-	require.NoError(t, err)
-	d, ok := v.Metrics[MetricNSSDistance]
-	require.True(t, ok, "no %s in %v", MetricNSSDistance, v.Metrics)
-	return d, v.Metrics["score_naturalness"]
+	var s scratch
+	luma, w, h := workingLuma(img, &s)
+	n := nssPatches(luma, w, h, &s.nss)
+	d, ok := nssDistance(s.nss.feats, n, &s.nss)
+	require.True(t, ok, "too few textured patches")
+	return d, naturalnessScore(d, 100)
+}
+
+func TestNaturalnessIsLeftOutOfSharpImages(t *testing.T) {
+	t.Parallel()
+	clean := photoLike(512, 512, 1)
+	judge := func(img image.Image) generation.Verdict {
+		v, err := New(0).Validate(context.Background(), encodePNG(t, img), generation.ValidationSpec{})
+		require.NoError(t, err)
+		return v
+	}
+	sharp := judge(clean)
+	require.GreaterOrEqual(t, sharp.Metrics["score_sharpness"], nssSharpGate)
+	require.NotContains(t, sharp.Metrics, MetricNSSDistance)
+	soft := judge(gaussianBlur(clean, 2))
+	require.Less(t, soft.Metrics["score_sharpness"], nssSharpGate)
+	require.Contains(t, soft.Metrics, MetricNSSDistance)
+	require.Contains(t, soft.Metrics, "score_naturalness")
 }
 
 // addNoise adds Gaussian noise of sigma levels to each channel.

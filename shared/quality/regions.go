@@ -24,42 +24,44 @@ const (
 	// flatArtOther: flat tiles of other colours beyond this share of the
 	// frame make the picture flat art (not judged).
 	flatArtOther = 0.15
-	// flatBackdrop: flat tiles on this share of the border make a
-	// backdrop. A half-frame fill holds half the border.
-	flatBackdrop = 0.6
-	// flatBorderMin: a flat colour with less than this share of the border
-	// is not part of the backdrop.
-	flatBorderMin = 0.1
+	// flatSideShare: a flat colour on this share of each of the four
+	// sides' tiles is a backdrop.
+	flatSideShare = 0.25
 )
 
 // flatRegion is the share of the frame's tiles in the commonest flat mid
 // colour and the share of flat mid tiles in any other colour. A colour
-// that holds most of the frame's border tiles is a backdrop around a
-// subject (a grey seamless, or a white surround after an exposure change),
-// not a fill: when most of the border is flat, the colours found on it are
-// not counted as the commonest.
+// found along all four sides of the frame is a backdrop around a subject
+// (a grey seamless, a flat illustrated ground, a white surround after an
+// exposure change), not a fill, and is not counted as the commonest: a
+// half-frame fill reaches three sides, a quarter two.
 func flatRegion(luma []uint8, w, h int) (largest, other float64) {
-	var byLevel, border [256]int
-	tiles, flat, ring := 0, 0, 0
-	for ty := 0; ty+flatTileSide <= h; ty += flatTileSide {
-		for tx := 0; tx+flatTileSide <= w; tx += flatTileSide {
+	var byLevel [256]int
+	var onSide [4][256]int // top, bottom, left, right
+	cols, rows := w/flatTileSide, h/flatTileSide
+	tiles, flat := 0, 0
+	for ty := range rows {
+		for tx := range cols {
 			tiles++
-			edge := tx == 0 || ty == 0 || tx+2*flatTileSide > w || ty+2*flatTileSide > h
-			if edge {
-				ring++
-			}
+			// Every other row and column: a textured tile shows its
+			// spread on a quarter of its pixels, at a quarter of the cost.
 			lo, hi, sum := uint8(255), uint8(0), 0
-			for y := ty; y < ty+flatTileSide; y++ {
-				for _, v := range luma[y*w+tx : y*w+tx+flatTileSide] {
+			for y := ty * flatTileSide; y < (ty+1)*flatTileSide; y += 2 {
+				row := luma[y*w+tx*flatTileSide : y*w+(tx+1)*flatTileSide]
+				for x := 0; x < len(row); x += 2 {
+					v := row[x]
 					lo, hi, sum = min(lo, v), max(hi, v), sum+int(v)
 				}
 			}
-			mean := sum / (flatTileSide * flatTileSide)
-			if int(hi)-int(lo) <= flatTileSpan && mean > flatDark && mean < flatLight {
-				byLevel[mean]++
-				flat++
-				if edge {
-					border[mean]++
+			mean := sum / (flatTileSide * flatTileSide / 4)
+			if int(hi)-int(lo) > flatTileSpan || mean <= flatDark || mean >= flatLight {
+				continue
+			}
+			byLevel[mean]++
+			flat++
+			for side, on := range [4]bool{ty == 0, ty == rows-1, tx == 0, tx == cols-1} {
+				if on {
+					onSide[side][mean]++
 				}
 			}
 		}
@@ -67,20 +69,25 @@ func flatRegion(luma []uint8, w, h int) (largest, other float64) {
 	if tiles == 0 || flat == 0 {
 		return 0, 0
 	}
-	// The border mostly flat (in any mid colours: a backdrop may hold two
-	// close shades) makes the flat colours found on it a backdrop.
-	flatBorder := 0
-	for _, n := range border {
-		flatBorder += n
-	}
-	backdrop := float64(flatBorder) >= flatBackdrop*float64(ring)
 	best := 0
 	for v := range byLevel {
-		n, onBorder := 0, 0
+		n := 0
+		var sides [4]int
 		for u := max(0, v-flatColourTol); u <= min(255, v+flatColourTol); u++ {
-			n, onBorder = n+byLevel[u], onBorder+border[u]
+			n += byLevel[u]
+			for side := range sides {
+				sides[side] += onSide[side][u]
+			}
 		}
-		if !backdrop || float64(onBorder) < flatBorderMin*float64(ring) {
+		backdrop := true
+		for side, k := range sides {
+			length := cols
+			if side >= 2 {
+				length = rows
+			}
+			backdrop = backdrop && float64(k) >= flatSideShare*float64(length)
+		}
+		if !backdrop {
 			best = max(best, n)
 		}
 	}
