@@ -808,7 +808,8 @@ func checkTiling(m *measured, _ generation.ValidationSpec, r *report) {
 
 // checkBanding fails a posterised frame; see bandAcc.
 func checkBanding(m *measured, _ generation.ValidationSpec, r *report) {
-	share := m.s.bands.share()
+	blocks, jpeg := r.metrics[MetricBlockiness]
+	share := m.s.bands.share(jpeg && blocks > blockyClean)
 	r.metrics[MetricBanding] = share
 	score := interp(share, bandCurve)
 	if score < defectScore {
