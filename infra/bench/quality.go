@@ -276,11 +276,23 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	defer dump.Close()
 	enc := json.NewEncoder(dump)
 	// A picture's reference is the clean picture itself, inspected as the
-	// API inspects an upload (its tone); a procedural image's is the
-	// request palette alone, as when a request names colours.
+	// API inspects an upload (its tone); a procedural image's is another
+	// rendering of its request (see proceduralReference).
 	tones := map[string]*generation.Tone{}
 	for _, e := range manifest {
-		if e.Level != levelClean || e.Kind == kindProcedural {
+		if e.Level != levelClean {
+			continue
+		}
+		if e.Kind == kindProcedural {
+			var i int
+			if _, err := fmt.Sscanf(e.Origin, "procedural-%d", &i); err != nil {
+				return fmt.Errorf("bench-quality: %s: %w", e.Origin, err)
+			}
+			tone, err := proceduralReference(ctx, i)
+			if err != nil {
+				return err
+			}
+			tones[e.Clean] = tone
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, "set", e.File))

@@ -165,13 +165,12 @@ var families = []family{
 // px is one pixel at 1024 px in an image of the given long side.
 func px(long int) float64 { return float64(long) / 1024 }
 
-// calibrationSet builds the clean images: procedural ones (the request
-// palette is the reference, as in the pipeline) and the Debian pictures and
-// those derived from them (their own palette is the reference, as if the
-// user had uploaded them).
-func calibrationSet(ctx context.Context) ([]sample, error) {
-	var set []sample
-	gen := procedural.New(procedural.Options{NoDefects: true})
+// proceduralCount is how many procedural images the set has.
+const proceduralCount = 24
+
+// proceduralRequest is the i-th procedural image's request: six garments,
+// four palettes (nil: the provider's fallback), 512 and 1024 px in turn.
+func proceduralRequest(i int) generation.ProviderRequest {
 	prompts := []string{"navy wool coat", "linen summer dress", "leather boots", "silk scarf", "denim jacket", "knitted jumper"}
 	palettes := [][]generation.Color{
 		nil, // the provider's fallback palette
@@ -179,15 +178,43 @@ func calibrationSet(ctx context.Context) ([]sample, error) {
 		{{R: 200, G: 60, B: 50, Weight: 0.5}, {R: 240, G: 240, B: 235, Weight: 0.3}, {R: 30, G: 30, B: 30, Weight: 0.2}},
 		{{R: 90, G: 140, B: 80, Weight: 0.5}, {R: 220, G: 200, B: 150, Weight: 0.5}},
 	}
-	for i := range 24 {
-		side := 512
-		if i%2 == 1 {
-			side = 1024
-		}
-		pal := palettes[i%len(palettes)]
-		got, err := gen.Generate(ctx, generation.ProviderRequest{
-			Prompt: prompts[i%len(prompts)], Seed: int64(1000 + i), Width: side, Height: side * 3 / 4, ReferencePalette: pal,
-		})
+	side := 512
+	if i%2 == 1 {
+		side = 1024
+	}
+	return generation.ProviderRequest{
+		Prompt: prompts[i%len(prompts)], Seed: int64(1000 + i), Width: side, Height: side * 3 / 4, ReferencePalette: palettes[i%len(palettes)],
+	}
+}
+
+// proceduralReference is the reference image a user would have uploaded
+// for the i-th procedural image: another rendering of the same garment in
+// the same palette (another seed), so that a generation is judged against
+// a picture like it, not against itself, as in the pipeline.
+func proceduralReference(ctx context.Context, i int) (*generation.Tone, error) {
+	req := proceduralRequest(i)
+	req.Seed += 10_000
+	got, err := procedural.New(procedural.Options{NoDefects: true}).Generate(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("bench-quality: procedural reference: %w", err)
+	}
+	features, _, err := quality.Inspect(got.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("bench-quality: procedural reference: %w", err)
+	}
+	return features.Tone, nil
+}
+
+// calibrationSet builds the clean images: procedural ones (the request
+// palette is the reference, as in the pipeline) and the Debian pictures and
+// those derived from them (their own palette is the reference, as if the
+// user had uploaded them).
+func calibrationSet(ctx context.Context) ([]sample, error) {
+	var set []sample
+	gen := procedural.New(procedural.Options{NoDefects: true})
+	for i := range proceduralCount {
+		req := proceduralRequest(i)
+		got, err := gen.Generate(ctx, req)
 		if err != nil {
 			return nil, fmt.Errorf("bench-quality: procedural: %w", err)
 		}
@@ -195,11 +222,11 @@ func calibrationSet(ctx context.Context) ([]sample, error) {
 		if err != nil {
 			return nil, fmt.Errorf("bench-quality: decode procedural: %w", err)
 		}
-		ref := pal
+		ref := req.ReferencePalette
 		if ref == nil {
 			ref = quality.Palette(img) // no request palette: judge against what it drew
 		}
-		set = append(set, sample{name: fmt.Sprintf("procedural-%02d-%d", i, side), kind: kindProcedural, origin: fmt.Sprintf("procedural-%02d", i), img: toNRGBA(img), ref: ref})
+		set = append(set, sample{name: fmt.Sprintf("procedural-%02d-%d", i, req.Width), kind: kindProcedural, origin: fmt.Sprintf("procedural-%02d", i), img: toNRGBA(img), ref: ref})
 	}
 	byName := map[string]*image.NRGBA{}
 	for _, src := range photoSources {
