@@ -119,8 +119,11 @@ type Tone struct {
 	// MeanLinear is the mean luma in linear light (0–1): exposure changes
 	// scale it, so ratios of it are stops.
 	MeanLinear float64 `json:"meanLinear"`
-	ClipHigh   float64 `json:"clipHigh"` // share of the frame clipped white
-	ClipLow    float64 `json:"clipLow"`  // share of the frame crushed black
+	// MidLinear is MeanLinear of the unclipped pixels: a product shot's
+	// subject without its white surround.
+	MidLinear float64 `json:"midLinear"`
+	ClipHigh  float64 `json:"clipHigh"` // share of the frame clipped white
+	ClipLow   float64 `json:"clipLow"`  // share of the frame crushed black
 	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
 	// linear colour of the whole image (grey world) and of its highlights
 	// (white point): a colour cast moves them.

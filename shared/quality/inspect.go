@@ -54,7 +54,7 @@ func toneOf(st lumaStats, t thumb) *generation.Tone {
 	neutral, share := neutralPoint(t)
 	return &generation.Tone{
 		Grey: greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
-		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean,
+		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean, MidLinear: st.midLinMean,
 		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
 	}
 }

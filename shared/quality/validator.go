@@ -89,13 +89,16 @@ const (
 //	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
 //	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
 //	            with a reference image's tone, instead of the rows above:
-//	                    ref. mean − mean_luma    0.40         refShift (under)                  0.10
+//	                    −exposure_shift          3            darkerStops (under)               0.8
 //	                    clip_low − ref.'s        0.80         clipLimit (under)                 0.10
 //	                    luma_p99_5 (ref. p99.5   50           underReach (under)                160
 //	                    ≥ lowKeyReach)
-//	                    mean_luma − ref. mean    0.40         refShift (over)                   0.10
+//	                    exposure_shift           2.5          lighterStops (over)               0.8
 //	                    clip_high − ref.'s, of   0.80         toneClip (over)                   0.10
 //	                    the ref.'s unclipped
+//	                    the same shift of the    2.5          lighterStops (over)               0.8
+//	                    unclipped pixels, and
+//	                    of luma_p0_5 (p99.5 held)
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
 //	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
 //	                    luma_p0_1 > darkAccent)
@@ -218,6 +221,12 @@ const (
 	darkerStops  = 1.6
 	lighterStops = 1.5
 	toneClip     = 0.30
+	// The shadows' shift (p0.5, in stops) counts as the picture's when the
+	// highlights (p99.5) stay within shadowHighSlack levels of the
+	// reference's; levels under shadowFloor count as it (below it the
+	// ratio of two near-blacks is noise).
+	shadowHighSlack = 5.0
+	shadowFloor     = 20.0
 	// Against a reference image's tone: p0.5 lifted toneLift levels above
 	// the reference's with the span under washedSpanRatio of its span.
 	// The strong lift 100 + 0.55·v lifts p0.5 by 100 − 0.45·p0.5 (≥ 40
@@ -718,6 +727,18 @@ func exposureAgainst(st lumaStats, t *generation.Tone, r *report) (under, over f
 	// unclipped: a product shot's subject is a fifth of its frame.
 	newlyClipped := (st.clipHigh - t.ClipHigh) / max(1-t.ClipHigh, 0.05)
 	over = min(interp(shift, lighterCurve), interp(newlyClipped, toneClipCurve))
+	if st.midLinMean > 0 && t.MidLinear > 0 {
+		// The unclipped tones alone: a product shot's subject brightened
+		// on a surround that was white already.
+		over = min(over, interp(math.Log2(st.midLinMean/t.MidLinear), lighterCurve))
+	}
+	if st.high >= t.LumaHigh-shadowHighSlack {
+		// The shadows brightened by stops while the highlights held: the
+		// whole picture was pushed up (a washed-out lift raises the
+		// shadows but lowers the highlights, and is judged as contrast).
+		lin := func(level float64) float64 { return srgbLinear[int(max(shadowFloor, min(255, level)))] }
+		over = min(over, interp(math.Log2(lin(st.low)/lin(t.LumaLow)), lighterCurve))
+	}
 	return under, over
 }
 
