@@ -115,4 +115,24 @@ func TestLearningBenchmarkJudgesImagesPromiseAndCalibration(t *testing.T) {
 			require.True(t, c.Met)
 		}
 	}
+
+	// Request 1's miss is counted apart from the later ones, and it spends
+	// the tolerance: ⌊0.07 · 20⌋ = 1 miss, none left for requests 2–20,
+	// where plans calibrated at 0.95 would miss 0.05 · 19 on average.
+	first, later := s.firstRoundMisses(armOn, 20)
+	require.Equal(t, []int{1, 0}, []int{first, later})
+	require.Contains(t, sum.line(), "first_round_misses_on_request_1=1 first_round_misses_on_later=0 criteria_met=")
+	tolerance, spent, expected := sum.firstRoundBudget()
+	require.Equal(t, []int{1, 1}, []int{tolerance, spent})
+	require.InDelta(t, 0.95, expected, 1e-12)
+	doc := learningReport([]learnSeed{s}, benchLearningOptions{Requests: 20, Count: 20}, sum, "chart.svg")
+	require.Contains(t, doc, "1 of 20 requests missed round 1, 1 of them request 1 of a seed")
+	require.Contains(t, doc, "requests 1 leave 0 for the other 19")
+
+	on[7] = mk(25, 5, 19) // a later request falls short too
+	first, later = s.firstRoundMisses(armOn, 20)
+	require.Equal(t, []int{1, 1}, []int{first, later})
+	sum = summarizeLearning([]learnSeed{s}, benchLearningOptions{Requests: 20, Count: 20})
+	require.Equal(t, []int{1, 1, 20}, []int{sum.FirstRoundMissFirst, sum.FirstRoundMissLater, sum.FirstRoundRequests})
+	require.InDelta(t, 0.9, sum.FirstRoundOn, 1e-12)
 }

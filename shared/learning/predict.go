@@ -57,6 +57,16 @@ const (
 	// cost more images and broke the promise more often; 250 left the
 	// first predicted rounds over-buffered (seed 6: 1.12 × M* over
 	// requests 11–20); 150 and 200 both kept the promise and M* ratio.
+	// 20 (predict as soon as one round's outcomes are in, so request 1's
+	// top-up and requests 2–4 are sized per candidate) cut seeds 1–5 from
+	// 2,625 to 2,542 images (33 of them in request 1's top-up), but six
+	// requests after request 1 missed round 1 over seeds 1–8 (two at
+	// 150): first-round delivery 0.913; on seeds 9–16, which nobody tuned
+	// on, it cost more (4,717 images against 4,598 at 150). Nearby
+	// settings (30, 60; EffectSD 0.6; InterceptSD 1–1.5; a Student-t
+	// prior on the effects) gave 2,569–2,686 on seeds 1–5: the learning
+	// arm's trajectory is chaotic in such changes (±50 images over seeds
+	// 1–5), so none of them is a reliable gain.
 	MinFitOutcomes = 150
 	// InterceptSD and EffectSD are the prior standard deviations, in
 	// log-odds. EffectSD 0.85 rather than 1 shrinks a modifier seen a few
