@@ -109,9 +109,9 @@ type ReferenceFeatures struct {
 	Tone *Tone `json:"tone,omitempty"`
 }
 
-// Tone is what an image's luma histogram and mean colour say about its
-// exposure and white balance, measured as the validator measures
-// generated images.
+// Tone is what an image's luma histogram, colours and fine detail say
+// about its exposure, white balance and sharpness, measured as the
+// validator measures generated images.
 type Tone struct {
 	LumaLow  float64 `json:"lumaLow"`  // 0.5th percentile of luma, levels 0–255
 	LumaHigh float64 `json:"lumaHigh"` // 99.5th percentile of luma, levels
@@ -124,6 +124,10 @@ type Tone struct {
 	MidLinear float64 `json:"midLinear"`
 	ClipHigh  float64 `json:"clipHigh"` // share of the frame clipped white
 	ClipLow   float64 `json:"clipLow"`  // share of the frame crushed black
+	// Detail is log10 of the Laplacian variance over the luma variance
+	// of the validator's working plane: a blurred or softly upscaled
+	// generation has far less of it than its reference.
+	Detail float64 `json:"detail"`
 	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
 	// linear colour of the whole image (grey world) and of its highlights
 	// (white point): a colour cast moves them.

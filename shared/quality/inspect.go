@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"image"
+	"math"
 	"slices"
 
 	"github.com/designerbff/pipeline/shared/generation"
@@ -46,14 +47,16 @@ func Inspect(data []byte) (generation.ReferenceFeatures, string, error) {
 // generated image's, so that the two compare like for like.
 func ToneOf(img image.Image) *generation.Tone {
 	s := new(scratch)
-	luma, _, _ := workingLuma(img, s)
-	return toneOf(histogramStats(luma), colourThumb(img, nil))
+	luma, w, h := workingLuma(img, s)
+	st := histogramStats(luma)
+	return toneOf(st, colourThumb(img, nil), detail(laplacianVar(luma, w, h), st.std))
 }
 
-func toneOf(st lumaStats, t thumb) *generation.Tone {
+func toneOf(st lumaStats, t thumb, detail float64) *generation.Tone {
 	neutral, share := neutralPoint(t)
 	return &generation.Tone{
-		Grey: greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
+		Detail: detail,
+		Grey:   greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
 		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean, MidLinear: st.midLinMean,
 		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
 	}
@@ -146,4 +149,12 @@ func Palette(img image.Image) []generation.Color {
 		})
 	}
 	return out
+}
+
+// detail is the fine detail of a plane for its contrast: log10 of the
+// Laplacian variance over the luma variance. A blur, a soft upscale or a
+// motion blur lowers it; an exposure change or a washed-out lift scales
+// both alike and leaves it.
+func detail(laplacianVar, lumaStd float64) float64 {
+	return math.Log10(max(laplacianVar, 1e-3) / max(lumaStd*lumaStd, 1))
 }

@@ -125,3 +125,25 @@ func desaturated(img *image.NRGBA, share float64) *image.NRGBA {
 	}
 	return out
 }
+
+func TestSharpnessAgainstTheReference(t *testing.T) {
+	img := photoLike(512, 384, 13)
+	ref, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+	require.NotZero(t, ref.Tone.Detail)
+
+	blurred := judgeAgainst(t, gaussianBlur(img, 1.5), ref)
+	require.Contains(t, blurred.Reasons, ReasonBlurry, "metrics %v", blurred.Metrics)
+	require.Less(t, blurred.Metrics[MetricRelativeDetail], relDetailThreshold)
+
+	// A soft-focus reference makes softness the brief: a picture as soft
+	// as it is not blurry, though it would be without the reference.
+	soft := gaussianBlur(img, 2.5)
+	softRef, _, err := Inspect(encodePNG(t, soft))
+	require.NoError(t, err)
+	alone, err := New(0).Validate(context.Background(), encodePNG(t, soft), generation.ValidationSpec{})
+	require.NoError(t, err)
+	require.Contains(t, alone.Reasons, ReasonBlurry)
+	against := judgeAgainst(t, soft, softRef)
+	require.NotContains(t, against.Reasons, ReasonBlurry, "metrics %v", against.Metrics)
+}

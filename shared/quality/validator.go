@@ -160,6 +160,20 @@ const (
 	blurThreshold = 15.0
 	sharpFull     = 100.0
 
+	// relative_detail: detail (see detail in inspect.go) less the
+	// reference's, in decades. Against their own clean picture, a σ = 2 px
+	// blur measures −0.36 to −1.65 (median −1.13), a 12 px motion blur
+	// −0.03 to −1.39 (median −0.86), a ×4 soft upscale −0.33 to −2.1;
+	// σ = 0.7 px −0.05 to −0.49, a ×1.5 soft upscale −0.08 to −1.5 (a
+	// tenth of them below −1); two renders of one request −0.44 to +0.51.
+	relDetailClean     = -0.45
+	relDetailThreshold = -0.75
+	relDetailZero      = -1.5
+	// relDetailSame: at least this near the reference's detail, the
+	// sharpness sub-score is at least softAsReference.
+	relDetailSame   = -0.1
+	softAsReference = 60.0
+
 	// Edge steepness (edgeAcc) of the sharpest tenth of the tiles, at
 	// native resolution, on the calibration set (docs/quality-benchmark.md):
 	// clean 0.34–1.1 (product shots, whose subject is small, lowest),
@@ -319,6 +333,7 @@ const DuplicateDistance = 8
 type anchor struct{ x, score float64 }
 
 var (
+	relDetailCurve  = []anchor{{relDetailZero, 0}, {relDetailThreshold, defectScore}, {relDetailClean, 100}}
 	steepnessCurve  = []anchor{{steepZero, 0}, {steepThreshold, defectScore}, {steepFull, 100}}
 	balanceCurve    = []anchor{{balanceZero, 0}, {balanceThreshold, defectScore}, {balanceFull, 100}}
 	sharpnessCurve  = []anchor{{math.Log10(blurZero), 0}, {math.Log10(blurThreshold), defectScore}, {math.Log10(sharpFull), 100}}
@@ -747,7 +762,7 @@ func exposureAgainst(st lumaStats, t *generation.Tone, r *report) (under, over f
 // edges at native resolution on the sharpest tiles (a blur, soft upscale
 // or motion blur that the working plane's downscale hides; see edgeAcc).
 // An image with no strong edge anywhere is judged on the Laplacian alone.
-func checkSharpness(m *measured, _ generation.ValidationSpec, r *report) {
+func checkSharpness(m *measured, spec generation.ValidationSpec, r *report) {
 	lv := laplacianVar(m.luma, m.w, m.h)
 	r.metrics[MetricLaplacianVar] = lv
 	score := interp(math.Log10(max(lv, 1e-9)), sharpnessCurve)
@@ -755,6 +770,20 @@ func checkSharpness(m *measured, _ generation.ValidationSpec, r *report) {
 		r.metrics[MetricEdgeSteepness] = e.sharpest()
 		r.metrics[MetricEdgeBalance] = e.balance()
 		score = min(score, interp(e.sharpest(), steepnessCurve), interp(e.balance(), balanceCurve))
+	}
+	if t := spec.Reference.Tone; t != nil && t.Detail != 0 {
+		rel := detail(lv, r.metrics[MetricLumaStd]) - t.Detail
+		r.metrics[MetricRelativeDetail] = rel
+		if rel >= relDetailSame {
+			// As much fine detail as the reference: a soft-focus macro or a
+			// smooth illustration as reference makes softness the brief,
+			// so the absolute measures above cannot fail it alone.
+			score = max(score, softAsReference)
+		}
+		// Far less fine detail for its contrast than the reference: a
+		// blur, a soft upscale or a motion blur of what the reference
+		// shows sharp.
+		score = min(score, interp(rel, relDetailCurve))
 	}
 	if score < defectScore {
 		r.reasons = append(r.reasons, ReasonBlurry)
