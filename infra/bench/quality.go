@@ -279,6 +279,7 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	// API inspects an upload (its tone); a procedural image's is another
 	// rendering of its request (see proceduralReference).
 	tones := map[string]*generation.Tone{}
+	palettes := map[string][]generation.Color{}
 	for _, e := range manifest {
 		if e.Level != levelClean {
 			continue
@@ -303,7 +304,7 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 		if err != nil {
 			return fmt.Errorf("bench-quality: inspect %s: %w", e.File, err)
 		}
-		tones[e.Clean] = features.Tone
+		tones[e.Clean], palettes[e.Clean] = features.Tone, features.Palette
 	}
 	for _, e := range manifest {
 		data, err := os.ReadFile(filepath.Join(dir, "set", e.File))
@@ -311,7 +312,11 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 			return fmt.Errorf("bench-quality: %w", err)
 		}
 		start := time.Now()
-		vd, err := v.Validate(ctx, data, generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: e.Ref, Tone: tones[e.Clean]}})
+		ref := generation.ReferenceFeatures{Palette: e.Ref, Tone: tones[e.Clean]}
+		if p, ok := palettes[e.Clean]; ok {
+			ref.Palette = p
+		}
+		vd, err := v.Validate(ctx, data, generation.ValidationSpec{Reference: ref})
 		if err != nil {
 			return fmt.Errorf("bench-quality: %s: %w", e.File, err)
 		}
