@@ -128,6 +128,9 @@ type Tone struct {
 	// of the validator's working plane: a blurred or softly upscaled
 	// generation has far less of it than its reference.
 	Detail float64 `json:"detail"`
+	// Grain is log10 of the horizontal over the vertical fine-detail
+	// energy: a motion blur moves it far from the reference's.
+	Grain float64 `json:"grain"`
 	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
 	// linear colour of the whole image (grey world) and of its highlights
 	// (white point): a colour cast moves them.

@@ -49,14 +49,14 @@ func ToneOf(img image.Image) *generation.Tone {
 	s := new(scratch)
 	luma, w, h := workingLuma(img, s)
 	st := histogramStats(luma)
-	return toneOf(st, colourThumb(img, nil), detail(laplacianVar(luma, w, h), st.std))
+	return toneOf(st, colourThumb(img, nil), detail(laplacianVar(luma, w, h), st.std), grain(luma, w, h))
 }
 
-func toneOf(st lumaStats, t thumb, detail float64) *generation.Tone {
+func toneOf(st lumaStats, t thumb, detail, grain float64) *generation.Tone {
 	neutral, share := neutralPoint(t)
 	return &generation.Tone{
-		Detail: detail,
-		Grey:   greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
+		Detail: detail, Grain: grain,
+		Grey: greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
 		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean, MidLinear: st.midLinMean,
 		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
 	}
@@ -157,4 +157,24 @@ func Palette(img image.Image) []generation.Color {
 // both alike and leaves it.
 func detail(laplacianVar, lumaStd float64) float64 {
 	return math.Log10(max(laplacianVar, 1e-3) / max(lumaStd*lumaStd, 1))
+}
+
+// grain is the direction of a plane's fine detail: log10 of the energy of
+// its horizontal second differences over its vertical ones. A scene has
+// its own (a striped shirt, a horizon); a motion blur moves it far from
+// the scene's, toward the direction it smears.
+func grain(luma []uint8, w, h int) float64 {
+	var ex, ey float64
+	for y := 1; y < h-1; y += 2 {
+		up, mid, down := luma[(y-1)*w:y*w], luma[y*w:(y+1)*w], luma[(y+1)*w:(y+2)*w]
+		var rx, ry int64
+		for x := 1; x < w-1; x++ {
+			dx := int64(mid[x-1]) + int64(mid[x+1]) - 2*int64(mid[x])
+			dy := int64(up[x]) + int64(down[x]) - 2*int64(mid[x])
+			rx += dx * dx
+			ry += dy * dy
+		}
+		ex, ey = ex+float64(rx), ey+float64(ry)
+	}
+	return math.Log10((ex + 1) / (ey + 1))
 }

@@ -33,6 +33,7 @@ const (
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
 	MetricLumaLift        = "luma_lift"        // with a reference: luma_p0_5 above the reference's darkest colour, levels (washed_out: high)
 	MetricRelativeDetail  = "relative_detail"  // with a reference image: log10 of (Laplacian variance / luma variance) over the reference's (blurred: low)
+	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)
 	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
 	MetricColourCast      = "colour_cast"      // with a reference image: grey-world log-chromaticity distance from the reference's
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)

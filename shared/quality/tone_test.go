@@ -147,3 +147,33 @@ func TestSharpnessAgainstTheReference(t *testing.T) {
 	against := judgeAgainst(t, soft, softRef)
 	require.NotContains(t, against.Reasons, ReasonBlurry, "metrics %v", against.Metrics)
 }
+
+func TestMotionBlurAgainstTheReference(t *testing.T) {
+	img := photoLike(512, 384, 17)
+	ref, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+	smeared := image.NewNRGBA(img.Rect)
+	const run = 9 // a horizontal box: the camera moved
+	for y := range img.Rect.Dy() {
+		for x := range img.Rect.Dx() {
+			var sum [3]float64
+			n := 0
+			for k := max(0, x-run/2); k <= min(img.Rect.Dx()-1, x+run/2); k++ {
+				p := img.Pix[y*img.Stride+4*k:]
+				for c := range 3 {
+					sum[c] += float64(p[c])
+				}
+				n++
+			}
+			o := smeared.Pix[y*smeared.Stride+4*x:]
+			o[0], o[1], o[2], o[3] = clamp8(sum[0]/float64(n)), clamp8(sum[1]/float64(n)), clamp8(sum[2]/float64(n)), 255
+		}
+	}
+	v := judgeAgainst(t, smeared, ref)
+	require.Contains(t, v.Reasons, ReasonBlurry, "metrics %v", v.Metrics)
+	require.Greater(t, v.Metrics[MetricGrainTurn], grainThreshold)
+
+	// The same scene again: its detail points the same way.
+	same := judgeAgainst(t, img, ref)
+	require.InDelta(t, 0, same.Metrics[MetricGrainTurn], 1e-9)
+}

@@ -169,6 +169,14 @@ const (
 	relDetailClean     = -0.45
 	relDetailThreshold = -0.75
 	relDetailZero      = -1.5
+	// grain_turn: |grain − the reference's| in decades, judged when the
+	// detail fell (relative_detail under relDetailSame). Two renders of
+	// one request differ by at most 0.10; a 12 px motion blur turns it by
+	// 0.03–1.24 (median 0.82), a 3 px one by at most 0.35; a Gaussian
+	// blur by a median of 0.07.
+	grainClean     = 0.25
+	grainThreshold = 0.45
+	grainZero      = 1.0
 	// relDetailSame: at least this near the reference's detail, the
 	// sharpness sub-score is at least softAsReference.
 	relDetailSame   = -0.1
@@ -334,6 +342,7 @@ const DuplicateDistance = 8
 type anchor struct{ x, score float64 }
 
 var (
+	grainCurve      = []anchor{{grainClean, 100}, {grainThreshold, defectScore}, {grainZero, 0}}
 	relDetailCurve  = []anchor{{relDetailZero, 0}, {relDetailThreshold, defectScore}, {relDetailClean, 100}}
 	steepnessCurve  = []anchor{{steepZero, 0}, {steepThreshold, defectScore}, {steepFull, 100}}
 	balanceCurve    = []anchor{{balanceZero, 0}, {balanceThreshold, defectScore}, {balanceFull, 100}}
@@ -785,6 +794,13 @@ func checkSharpness(m *measured, spec generation.ValidationSpec, r *report) {
 		// blur, a soft upscale or a motion blur of what the reference
 		// shows sharp.
 		score = min(score, interp(rel, relDetailCurve))
+		// Less detail, and what is left turned toward one direction: a
+		// motion blur. (Noise turns it too, toward even, but adds detail.)
+		turn := math.Abs(grain(m.luma, m.w, m.h) - t.Grain)
+		r.metrics[MetricGrainTurn] = turn
+		if rel < relDetailSame {
+			score = min(score, interp(turn, grainCurve))
+		}
 	}
 	if score < defectScore {
 		r.reasons = append(r.reasons, ReasonBlurry)
