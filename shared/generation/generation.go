@@ -131,6 +131,9 @@ type Tone struct {
 	// Grain is log10 of the horizontal over the vertical fine-detail
 	// energy: a motion blur moves it far from the reference's.
 	Grain float64 `json:"grain"`
+	// Gaps is the share of luma levels within the 0.5th–99.5th
+	// percentiles that are nearly empty: posterisation leaves combs.
+	Gaps float64 `json:"gaps"`
 	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
 	// linear colour of the whole image (grey world) and of its highlights
 	// (white point): a colour cast moves them.

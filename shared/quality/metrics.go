@@ -33,6 +33,7 @@ const (
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
 	MetricLumaLift        = "luma_lift"        // with a reference: luma_p0_5 above the reference's darkest colour, levels (washed_out: high)
 	MetricRelativeDetail  = "relative_detail"  // with a reference image: log10 of (Laplacian variance / luma variance) over the reference's (blurred: low)
+	MetricLumaGaps        = "luma_gaps"        // with a reference image: share of nearly empty levels in the luma range, less the reference's (posterised: high)
 	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)
 	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
 	MetricColourCast      = "colour_cast"      // with a reference image: grey-world log-chromaticity distance from the reference's
@@ -59,6 +60,7 @@ type lumaStats struct {
 	midMean           float64 // mean of the unclipped pixels, 0–255 (mean when all are clipped)
 	linMean           float64 // mean in linear light, 0–1 (luma decoded as sRGB)
 	midLinMean        float64 // linMean of the unclipped pixels (linMean when all are clipped)
+	gaps              float64 // share of the levels within p0.5–p99.5 nearly empty
 }
 
 // histogramStats reads the plane once into a 256-bin histogram and derives
@@ -119,7 +121,26 @@ func histogramStats(luma []uint8) lumaStats {
 	if mid := n - float64(low) - float64(high); mid > 0 {
 		midLinMean = midLin / mid
 	}
+	// Gaps: the share of the levels between p0.5 and p99.5 holding under a
+	// tenth of the mean count (posterised tones leave combs).
+	lo, hi := int(pct(0.005)), int(pct(0.995))
+	gaps := 0.0
+	if hi > lo {
+		var inside uint32
+		for v := lo; v <= hi; v++ {
+			inside += hist[v]
+		}
+		thin := 0.1 * float64(inside) / float64(hi-lo+1)
+		empty := 0
+		for v := lo; v <= hi; v++ {
+			if float64(hist[v]) < thin {
+				empty++
+			}
+		}
+		gaps = float64(empty) / float64(hi-lo+1)
+	}
 	return lumaStats{
+		gaps:       gaps,
 		linMean:    lin / n,
 		midLinMean: midLinMean,
 		low:        pct(0.005),

@@ -177,3 +177,14 @@ func TestMotionBlurAgainstTheReference(t *testing.T) {
 	same := judgeAgainst(t, img, ref)
 	require.InDelta(t, 0, same.Metrics[MetricGrainTurn], 1e-9)
 }
+
+func TestPosterisedAgainstTheReference(t *testing.T) {
+	img := photoLike(512, 384, 19)
+	ref, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+	banded := judgeAgainst(t, posterised(img, 6), ref)
+	require.Contains(t, banded.Reasons, ReasonBanding, "metrics %v", banded.Metrics)
+	require.Greater(t, banded.Metrics[MetricLumaGaps], gapsThreshold)
+	same := judgeAgainst(t, img, ref)
+	require.InDelta(t, 0, same.Metrics[MetricLumaGaps], 1e-9)
+}

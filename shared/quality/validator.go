@@ -270,6 +270,15 @@ const (
 	bandThreshold = 0.011
 	bandZero      = 0.04
 
+	// luma_gaps: the share of nearly empty levels in the luma range less
+	// the reference's. Posterised to 6 levels: −0.01 to 0.84 (median
+	// 0.40), to 32 levels: at most 0.63 (median 0.02); two renders of one
+	// request differ by up to 0.30, and the other degradations stay under
+	// it but for a few that clip or block (which fail for that).
+	gapsClean     = 0.30
+	gapsThreshold = 0.40
+	gapsZero      = 0.70
+
 	// Unfinished (see regions.go): the commonest flat mid colour over
 	// unfinishedShare of the frame. A half-frame fill measures 0.50, a
 	// quarter 0.24–0.30; clean photographs and renders 0, flat art up to
@@ -360,6 +369,7 @@ var (
 	refLiftCurve    = []anchor{{10, 100}, {refLift, defectScore}, {80, 0}}
 	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
 	castCurve       = []anchor{{castClean, 100}, {castThreshold, defectScore}, {castZero, 0}}
+	gapsCurve       = []anchor{{gapsClean, 100}, {gapsThreshold, defectScore}, {gapsZero, 0}}
 	bandCurve       = []anchor{{bandClean, 100}, {bandThreshold, defectScore}, {bandZero, 0}}
 	flatCurve       = []anchor{{unfinishedClean, 100}, {unfinishedShare, defectScore}, {unfinishedZero, 0}}
 	tiledCurve      = []anchor{{0, 0}, {tiledThreshold, defectScore}, {0.05, 100}}
@@ -413,6 +423,7 @@ type measured struct {
 	w, h   int
 	thumb  thumb
 	s      *scratch
+	stats  lumaStats // of luma, filled by checkHistogram
 }
 
 // part is one weighted sub-score.
@@ -573,6 +584,7 @@ func checkSize(m *measured, spec generation.ValidationSpec, r *report) {
 // detects blank images.
 func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	st := histogramStats(m.luma)
+	m.stats = st
 	mean := st.mean / 255
 	r.metrics[MetricMeanLuma] = mean
 	r.metrics[MetricLumaStd] = st.std
@@ -582,6 +594,7 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 
 	surround := surroundClipped(m.luma, m.w, m.h)
 	r.metrics[MetricLumaLow], r.metrics[MetricLumaHigh] = st.low, st.high
+
 	r.metrics[MetricSurroundClipped] = surround
 	ref := referenceTone(spec.Reference)
 	under, over := exposureScores(st, surround, ref, r)
@@ -880,11 +893,18 @@ func checkTiling(m *measured, _ generation.ValidationSpec, r *report) {
 }
 
 // checkBanding fails a posterised frame; see bandAcc.
-func checkBanding(m *measured, _ generation.ValidationSpec, r *report) {
+func checkBanding(m *measured, spec generation.ValidationSpec, r *report) {
 	blocks, jpeg := r.metrics[MetricBlockiness]
 	share := m.s.bands.share(jpeg && blocks > blockyClean)
 	r.metrics[MetricBanding] = share
 	score := interp(share, bandCurve)
+	if t := spec.Reference.Tone; t != nil {
+		// Against the reference image: many more of its tones gone from
+		// the histogram (posterised tones leave a comb).
+		gaps := m.stats.gaps - t.Gaps
+		r.metrics[MetricLumaGaps] = gaps
+		score = min(score, interp(gaps, gapsCurve))
+	}
 	if score < defectScore {
 		r.reasons = append(r.reasons, ReasonBanding)
 	}
