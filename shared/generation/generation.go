@@ -134,11 +134,6 @@ type Tone struct {
 	// Gaps is the share of luma levels within the 0.5th–99.5th
 	// percentiles that are nearly empty: posterisation leaves combs.
 	Gaps float64 `json:"gaps"`
-	// Grey and White are log chromaticities, (ln R/G, ln B/G), of the mean
-	// linear colour of the whole image (grey world) and of its highlights
-	// (white point): a colour cast moves them.
-	Grey  [2]float64 `json:"grey"`
-	White [2]float64 `json:"white"`
 	// Neutral is the log chromaticity of the image's near-grey colours,
 	// NeutralShare their share of the frame.
 	Neutral      [2]float64 `json:"neutral"`

@@ -252,110 +252,11 @@ func rgbToNRGBA(pix []uint8) []uint8 {
 	return out
 }
 
-// whitePoint is the log chromaticity, ln(R/G) and ln(B/G), of the mean
-// linear colour of the thumbnail's highlights: the lightest whitePointShare
-// of its cells, leaving out pure white (clipped in every channel: no
-// colour left to read). See castBetween.
-func whitePoint(t thumb) [2]float64 {
-	n := t.w * t.h
-	if n == 0 {
-		return [2]float64{}
-	}
-	var hist [256]int
-	lum := func(i int) int {
-		return (299*int(t.pix[i]) + 587*int(t.pix[i+1]) + 114*int(t.pix[i+2])) / 1000
-	}
-	white := func(i int) bool {
-		return t.pix[i] >= clipHighLevel && t.pix[i+1] >= clipHighLevel && t.pix[i+2] >= clipHighLevel
-	}
-	counted := 0
-	for i := 0; i < 3*n; i += 3 {
-		if !white(i) {
-			hist[lum(i)]++
-			counted++
-		}
-	}
-	// The luma at which the lightest share begins.
-	cut, seen := 0, 0
-	for v := 255; v >= 0; v-- {
-		seen += hist[v]
-		if float64(seen) >= whitePointShare*float64(counted) {
-			cut = v
-			break
-		}
-	}
-	var r, g, b float64
-	k := 0
-	for i := 0; i < 3*n; i += 3 {
-		if !white(i) && lum(i) >= cut {
-			r += srgbLinear[t.pix[i]]
-			g += srgbLinear[t.pix[i+1]]
-			b += srgbLinear[t.pix[i+2]]
-			k++
-		}
-	}
-	if k == 0 {
-		return [2]float64{} // all white: neutral
-	}
-	return logChroma(r/float64(k), g/float64(k), b/float64(k))
-}
-
-// greyWorld is the log chromaticity of the thumbnail's mean linear colour.
-func greyWorld(t thumb) [2]float64 {
-	var r, g, b float64
-	for i := 0; i < len(t.pix); i += 3 {
-		r += srgbLinear[t.pix[i]]
-		g += srgbLinear[t.pix[i+1]]
-		b += srgbLinear[t.pix[i+2]]
-	}
-	n := float64(max(1, len(t.pix)/3))
-	return logChroma(r/n, g/n, b/n)
-}
-
-// logChroma is (ln R/G, ln B/G) of a mean linear colour. The floor (sRGB
-// level ~10) keeps near-black colours, whose ratios are mostly noise,
-// near neutral.
+// logChroma is (ln R/G, ln B/G) of a mean linear colour; a floor keeps
+// near-black colours, whose ratios are mostly noise, near neutral.
 func logChroma(r, g, b float64) [2]float64 {
 	const floor = 0.003
 	return [2]float64{math.Log((r + floor) / (g + floor)), math.Log((b + floor) / (g + floor))}
-}
-
-// whitePointShare: the lightest tenth of the thumbnail is its highlights.
-const whitePointShare = 0.1
-
-// outward is the move from chromaticity a to b without its part toward
-// neutral (0, 0): a desaturation, a washed-out lift or a hue pulled
-// toward its opposite moves colours toward grey, which a cast (a gain on
-// one channel) does only by chance.
-func outward(a, b [2]float64) [2]float64 {
-	d := [2]float64{b[0] - a[0], b[1] - a[1]}
-	n := math.Hypot(a[0], a[1])
-	if n < 1e-6 {
-		return d
-	}
-	u := [2]float64{-a[0] / n, -a[1] / n} // toward neutral
-	if in := d[0]*u[0] + d[1]*u[1]; in > 0 {
-		d[0], d[1] = d[0]-in*u[0], d[1]-in*u[1]
-	}
-	return d
-}
-
-// castBetween is the colour cast from chromaticity a to b measured both as
-// grey world and white point: the part of the move the two agree on,
-// g·w / max(|g|, |w|) for the grey-world move g and the white-point move
-// w, each without its part toward neutral (see outward). A cast scales a
-// channel everywhere, so both move by the same ln k and the measure is
-// |ln k| (less the part that happens to point toward neutral); a new hue
-// of the subject moves the grey world alone, an exposure change (which
-// trades highlights for clipped white) the white point alone, and neither
-// is a cast.
-func castBetween(greyA, whiteA, greyB, whiteB [2]float64) float64 {
-	g, w := outward(greyA, greyB), outward(whiteA, whiteB)
-	big := max(math.Hypot(g[0], g[1]), math.Hypot(w[0], w[1]))
-	if big == 0 {
-		return 0
-	}
-	return max(0, g[0]*w[0]+g[1]*w[1]) / big
 }
 
 // neutralPoint is the log chromaticity of the mean linear colour of the
@@ -395,6 +296,6 @@ const (
 	// reliable colour.
 	neutralDark = 0.01
 	// neutralMinShare: fewer near-neutral cells than this share say
-	// nothing: the cast is judged by castBetween instead.
+	// nothing: no cast is judged.
 	neutralMinShare = 0.05
 )

@@ -56,7 +56,7 @@ func toneOf(st lumaStats, t thumb, detail, grain float64) *generation.Tone {
 	neutral, share := neutralPoint(t)
 	return &generation.Tone{
 		Detail: detail, Grain: grain, Gaps: st.gaps,
-		Grey: greyWorld(t), White: whitePoint(t), Neutral: neutral, NeutralShare: share,
+		Neutral: neutral, NeutralShare: share,
 		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean, MidLinear: st.midLinMean,
 		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
 	}

@@ -31,7 +31,6 @@ const (
 	MetricLumaSpan        = "luma_span"        // luma_p99_5 − luma_p0_5, levels
 	MetricTiledness       = "tiledness"        // smallest self-difference at a quarter to half-frame shift over the median (a repeated tile ≈ 0)
 	MetricEdgeSteepness   = "edge_steepness"   // steepest 1-px step over an 8-px edge's contrast, sharpest tiles, native size (absent: no strong edge)
-	MetricLumaLift        = "luma_lift"        // with a reference: luma_p0_5 above the reference's darkest colour, levels (washed_out: high)
 	MetricRelativeDetail  = "relative_detail"  // with a reference image: log10 of (Laplacian variance / luma variance) over the reference's (blurred: low)
 	MetricLumaGaps        = "luma_gaps"        // with a reference image: share of nearly empty levels in the luma range, less the reference's (posterised: high)
 	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)

@@ -343,9 +343,14 @@ func benchFiles1024(b *testing.B) []benchFile {
 	return []benchFile{{"jpeg", jpg}, {"png", png}, {"webp", webp}}
 }
 
-// benchSpec is the benchmarks' request: a reference palette, so the
+// benchSpec is the benchmarks' request: a reference palette and tone, so the
 // palette distance is part of the cost.
-var benchSpec = generation.ValidationSpec{Reference: generation.ReferenceFeatures{Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}}}}
+var benchSpec = generation.ValidationSpec{Reference: generation.ReferenceFeatures{
+	Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}},
+	// A reference image's tone, so that every check against it runs.
+	Tone: &generation.Tone{LumaLow: 10, LumaHigh: 245, MeanLuma: 0.45, MeanLinear: 0.2, MidLinear: 0.2,
+		Detail: -1, Grain: 0.05, Gaps: 0.02, Neutral: [2]float64{0.01, -0.02}, NeutralShare: 0.3},
+}}
 
 // BenchmarkValidate1024 is decode + every metric, per format.
 func BenchmarkValidate1024(b *testing.B) {
