@@ -483,8 +483,8 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	fmt.Fprintf(&md, "## Set\n\n%d clean images, each degraded by every family at a strong and a mild level and near-copied once (%d files). Nothing is downloaded or committed: the recipe is `infra/bench/quality_set.go`.\n\n", len(cleans), len(all))
 	md.WriteString("| kind | images | source |\n|---|---|---|\n")
 	kindSource := map[string]string{
-		kindProcedural:   "the embedded procedural provider, no defects, 512 and 1024 px, PNG; reference = the request palette",
-		kindPhoto:        "Debian `mate-backgrounds` nature photographs and `gnome-backgrounds` wood photographs, scaled to 1024 px, JPEG q92; reference = their own palette (as for every kind below)",
+		kindProcedural:   "the embedded procedural provider, no defects, 512 and 1024 px, PNG; reference = the request palette, and the tone of another rendering of the same request (another seed), as the user's upload would be",
+		kindPhoto:        "Debian `mate-backgrounds` nature photographs and `gnome-backgrounds` wood photographs, scaled to 1024 px, JPEG q92; reference = the clean picture itself as the API inspects an upload (palette and tone; as for every kind below)",
 		kindIllustration: "Debian `ukui-wallpapers` rendered wallpapers (what a generator draws)",
 		kindProduct:      "a feathered centre cut of a photograph on pure white with a soft shadow, 1024×1024 (" + strings.Join(productSubjects, ", ") + ")",
 		kindLowKey:       "`ukui-wallpapers`' the-mouse, and photographs graded low-key: v' = 255·(v/255)^2.2, white and black kept (" + strings.Join(lowKeyGrades, ", ") + ")",
@@ -493,7 +493,7 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	for _, k := range cleanKinds {
 		fmt.Fprintf(&md, "| %s | %d | %s |\n", k, cleanBy[k][0], kindSource[k])
 	}
-	md.WriteString("\nA degraded image is **detected** when it fails; with the **right reason** when it also carries one of the family's reason codes. AUC: the probability that a clean image scores better than its family's strong degradation — ours on `Verdict.Score`, OpenCV's BRISQUE (Debian `python3-opencv` 4.6 with the LIVE model from `opencv-data`, lower is better) on the same files in the same run. Palette shifts apply only to images with colourfulness ≥ 20.\n\n")
+	md.WriteString("\nA degraded image is **detected** when it fails; with the **right reason** when it also carries one of the family's reason codes. AUC: the probability that a clean image scores better than its family's strong degradation — ours on `Verdict.Score`, OpenCV's BRISQUE (Debian `python3-opencv` 4.6 with the LIVE model from `opencv-data`, lower is better) on the same files in the same run. Palette shifts apply only to images with colourfulness ≥ 20.\n\nA picture judged against its own clean version is an easier test than the pipeline's, where a generation is a new scene: checks against the reference's tone are kept only where clean renders with catalog modifiers also pass against references of other scenes (`TestCleanImagesPassAgainstAReferenceOfAnotherScene`), which is why a cast shows only on greys and shadows, reach and lift are not judged against the reference.\n\n")
 	md.WriteString("## Per family\n\n| family | strong level | n | failed | right reason | AUC ours | AUC BRISQUE | margin | mild level | mild failed |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range results {
 		mildLabel, mildCell := "–", "–"

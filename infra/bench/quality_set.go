@@ -206,9 +206,10 @@ func proceduralReference(ctx context.Context, i int) (*generation.Tone, error) {
 }
 
 // calibrationSet builds the clean images: procedural ones (the request
-// palette is the reference, as in the pipeline) and the Debian pictures and
+// palette is the reference, as in the pipeline; the report adds the tone of
+// another rendering, see proceduralReference) and the Debian pictures and
 // those derived from them (their own palette is the reference, as if the
-// user had uploaded them).
+// user had uploaded them; the report inspects the clean file for its tone).
 func calibrationSet(ctx context.Context) ([]sample, error) {
 	var set []sample
 	gen := procedural.New(procedural.Options{NoDefects: true})
