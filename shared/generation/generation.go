@@ -119,11 +119,8 @@ type Tone struct {
 	// MeanLinear is the mean luma in linear light (0–1): exposure changes
 	// scale it, so ratios of it are stops.
 	MeanLinear float64 `json:"meanLinear"`
-	// MidLinear is MeanLinear of the unclipped pixels: a product shot's
-	// subject without its white surround.
-	MidLinear float64 `json:"midLinear"`
-	ClipHigh  float64 `json:"clipHigh"` // share of the frame clipped white
-	ClipLow   float64 `json:"clipLow"`  // share of the frame crushed black
+	ClipHigh   float64 `json:"clipHigh"` // share of the frame clipped white
+	ClipLow    float64 `json:"clipLow"`  // share of the frame crushed black
 	// Detail is log10 of the Laplacian variance over the luma variance
 	// of the validator's working plane: a blurred or softly upscaled
 	// generation has far less of it than its reference.

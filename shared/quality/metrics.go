@@ -58,7 +58,6 @@ type lumaStats struct {
 	floor             float64 // the 0.1th percentile, levels
 	midMean           float64 // mean of the unclipped pixels, 0–255 (mean when all are clipped)
 	linMean           float64 // mean in linear light, 0–1 (luma decoded as sRGB)
-	midLinMean        float64 // linMean of the unclipped pixels (linMean when all are clipped)
 	gaps              float64 // share of the levels within p0.5–p99.5 nearly empty
 }
 
@@ -109,16 +108,9 @@ func histogramStats(luma []uint8) lumaStats {
 		}
 		midMean = midSum / mid
 	}
-	var lin, midLin float64
+	var lin float64
 	for v, c := range hist {
 		lin += float64(c) * srgbLinear[v]
-		if v > clipLowLevel && v < clipHighLevel {
-			midLin += float64(c) * srgbLinear[v]
-		}
-	}
-	midLinMean := lin / n
-	if mid := n - float64(low) - float64(high); mid > 0 {
-		midLinMean = midLin / mid
 	}
 	// Gaps: the share of the levels between p0.5 and p99.5 holding under a
 	// tenth of the mean count (posterised tones leave combs).
@@ -139,18 +131,17 @@ func histogramStats(luma []uint8) lumaStats {
 		gaps = float64(empty) / float64(hi-lo+1)
 	}
 	return lumaStats{
-		gaps:       gaps,
-		linMean:    lin / n,
-		midLinMean: midLinMean,
-		low:        pct(0.005),
-		floor:      pct(0.001),
-		high:       pct(0.995),
-		midMean:    midMean,
-		mean:       mean,
-		std:        math.Sqrt(max(0, sumSq/n-mean*mean)),
-		clipLow:    float64(low) / n,
-		clipHigh:   float64(high) / n,
-		entropy:    max(0, entropy), // -0 for a single bin
+		gaps:     gaps,
+		linMean:  lin / n,
+		low:      pct(0.005),
+		floor:    pct(0.001),
+		high:     pct(0.995),
+		midMean:  midMean,
+		mean:     mean,
+		std:      math.Sqrt(max(0, sumSq/n-mean*mean)),
+		clipLow:  float64(low) / n,
+		clipHigh: float64(high) / n,
+		entropy:  max(0, entropy), // -0 for a single bin
 	}
 }
 

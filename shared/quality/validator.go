@@ -88,14 +88,9 @@ const (
 //	                    mid-tone mean (product)  0.92         subjectBright (over)              0.60
 //	                    clip_high − ref. white   0.40         refClip (over, with a reference)  0.04
 //	                    |mean − ref. mean|       0.40         refShift (under / over)           0.10
-//	            with a reference image's tone, instead of the rows above:
-//	                    −exposure_shift          3            darkerStops (under)               0.8
-//	                    clip_low − ref.'s        0.80         clipLimit (under)                 0.10
-//	                    exposure_shift           2.5          lighterStops (over)               0.8
+//	            with a reference image's tone, also:
 //	                    clip_high − ref.'s, of   0.80         toneClip (over)                   0.10
 //	                    the ref.'s unclipped
-//	                    the same shift of the    2.5          lighterStops (over)               0.8
-//	                    unclipped pixels
 //	contrast    0.15    luma_std                 0            lowContrastStd (low_contrast)     30
 //	                    luma_p0_5 (narrow span,  160          liftThreshold (washed_out)        60
 //	                    luma_p0_1 > darkAccent)
@@ -213,20 +208,10 @@ const (
 	// high-key ones whose reference is just as narrow.
 	liftThreshold = 95.0
 	washedRange   = 150.0
-	// Against a reference image's tone, exposure_shift in stops (EV) of
-	// the linear mean: −3 EV measures −2.2 to −3.0 (less where the
-	// reference had clipped white), −1 EV −0.7 to −1.0; +2.5 EV from +0.1
-	// (a light picture clips instead) to +2.4, +0.7 EV +0.2 to +0.7. A
-	// faithful generation is not the reference: procedural renders of one
-	// request with two seeds differ by −1.0 to +1.25 stops. Newly clipped
-	// white beyond toneClip of what the reference left unclipped is
-	// overexposed whatever the mean.
-	darkerStops  = 1.6
-	lighterStops = 1.5
-	toneClip     = 0.30
-	// refBrightReach: a reference whose lightest colour is above this
-	// luma (0–1) makes highlights expected, so reach is judged.
-	refBrightReach = 0.45
+	// toneClip: white newly clipped beyond this share of what the
+	// reference image left unclipped is overexposed (+2.5 EV clips 0–100 %
+	// of a picture, +0.7 EV mostly under a tenth).
+	toneClip = 0.30
 	// darkAccent: a picture with a tenth of a percent of its pixels below
 	// it has dark tones left, however light the rest: a small garment's
 	// dark trim in a wide, airy shot (the lift puts every pixel at 100 or
@@ -330,8 +315,6 @@ var (
 	floorCurve      = []anchor{{100, 100}, {overFloor, defectScore}, {200, 0}}
 	subjectCurve    = []anchor{{0.60, 100}, {subjectBright, defectScore}, {0.92, 0}}
 	refClipCurve    = []anchor{{0.04, 100}, {refClip, defectScore}, {0.40, 0}}
-	darkerCurve     = []anchor{{0.8, 100}, {darkerStops, defectScore}, {3, 0}}
-	lighterCurve    = []anchor{{0.8, 100}, {lighterStops, defectScore}, {2.5, 0}}
 	toneClipCurve   = []anchor{{0.1, 100}, {toneClip, defectScore}, {0.8, 0}}
 	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
 	castCurve       = []anchor{{castClean, 100}, {castThreshold, defectScore}, {castZero, 0}}
@@ -658,15 +641,12 @@ func paletteTone(palette []generation.Color) tone {
 // expected, a low-key one darkness.
 func exposureScores(st lumaStats, surround float64, ref tone, r *report) (under, over float64) {
 	mean := st.mean / 255
-	if t := ref.image; t != nil {
-		return exposureAgainst(st, t, r)
-	}
 	under = 100.0
-	if (!ref.known || ref.lightest >= refBrightReach) && st.std >= lowContrastStd {
-		// A picture whose brightest tones stay below mid-grey is
-		// underexposed (a flat field is blank or low_contrast instead),
-		// unless its reference is itself dark: a low-key reference makes a
-		// dark generation right.
+	if !ref.known && st.std >= lowContrastStd {
+		// Without a reference, a picture whose brightest tones stay below
+		// mid-grey is underexposed (a flat field is blank or low_contrast
+		// instead). With one, the reference's own tone decides below: a
+		// dark reference makes a dark generation right.
 		under = interp(st.high, reachCurve)
 	}
 	if st.high < lowKeyReach {
@@ -694,35 +674,25 @@ func exposureScores(st lumaStats, surround float64, ref tone, r *report) (under,
 	if ref.known && mean > 0.60 {
 		over = min(over, interp(mean-ref.mean, refShiftCurve))
 	}
+	if t := ref.image; t != nil {
+		over = min(over, overAgainst(st, t, r))
+	}
 	return under, over
 }
 
-// exposureAgainst judges exposure against the reference image's measured
-// tone: the picture is as light or dark as the reference wants, so a
-// high-key, white-background reference makes white expected and a
-// low-key one darkness. Underexposed: the mean fell by refShift or more,
-// the highlights are gone where the reference has them, or more of the
-// frame is crushed black; overexposed: the mean rose by refShift or
-// more, or more of the frame is clipped white.
-func exposureAgainst(st lumaStats, t *generation.Tone, r *report) (under, over float64) {
-	shift := 0.0
+// overAgainst is the overexposure sub-score against the reference image's
+// measured tone: white newly clipped, as a share of what the reference
+// left unclipped (a product shot's subject is a fifth of its frame). The
+// exposure shift in stops of the linear mean is recorded, not judged: a
+// generation is a new scene, and clean renders with "night scene" or
+// "low-key lighting" sit 2.3 stops under a bright reference of the same
+// coat, as far as a −3 EV defect.
+func overAgainst(st lumaStats, t *generation.Tone, r *report) float64 {
 	if st.linMean > 0 && t.MeanLinear > 0 {
-		shift = math.Log2(st.linMean / t.MeanLinear)
+		r.metrics[MetricExposureShift] = math.Log2(st.linMean / t.MeanLinear)
 	}
-	r.metrics[MetricExposureShift] = shift
-	// Not the reach of the highlights: a generation is a new scene, and
-	// a low-key lighting modifier takes the highlights away on purpose.
-	under = min(interp(-shift, darkerCurve), interp(st.clipLow-t.ClipLow, clipCurve))
-	// Newly clipped white as a share of what the reference had left
-	// unclipped: a product shot's subject is a fifth of its frame.
 	newlyClipped := (st.clipHigh - t.ClipHigh) / max(1-t.ClipHigh, 0.05)
-	over = min(interp(shift, lighterCurve), interp(newlyClipped, toneClipCurve))
-	if st.midLinMean > 0 && t.MidLinear > 0 {
-		// The unclipped tones alone: a product shot's subject brightened
-		// on a surround that was white already.
-		over = min(over, interp(math.Log2(st.midLinMean/t.MidLinear), lighterCurve))
-	}
-	return under, over
+	return interp(newlyClipped, toneClipCurve)
 }
 
 // checkSharpness scores detail with the variance of the Laplacian of the
