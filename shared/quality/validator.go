@@ -17,12 +17,16 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
-// q3.1.0: new reasons banding (steps between flat plateaus, see bandAcc)
-// and unfinished (a large flat region of one mid colour, see flatRegion);
-// washed out also by the darkest tones lifted above the reference's
-// darkest colour; reach judged against a bright reference too; a white
-// surround against a reference without white is a blown-out backdrop, not
-// a product shot.
+// q3.1.0: new reasons banding (steps between flat plateaus, see bandAcc;
+// with a reference image, tones gone from the histogram), unfinished (a
+// large flat region of one mid colour, see flatRegion) and colour_cast
+// (the reference image's greys turned, see neutralPoint); the reference
+// image's tone is kept (generation.Tone) and judged against where a new
+// scene cannot fool it: fine detail and its direction (blur, motion
+// blur; a picture as soft as a soft-focus reference passes), newly
+// clipped white; a naturalness sub-score (nss.go) where sharpness is in
+// doubt; a white surround against a palette without white is a blown
+// backdrop, not a product shot.
 // q3.0.0: sharpness also from the steepness of strong edges at native
 // resolution on the sharpest tiles and its balance between directions
 // (soft, upscaled, motion-blurred images); exposure by histogram reach,
@@ -152,10 +156,12 @@ const (
 	// blur measures −0.36 to −1.65 (median −1.13), a 12 px motion blur
 	// −0.03 to −1.39 (median −0.86), a ×4 soft upscale −0.33 to −2.1;
 	// σ = 0.7 px −0.05 to −0.49, a ×1.5 soft upscale −0.08 to −1.5 (a
-	// tenth of them below −1); two renders of one request −0.44 to +0.51.
-	relDetailClean     = -0.45
-	relDetailThreshold = -0.75
-	relDetailZero      = -1.5
+	// tenth of them below −1); two renders of one request −0.44 to +0.51,
+	// and a low-key, "motion shot" render against a sharp reference −0.77
+	// (out of 300 random modifier sets the lowest).
+	relDetailClean     = -0.55
+	relDetailThreshold = -0.9
+	relDetailZero      = -1.6
 	// grain_turn: |grain − the reference's| in decades, judged when the
 	// detail fell (relative_detail under relDetailSame). Two renders of
 	// one request differ by at most 0.10; a 12 px motion blur turns it by
@@ -277,10 +283,11 @@ const (
 	// R × 1.25 with B × 0.75 moves a grey by 0.36; measured against their
 	// own clean picture, that cast reads 0.04–0.37 (cells leave the grey
 	// set as they tint), R × 1.05 with B × 0.95 at most 0.11; two renders
-	// of one request at most 0.04.
-	castClean     = 0.06
-	castThreshold = 0.17
-	castZero      = 0.40
+	// of one request at most 0.04, but "golden hour" with "night scene"
+	// against a neutral reference 0.17: a light a modifier asked for.
+	castClean     = 0.10
+	castThreshold = 0.25
+	castZero      = 0.50
 
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).
