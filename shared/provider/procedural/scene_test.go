@@ -217,20 +217,27 @@ func TestCleanImagesPassAgainstAReferenceOfAnotherScene(t *testing.T) {
 		{Prompt: "charcoal wool coat, plain white background", Modifiers: []string{"plain white background"}, Seed: 7, Width: 512, Height: 512, ReferencePalette: charcoal},
 		{Prompt: "linen dress, low-key lighting", Modifiers: []string{"low-key lighting"}, Seed: 8, Width: 512, Height: 512, ReferencePalette: sagePlum},
 		{Prompt: "denim jacket, soft daylight", Modifiers: []string{"soft daylight", "pastel tones"}, Seed: 9, Width: 512, Height: 512, ReferencePalette: creamNavy},
+		// The stack tests' reference: 128 px.
+		{Prompt: "navy wool coat", Seed: 7, Width: 128, Height: 128,
+			ReferencePalette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 0.6}, {R: 230, G: 220, B: 200, Weight: 0.4}}},
 	}
 	for k, rq := range refs {
 		ref, _, err := quality.Inspect(generate(t, p, rq).Bytes)
 		require.NoError(t, err)
+		side, n := 192, 60
+		if k == len(refs)-1 {
+			side, n = 512, 30 // a small reference, a larger generation
+		}
 		rng := rand.New(rand.NewPCG(1, uint64(k)))
-		for i := range 60 {
+		for i := range n {
 			var combo []string
 			for _, g := range learning.Catalog {
 				combo = append(combo, g.Modifiers[rng.IntN(len(g.Modifiers))])
 			}
 			prompt := procedural.SamplePrompts[i%len(procedural.SamplePrompts)]
 			img := generate(t, p, generation.ProviderRequest{Prompt: generation.ComposePrompt(prompt, combo), Modifiers: combo,
-				Seed: int64(i), Width: 192, Height: 192, ReferencePalette: ref.Palette})
-			verdict, err := v.Validate(context.Background(), img.Bytes, generation.ValidationSpec{Width: 192, Height: 192, Reference: ref})
+				Seed: int64(i), Width: side, Height: side, ReferencePalette: ref.Palette})
+			verdict, err := v.Validate(context.Background(), img.Bytes, generation.ValidationSpec{Width: side, Height: side, Reference: ref})
 			require.NoError(t, err)
 			if verdict.Passed {
 				continue
