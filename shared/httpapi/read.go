@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/designerbff/pipeline/shared/generation"
 )
@@ -10,26 +9,14 @@ import (
 // GenerationBody is the answer of GET /v1/generations/{id}: the wire format
 // a client decodes (the local demo does).
 type GenerationBody struct {
-	ID               string            `json:"id"`
-	Status           generation.Status `json:"status"`
-	RequestedCount   int               `json:"requestedCount"`
-	PlannedCount     int               `json:"plannedCount"`
-	GeneratedCount   int               `json:"generatedCount"`
-	PassedCount      int               `json:"passedCount"`
-	DeliveredCount   int               `json:"deliveredCount"`
-	Rounds           int               `json:"rounds"`
-	BufferPercent    float64           `json:"bufferPercent"`
-	BufferMethod     string            `json:"bufferMethod"`
-	TargetConfidence float64           `json:"targetConfidence"`
-	CostUSD          float64           `json:"costUsd"`
-	Error            string            `json:"error,omitempty"`
-	CreatedAt        time.Time         `json:"createdAt"`
-	CompletedAt      *time.Time        `json:"completedAt,omitempty"`
-	UpdatedAt        time.Time         `json:"updatedAt"` // the last progress
-	Images           []ImageBody       `json:"images"`
-	Discarded        []DiscardedBody   `json:"discarded"`
-	DiscardReasons   map[string]int    `json:"discardReasons"`
-	Links            Links             `json:"links"`
+	// SummaryBody is what a list shows of it: progress, cost, dates, link.
+	SummaryBody
+	BufferPercent    float64         `json:"bufferPercent"`
+	BufferMethod     string          `json:"bufferMethod"`
+	TargetConfidence float64         `json:"targetConfidence"`
+	Images           []ImageBody     `json:"images"`
+	Discarded        []DiscardedBody `json:"discarded"`
+	DiscardReasons   map[string]int  `json:"discardReasons"`
 }
 
 // ImageBody is one delivered image. URL is presigned per read, never stored.
@@ -61,26 +48,13 @@ func (s *Service) getGeneration(w http.ResponseWriter, r *http.Request, user str
 	}
 	g := rep.Generation
 	body := GenerationBody{
-		ID:               g.ID,
-		Status:           g.Status,
-		RequestedCount:   g.RequestedCount,
-		PlannedCount:     g.PlannedCount,
-		GeneratedCount:   g.GeneratedCount,
-		PassedCount:      g.PassedCount,
-		DeliveredCount:   g.DeliveredCount,
-		Rounds:           g.Rounds,
+		SummaryBody:      summary(g),
 		BufferPercent:    g.BufferPercent,
 		BufferMethod:     g.BufferMethod,
 		TargetConfidence: g.TargetConfidence,
-		CostUSD:          g.CostUSD,
-		Error:            g.Error,
-		CreatedAt:        g.CreatedAt,
-		CompletedAt:      g.CompletedAt,
-		UpdatedAt:        g.UpdatedAt,
 		Images:           make([]ImageBody, 0, len(rep.Images)),
 		Discarded:        make([]DiscardedBody, 0, len(rep.Discarded)),
 		DiscardReasons:   rep.DiscardReasons,
-		Links:            Links{Self: selfLink(g.ID)},
 	}
 	for _, img := range rep.Images {
 		body.Images = append(body.Images, ImageBody(img))
