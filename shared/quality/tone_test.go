@@ -188,3 +188,24 @@ func TestPosterisedAgainstTheReference(t *testing.T) {
 	same := judgeAgainst(t, img, ref)
 	require.InDelta(t, 0, same.Metrics[MetricLumaGaps], 1e-9)
 }
+
+// A light posterisation leaves too few clean contour steps to fail on its
+// own; with the comb it leaves in the histogram, against the reference's,
+// it is banding. Without a reference the steps alone decide.
+func TestLightPosterisationAgainstTheReference(t *testing.T) {
+	for _, seed := range []uint64{3, 7, 19} {
+		img := photoLike(512, 384, seed)
+		ref, _, err := Inspect(encodePNG(t, img))
+		require.NoError(t, err)
+		light := posterised(img, 28)
+		banded := judgeAgainst(t, light, ref)
+		require.Contains(t, banded.Reasons, ReasonBanding, "seed %d: metrics %v", seed, banded.Metrics)
+		require.Less(t, banded.Metrics[MetricBanding], bandThreshold, "seed %d: the steps alone would fail it", seed)
+		require.GreaterOrEqual(t, banded.Metrics[MetricBanding], bandTrace)
+		require.Less(t, banded.Metrics[MetricLumaGaps], gapsThreshold, "seed %d: the comb alone would fail it", seed)
+
+		alone := judgeAgainst(t, light, generation.ReferenceFeatures{Palette: ref.Palette})
+		require.NotContains(t, alone.Reasons, ReasonBanding, "seed %d: metrics %v", seed, alone.Metrics)
+		require.NotContains(t, judgeAgainst(t, img, ref).Reasons, ReasonBanding)
+	}
+}
