@@ -209,3 +209,23 @@ func TestLightPosterisationAgainstTheReference(t *testing.T) {
 		require.NotContains(t, judgeAgainst(t, img, ref).Reasons, ReasonBanding)
 	}
 }
+
+// A palette's range leaves out a small accent at either end: a cream
+// reference with a dark button is a light palette.
+func TestPaletteRangeLeavesOutASmallAccent(t *testing.T) {
+	cream := generation.Color{R: 225, G: 215, B: 200}
+	dark := generation.Color{R: 40, G: 40, B: 45}
+	luma := func(c generation.Color) float64 {
+		return (0.299*float64(c.R) + 0.587*float64(c.G) + 0.114*float64(c.B)) / 255
+	}
+	cream.Weight, dark.Weight = 0.93, 0.07
+	accent := paletteTone([]generation.Color{cream, dark})
+	require.InDelta(t, luma(cream), accent.low, 1e-9)
+	require.InDelta(t, luma(cream), accent.high, 1e-9)
+
+	cream.Weight, dark.Weight = 0.8, 0.2
+	shadowed := paletteTone([]generation.Color{dark, cream})
+	require.InDelta(t, luma(dark), shadowed.low, 1e-9)
+	require.InDelta(t, luma(cream), shadowed.high, 1e-9)
+	require.False(t, paletteTone(nil).known)
+}

@@ -217,6 +217,10 @@ func TestCleanImagesPassAgainstAReferenceOfAnotherScene(t *testing.T) {
 		{Prompt: "charcoal wool coat, plain white background", Modifiers: []string{"plain white background"}, Seed: 7, Width: 512, Height: 512, ReferencePalette: charcoal},
 		{Prompt: "linen dress, low-key lighting", Modifiers: []string{"low-key lighting"}, Seed: 8, Width: 512, Height: 512, ReferencePalette: sagePlum},
 		{Prompt: "denim jacket, soft daylight", Modifiers: []string{"soft daylight", "pastel tones"}, Seed: 9, Width: 512, Height: 512, ReferencePalette: creamNavy},
+		// Cream with a dark accent of 7 % (the provider's fallback palette):
+		// renders in cream have no dark tone and are not washed out.
+		{Prompt: "silk scarf", Seed: 99, Width: 512, Height: 512},
+		{Prompt: "leather boots, golden hour", Modifiers: []string{"golden hour"}, Seed: 98, Width: 512, Height: 512},
 		// The stack tests' reference: 128 px.
 		{Prompt: "navy wool coat", Seed: 7, Width: 128, Height: 128,
 			ReferencePalette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 0.6}, {R: 230, G: 220, B: 200, Weight: 0.4}}},
