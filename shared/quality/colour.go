@@ -298,4 +298,33 @@ const (
 	// neutralMinShare: fewer near-neutral cells than this share say
 	// nothing: no cast is judged.
 	neutralMinShare = 0.05
+	// neutralMuted: a reference with more of its frame near-neutral than
+	// this is a muted scheme (grey on grey, or a dusty pink in low-key
+	// light: 97 %), whose near-neutral cells are mostly its subject.
+	neutralMuted = 0.60
+	// neutralGrey and neutralMutedGrey: how far from grey a reference's
+	// near-neutral cells may average for them to tell its light (see
+	// greysTellTheLight).
+	neutralGrey      = 0.15
+	neutralMutedGrey = 0.05
 )
+
+// greysTellTheLight reports whether the reference's near-neutral cells are
+// greys lit by its light, against which a generation's greys show a cast.
+// Cream or stone ones are a material's colour (a navy coat's cream lining
+// averages 0.22 from grey; against it a clean golden-hour street read as
+// a cast of 0.62); in a muted scheme they are its subject, grey only if
+// the subject is (all 40 clean renders against a dusty pink scheme, 0.11
+// from grey, read as strong casts). The references of the casts the
+// quality set catches hold 6–26 % near-neutral cells, 0.04–0.13 from grey.
+func greysTellTheLight(t *generation.Tone) bool {
+	off := math.Hypot(t.Neutral[0], t.Neutral[1])
+	switch {
+	case t.NeutralShare < neutralMinShare:
+		return false
+	case t.NeutralShare > neutralMuted:
+		return off <= neutralMutedGrey
+	default:
+		return off <= neutralGrey
+	}
+}

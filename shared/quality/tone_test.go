@@ -229,3 +229,26 @@ func TestPaletteRangeLeavesOutASmallAccent(t *testing.T) {
 	require.InDelta(t, luma(cream), shadowed.high, 1e-9)
 	require.False(t, paletteTone(nil).known)
 }
+
+// The reference's greys tell its light only when they are grey: cream ones
+// are a material's colour, and in a muted scheme (a frame nearly all
+// near-neutral) they are its subject, grey only if the subject is. Against
+// either, no cast is judged; a grey-on-grey reference is judged (see
+// TestJudgedAgainstTheReferenceTone).
+func TestACastIsJudgedOnlyAgainstGreyGreys(t *testing.T) {
+	img := photoLike(512, 384, 11)
+	muted := desaturated(img, 0.8)
+	creamRef, _, err := Inspect(encodePNG(t, inLinear(muted, 1.25, 1, 0.75)))
+	require.NoError(t, err)
+	require.Greater(t, math.Hypot(creamRef.Tone.Neutral[0], creamRef.Tone.Neutral[1]), neutralGrey)
+	againstCream := judgeAgainst(t, muted, creamRef)
+	require.NotContains(t, againstCream.Metrics, MetricColourCast, "metrics %v", againstCream.Metrics)
+
+	pink := inLinear(desaturated(img, 0.9), 1.1, 0.95, 1.05)
+	pinkRef, _, err := Inspect(encodePNG(t, pink))
+	require.NoError(t, err)
+	require.Greater(t, pinkRef.Tone.NeutralShare, neutralMuted)
+	require.Greater(t, math.Hypot(pinkRef.Tone.Neutral[0], pinkRef.Tone.Neutral[1]), neutralMutedGrey)
+	againstPink := judgeAgainst(t, muted, pinkRef)
+	require.NotContains(t, againstPink.Metrics, MetricColourCast, "metrics %v", againstPink.Metrics)
+}

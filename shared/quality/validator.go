@@ -20,7 +20,9 @@ import (
 //
 // q3.2.0: banding also from a trace of contour steps together with a comb
 // in the histogram beyond the reference's (bandTrace, gapsBanded);
-// washed_out's reference range leaves out a small accent (paletteEnd).
+// washed_out's reference range leaves out a small accent (paletteEnd);
+// colour_cast only against a reference whose greys are grey
+// (greysTellTheLight).
 // q3.1.0: new reasons banding (steps between flat plateaus, see bandAcc;
 // with a reference image, tones gone from the histogram), unfinished (a
 // large flat region of one mid colour, see flatRegion) and colour_cast
@@ -820,7 +822,7 @@ func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 		// knitwear reference, 53 of 60 clean renders moved them as far as
 		// a strong cast); greys that turn a colour do not.
 		neutral, share := neutralPoint(m.thumb)
-		if share >= neutralMinShare && t.NeutralShare >= neutralMinShare {
+		if share >= neutralMinShare && greysTellTheLight(t) {
 			cast := math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
 			r.metrics[MetricColourCast] = cast
 			if cast > castThreshold {

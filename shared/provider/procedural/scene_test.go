@@ -221,6 +221,10 @@ func TestCleanImagesPassAgainstAReferenceOfAnotherScene(t *testing.T) {
 		// renders in cream have no dark tone and are not washed out.
 		{Prompt: "silk scarf", Seed: 99, Width: 512, Height: 512},
 		{Prompt: "leather boots, golden hour", Modifiers: []string{"golden hour"}, Seed: 98, Width: 512, Height: 512},
+		// A muted scheme: dusty pink in low-key light, nearly all of its
+		// frame near-neutral; its "greys" are the garment's colour.
+		{Prompt: "chunky knit sweater, low-key lighting", Modifiers: []string{"low-key lighting"}, Seed: 508, Width: 512, Height: 512,
+			ReferencePalette: []generation.Color{{R: 230, G: 190, B: 200, Weight: 0.6}, {R: 190, G: 220, B: 230, Weight: 0.4}}},
 		// The stack tests' reference: 128 px.
 		{Prompt: "navy wool coat", Seed: 7, Width: 128, Height: 128,
 			ReferencePalette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 0.6}, {R: 230, G: 220, B: 200, Weight: 0.4}}},
