@@ -209,15 +209,29 @@ func paletteDistance(t thumb, ref []generation.Color) (coverage, use float64) {
 	for i, c := range ref {
 		refLab[i] = toLab(c.R, c.G, c.B)
 	}
+	// A reference that is mostly one backdrop (a product on white, see
+	// Palette) is judged on its product: the pixels off that backdrop and
+	// the reference's other colours. Measured over the whole frame, a
+	// re-coloured product is a few percent of the pixels and of the
+	// weight, and passes.
+	backdrop := -1
+	if len(ref) > 1 && ref[0].Weight > backdropWeight && isBackdrop(ref[0]) {
+		backdrop = 0
+	}
+	counted := 0
 	for i := 0; i < len(t.pix); i += 3 {
 		p := toLab(t.pix[i], t.pix[i+1], t.pix[i+2])
+		if backdrop >= 0 && deltaE(p, refLab[backdrop]) < backdropNear {
+			continue
+		}
 		best := math.Inf(1)
 		for _, q := range refLab {
 			best = min(best, deltaE(p, q))
 		}
 		coverage += best
+		counted++
 	}
-	coverage /= float64(t.w * t.h)
+	coverage /= float64(max(counted, 1))
 
 	own := Palette(&image.NRGBA{Pix: rgbToNRGBA(t.pix), Stride: 4 * t.w, Rect: image.Rect(0, 0, t.w, t.h)})
 	ownLab := make([]lab, len(own))
@@ -226,6 +240,9 @@ func paletteDistance(t thumb, ref []generation.Color) (coverage, use float64) {
 	}
 	var weights float64
 	for i, q := range refLab {
+		if i == backdrop {
+			continue
+		}
 		w := ref[i].Weight
 		if w <= 0 || math.IsNaN(w) {
 			w = 1
@@ -242,6 +259,24 @@ func paletteDistance(t thumb, ref []generation.Color) (coverage, use float64) {
 	}
 	return coverage, use / weights
 }
+
+// isBackdrop reports a colour a product is shot against: near white.
+func isBackdrop(c generation.Color) bool {
+	l := toLab(c.R, c.G, c.B)
+	return l.l >= backdropL && math.Hypot(l.a, l.b) <= backdropChroma
+}
+
+const (
+	// backdropWeight: a near-white reference colour (L* ≥ backdropL,
+	// chroma ≤ backdropChroma) holding more of the palette's weight than
+	// this is a backdrop around a product. (A garment's own colour can
+	// hold most of a palette too: a navy coat's 0.6.)
+	backdropWeight = 0.5
+	backdropL      = 90.0
+	backdropChroma = 8.0
+	// backdropNear: pixels within this ΔE76 of it are backdrop.
+	backdropNear = 10.0
+)
 
 // rgbToNRGBA widens 3-byte pixels to opaque NRGBA.
 func rgbToNRGBA(pix []uint8) []uint8 {

@@ -128,9 +128,16 @@ func Palette(img image.Image) []generation.Color {
 		}
 		return cmp.Compare(x.key, y.key)
 	})
+	// A white backdrop holding most of the frame (a product shot): the
+	// other colours are counted as shares of what is left, the product.
+	counts := counted
+	if len(top) > 0 && 2*top[0].n > counted && isBackdrop(generation.Color{
+		R: uint8((top[0].r + top[0].n/2) / top[0].n), G: uint8((top[0].g + top[0].n/2) / top[0].n), B: uint8((top[0].bl + top[0].n/2) / top[0].n)}) {
+		counts = counted - top[0].n
+	}
 	top = top[:min(len(top), paletteColors)]
 	for i, bk := range top {
-		if i > 0 && float64(bk.n) < paletteMinShare*float64(counted) {
+		if i > 0 && float64(bk.n) < paletteMinShare*float64(counts) {
 			top = top[:i]
 			break
 		}

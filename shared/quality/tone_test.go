@@ -252,3 +252,34 @@ func TestACastIsJudgedOnlyAgainstGreyGreys(t *testing.T) {
 	againstPink := judgeAgainst(t, muted, pinkRef)
 	require.NotContains(t, againstPink.Metrics, MetricColourCast, "metrics %v", againstPink.Metrics)
 }
+
+// Against a product shot on white, the palette check judges the product:
+// re-coloured, it is off the palette although the backdrop is most of the
+// frame; the same product in its colours passes.
+func TestARecolouredProductOnWhiteIsOffPalette(t *testing.T) {
+	shot := onWhite(withChroma(photoLike(256, 256, 5), 2)) // a colourful product
+	ref, _, err := Inspect(encodePNG(t, shot))
+	require.NoError(t, err)
+	require.True(t, isBackdrop(ref.Palette[0]))
+	require.Greater(t, len(ref.Palette), 1, "the product's colours are in the palette")
+
+	same := judgeAgainst(t, shot, ref)
+	require.NotContains(t, same.Reasons, ReasonOffPalette, "metrics %v", same.Metrics)
+	recoloured := judgeAgainst(t, withChroma(shot, -1), ref) // the opposite hue: white stays white
+	require.Contains(t, recoloured.Reasons, ReasonOffPalette, "metrics %v", recoloured.Metrics)
+}
+
+// withChroma scales every pixel's difference from its luma by k: 2 makes
+// it twice as colourful, −1 turns it to the opposite hue at the same luma.
+func withChroma(img *image.NRGBA, k float64) *image.NRGBA {
+	out := image.NewNRGBA(img.Rect)
+	copy(out.Pix, img.Pix)
+	for i := 0; i < len(out.Pix); i += 4 {
+		p := out.Pix[i : i+3 : i+3]
+		y := 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2])
+		for c := range p {
+			p[c] = clamp8(y + k*(float64(p[c])-y))
+		}
+	}
+	return out
+}

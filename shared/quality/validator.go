@@ -22,7 +22,9 @@ import (
 // in the histogram beyond the reference's (bandTrace, gapsBanded);
 // washed_out's reference range leaves out a small accent (paletteEnd);
 // colour_cast only against a reference whose greys are grey
-// (greysTellTheLight).
+// (greysTellTheLight); a product shot's palette counts the product's
+// colours as shares of the product, and off_palette judges the product
+// against it (isBackdrop).
 // q3.1.0: new reasons banding (steps between flat plateaus, see bandAcc;
 // with a reference image, tones gone from the histogram), unfinished (a
 // large flat region of one mid colour, see flatRegion) and colour_cast
