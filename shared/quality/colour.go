@@ -215,7 +215,7 @@ func paletteDistance(t thumb, ref []generation.Color) (coverage, use float64) {
 	// re-coloured product is a few percent of the pixels and of the
 	// weight, and passes.
 	backdrop := -1
-	if len(ref) > 1 && ref[0].Weight > backdropWeight && isBackdrop(ref[0]) {
+	if productShot(ref) {
 		backdrop = 0
 	}
 	counted := 0
@@ -258,6 +258,12 @@ func paletteDistance(t thumb, ref []generation.Color) (coverage, use float64) {
 		weights += w
 	}
 	return coverage, use / weights
+}
+
+// productShot reports a reference palette that is mostly a white
+// backdrop (see Palette), the rest the product's colours.
+func productShot(ref []generation.Color) bool {
+	return len(ref) > 1 && ref[0].Weight > backdropWeight && isBackdrop(ref[0])
 }
 
 // isBackdrop reports a colour a product is shot against: near white.
