@@ -15,7 +15,7 @@ var commands = map[string]cli.Command{
 		Run: bufferCommand},
 	"learning": {Summary: "learning on vs off vs an oracle over several quirk seeds; writes docs/learning-benchmark.md and its chart",
 		Run: learningCommand},
-	"quality": {Summary: "prepare|report: build the validator's labelled calibration set and write docs/quality-benchmark.md",
+	"quality": {Summary: "prepare|report|scenes: build the validator's labelled calibration set and write docs/quality-benchmark.md; scenes: clean renders against references of other scenes alone",
 		Run: qualityCommand},
 }
 

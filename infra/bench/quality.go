@@ -58,8 +58,18 @@ func qualityCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(args) > 0 && args[0] == "fit-nss" {
 		return fitNSSCommand(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "scenes" {
+		// The report's pipeline section alone (no prepared set needed):
+		// what to re-run while changing a check against the reference.
+		scenes, err := sceneFalseRejects(ctx, quality.New(0))
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, scenes.markdown())
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "prepare" && args[0] != "report") {
-		return errors.New("quality: usage: go run ./infra/bench quality prepare|report|fit-nss [flags]")
+		return errors.New("quality: usage: go run ./infra/bench quality prepare|report|scenes|fit-nss [flags]")
 	}
 	fs := flag.NewFlagSet("quality", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -535,6 +545,11 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 	if !anyMild {
 		md.WriteString("None.\n")
 	}
+	scenes, err := sceneFalseRejects(ctx, v)
+	if err != nil {
+		return err
+	}
+	md.WriteString(scenes.markdown())
 	md.WriteString("\n## Speed (one core)\n\n")
 	md.WriteString("`go test -run '^$' -bench 1024 -cpu 1 -count 5 ./shared/quality` on 1024×1024 files written by `prepare` (a centre crop of a photograph; WebP is the same pixels as lossless VP8L, since x/image has no encoder). CPU ms/op is the process's CPU time per operation (getrusage) on one core, the median of the runs; the summary uses it because this machine is shared and wall time includes waiting for the core. `Validate1024/*` is decode + every check with the standard-library decoders (image/jpeg, image/png) and x/image/webp; `Metrics1024/*` every check on an already decoded image; `Decode1024/*` decoding alone.\n\n| benchmark | runs | CPU ms/op | wall ms/op |\n|---|---|---|---|\n")
 	for _, t := range timings {
@@ -552,9 +567,10 @@ func benchQualityReport(ctx context.Context, dir, benchFile, out string, stdout 
 		fmt.Fprintf(&md, " BRISQUE alone (after decoding): %.1f CPU ms per image.", ms)
 	}
 	md.WriteString("\n")
-	summary := fmt.Sprintf("defect_recall=%.3f right_reason=%.3f clean_false_reject=%.3f mild_fail=%.3f auc_ours=%.3f auc_brisque=%.3f min_family_auc_margin=%.3f validate_ms_1024_jpeg=%.1f validate_ms_1024_png=%.1f validate_ms_1024_webp=%.1f",
+	summary := fmt.Sprintf("defect_recall=%.3f right_reason=%.3f clean_false_reject=%.3f mild_fail=%.3f auc_ours=%.3f auc_brisque=%.3f min_family_auc_margin=%.3f validate_ms_1024_jpeg=%.1f validate_ms_1024_png=%.1f validate_ms_1024_webp=%.1f scene_false_reject=%.3f",
 		recall, right, fr, mild, aucOurs, aucBrisque, margin,
-		benchMS(timings, "BenchmarkValidate1024/jpeg"), benchMS(timings, "BenchmarkValidate1024/png"), benchMS(timings, "BenchmarkValidate1024/webp"))
+		benchMS(timings, "BenchmarkValidate1024/jpeg"), benchMS(timings, "BenchmarkValidate1024/png"), benchMS(timings, "BenchmarkValidate1024/webp"),
+		frac(scenes.rejected, scenes.renders))
 	fmt.Fprintf(&md, "\n## Summary\n\n```\n%s\n```\n", summary)
 	if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
 		return fmt.Errorf("bench-quality: %w", err)

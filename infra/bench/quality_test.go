@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,4 +38,31 @@ func TestAUCCountsTiesAsHalf(t *testing.T) {
 	require.Equal(t, 1.0, auc([]float64{90, 80}, []float64{10, 20}))
 	require.Equal(t, 0.0, auc([]float64{10}, []float64{90}))
 	require.Equal(t, 0.875, auc([]float64{50, 90}, []float64{50, 40}))
+}
+
+func TestSceneSectionListsReasonsMostFrequentFirst(t *testing.T) {
+	t.Parallel()
+	r := sceneResult{renders: 80, rejected: 5, byReason: map[string]int{"noisy": 1, "washed_out": 3, "colour_cast+off_palette": 1},
+		worst: []string{"a reference: 4 of 40 (washed_out 3, noisy 1)"}}
+	md := r.markdown()
+	require.Contains(t, md, "**Rejected: 5 of 80 (0.062).**")
+	require.Less(t, strings.Index(md, "`washed_out` | 3"), strings.Index(md, "`colour_cast+off_palette` | 1"))
+	require.Less(t, strings.Index(md, "`colour_cast+off_palette` | 1"), strings.Index(md, "`noisy` | 1"), "ties in name order")
+	require.Contains(t, md, "- a reference: 4 of 40")
+	require.Equal(t, "washed_out 3, noisy 1, off_palette 1", countsOf(map[string]int{"noisy": 1, "off_palette": 1, "washed_out": 3}))
+}
+
+func TestSceneReferencesCoverPalettesLightsAndProductShots(t *testing.T) {
+	t.Parallel()
+	refs := sceneReferences()
+	require.Len(t, refs, 28)
+	products, labels := 0, map[string]bool{}
+	for _, r := range refs {
+		if r.product {
+			products++
+		}
+		require.False(t, labels[r.label], "labels name one reference each: %s", r.label)
+		labels[r.label] = true
+	}
+	require.Equal(t, 4, products)
 }
