@@ -113,14 +113,10 @@ type ReferenceFeatures struct {
 // about its exposure, white balance and sharpness, measured as the
 // validator measures generated images.
 type Tone struct {
-	LumaLow  float64 `json:"lumaLow"`  // 0.5th percentile of luma, levels 0–255
-	LumaHigh float64 `json:"lumaHigh"` // 99.5th percentile of luma, levels
-	MeanLuma float64 `json:"meanLuma"` // mean luma, 0–1
 	// MeanLinear is the mean luma in linear light (0–1): exposure changes
 	// scale it, so ratios of it are stops.
 	MeanLinear float64 `json:"meanLinear"`
 	ClipHigh   float64 `json:"clipHigh"` // share of the frame clipped white
-	ClipLow    float64 `json:"clipLow"`  // share of the frame crushed black
 	// Detail is log10 of the Laplacian variance over the luma variance
 	// of the validator's working plane: a blurred or softly upscaled
 	// generation has far less of it than its reference.

@@ -57,8 +57,7 @@ func toneOf(st lumaStats, t thumb, detail, grain float64) *generation.Tone {
 	return &generation.Tone{
 		Detail: detail, Grain: grain, Gaps: st.gaps,
 		Neutral: neutral, NeutralShare: share,
-		LumaLow: st.low, LumaHigh: st.high, MeanLuma: st.mean / 255, MeanLinear: st.linMean,
-		ClipHigh: st.clipHigh, ClipLow: st.clipLow,
+		MeanLinear: st.linMean, ClipHigh: st.clipHigh,
 	}
 }
 

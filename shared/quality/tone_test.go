@@ -44,10 +44,16 @@ func TestInspectMeasuresTheReferenceTone(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, features.Tone)
 	tone := features.Tone
-	require.Greater(t, tone.LumaHigh, tone.LumaLow)
-	require.Greater(t, tone.MeanLuma, 0.2)
+	var code float64 // the mean luma code, 0–1
+	for i := 0; i < len(img.Pix); i += 4 {
+		code += (0.299*float64(img.Pix[i]) + 0.587*float64(img.Pix[i+1]) + 0.114*float64(img.Pix[i+2])) / 255
+	}
+	code /= float64(len(img.Pix) / 4)
+	require.Greater(t, code, 0.2)
 	require.Greater(t, tone.MeanLinear, 0.0)
-	require.Less(t, tone.MeanLinear, tone.MeanLuma, "linear light is darker than its sRGB code")
+	require.Less(t, tone.MeanLinear, code, "linear light is darker than its sRGB code")
+	require.GreaterOrEqual(t, tone.ClipHigh, 0.0)
+	require.Less(t, tone.ClipHigh, 0.05, "a photograph-like frame with highlights but little white")
 
 	// Stored as JSON with the generation; older rows have no tone.
 	raw, err := json.Marshal(features)
@@ -58,6 +64,10 @@ func TestInspectMeasuresTheReferenceTone(t *testing.T) {
 	var old generation.ReferenceFeatures
 	require.NoError(t, json.Unmarshal([]byte(`{"width":1,"height":1,"format":"png","palette":[]}`), &old))
 	require.Nil(t, old.Tone)
+	// Rows stored at q3.1 also carry fields no check reads any more.
+	var q31 generation.ReferenceFeatures
+	require.NoError(t, json.Unmarshal([]byte(`{"palette":[],"tone":{"lumaLow":3,"lumaHigh":250,"meanLuma":0.5,"clipLow":0,"meanLinear":0.2}}`), &q31))
+	require.Equal(t, 0.2, q31.Tone.MeanLinear)
 }
 
 func TestJudgedAgainstTheReferenceTone(t *testing.T) {

@@ -348,7 +348,7 @@ func benchFiles1024(b *testing.B) []benchFile {
 var benchSpec = generation.ValidationSpec{Reference: generation.ReferenceFeatures{
 	Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}},
 	// A reference image's tone, so that every check against it runs.
-	Tone: &generation.Tone{LumaLow: 10, LumaHigh: 245, MeanLuma: 0.45, MeanLinear: 0.2,
+	Tone: &generation.Tone{MeanLinear: 0.2,
 		Detail: -1, Grain: 0.05, Gaps: 0.02, Neutral: [2]float64{0.01, -0.02}, NeutralShare: 0.3},
 }}
 
