@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/draw"
 	"image/png"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -57,9 +58,13 @@ func sceneReferences() []sceneReference {
 	var refs []sceneReference
 	for k := range 24 {
 		mods := lights[k%len(lights)]
+		light := "no modifier"
+		if len(mods) > 0 {
+			light = strings.Join(mods, ", ")
+		}
 		prompt := procedural.SamplePrompts[k%len(procedural.SamplePrompts)]
 		refs = append(refs, sceneReference{
-			label: fmt.Sprintf("%s, palette %d, %s, seed %d", prompt, k%len(palettes), strings.Join(append([]string{"no modifier"}, mods...)[min(1, len(mods)):], ", "), 500+k),
+			label: fmt.Sprintf("%s, palette %d, %s, seed %d", prompt, k%len(palettes), light, 500+k),
 			request: generation.ProviderRequest{Prompt: generation.ComposePrompt(prompt, mods), Modifiers: mods,
 				Seed: int64(500 + k), Width: 512, Height: 512, ReferencePalette: palettes[k%len(palettes)]},
 		})
@@ -164,17 +169,7 @@ func (r sceneResult) markdown() string {
 	fmt.Fprintf(&md, "**Rejected: %d of %d (%.3f).**\n\n", r.rejected, r.renders, frac(r.rejected, r.renders))
 	if len(r.byReason) > 0 {
 		md.WriteString("| reasons | renders |\n|---|---|\n")
-		keys := make([]string, 0, len(r.byReason))
-		for k := range r.byReason {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b string) int {
-			if r.byReason[a] != r.byReason[b] {
-				return r.byReason[b] - r.byReason[a]
-			}
-			return strings.Compare(a, b)
-		})
-		for _, k := range keys {
+		for _, k := range mostFirst(r.byReason) {
 			fmt.Fprintf(&md, "| `%s` | %d |\n", k, r.byReason[k])
 		}
 	}
@@ -186,19 +181,22 @@ func (r sceneResult) markdown() string {
 
 // countsOf lists reason counts, most frequent first.
 func countsOf(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	keys := mostFirst(m)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
 	}
+	return strings.Join(parts, ", ")
+}
+
+// mostFirst is m's keys by count, largest first, ties in name order.
+func mostFirst(m map[string]int) []string {
+	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b string) int {
 		if m[a] != m[b] {
 			return m[b] - m[a]
 		}
 		return strings.Compare(a, b)
 	})
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
+	return keys
 }

@@ -49,13 +49,9 @@ func ToneOf(img image.Image) *generation.Tone {
 	s := new(scratch)
 	luma, w, h := workingLuma(img, s)
 	st := histogramStats(luma)
-	return toneOf(st, colourThumb(img, nil), detail(laplacianVar(luma, w, h), st.std), grain(luma, w, h))
-}
-
-func toneOf(st lumaStats, t thumb, detail, grain float64) *generation.Tone {
-	neutral, share := neutralPoint(t)
+	neutral, share := neutralPoint(colourThumb(img, nil))
 	return &generation.Tone{
-		Detail: detail, Grain: grain, Gaps: st.gaps,
+		Detail: detail(laplacianVar(luma, w, h), st.std), Grain: grain(luma, w, h), Gaps: st.gaps,
 		Neutral: neutral, NeutralShare: share,
 		MeanLinear: st.linMean, ClipHigh: st.clipHigh,
 	}
@@ -127,11 +123,14 @@ func Palette(img image.Image) []generation.Color {
 		}
 		return cmp.Compare(x.key, y.key)
 	})
+	// The bucket's mean colour, rounded.
+	mean := func(bk bucket) generation.Color {
+		return generation.Color{R: uint8((bk.r + bk.n/2) / bk.n), G: uint8((bk.g + bk.n/2) / bk.n), B: uint8((bk.bl + bk.n/2) / bk.n)}
+	}
 	// A white backdrop holding most of the frame (a product shot): the
 	// other colours are counted as shares of what is left, the product.
 	counts := counted
-	if len(top) > 0 && 2*top[0].n > counted && isBackdrop(generation.Color{
-		R: uint8((top[0].r + top[0].n/2) / top[0].n), G: uint8((top[0].g + top[0].n/2) / top[0].n), B: uint8((top[0].bl + top[0].n/2) / top[0].n)}) {
+	if len(top) > 0 && 2*top[0].n > counted && isBackdrop(mean(top[0])) {
 		counts = counted - top[0].n
 	}
 	top = top[:min(len(top), paletteColors)]
@@ -147,12 +146,9 @@ func Palette(img image.Image) []generation.Color {
 	}
 	out := make([]generation.Color, 0, len(top))
 	for _, bk := range top {
-		out = append(out, generation.Color{
-			R:      uint8((bk.r + bk.n/2) / bk.n),
-			G:      uint8((bk.g + bk.n/2) / bk.n),
-			B:      uint8((bk.bl + bk.n/2) / bk.n),
-			Weight: float64(bk.n) / float64(total),
-		})
+		c := mean(bk)
+		c.Weight = float64(bk.n) / float64(total)
+		out = append(out, c)
 	}
 	return out
 }

@@ -35,7 +35,7 @@ const (
 	MetricLumaGaps        = "luma_gaps"        // with a reference image: share of nearly empty levels in the luma range, less the reference's (posterised: high)
 	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)
 	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
-	MetricColourCast      = "colour_cast"      // with a reference image: grey-world log-chromaticity distance from the reference's
+	MetricColourCast      = "colour_cast"      // with a reference image whose greys are grey: log-chromaticity distance of the greys from the reference's
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
 	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)

@@ -296,9 +296,9 @@ const (
 	blockyThreshold = 1.95
 	blockyZero      = 4.0
 
-	// colour_cast: how far the log chromaticities (ln R/G, ln B/G) of the
-	// image moved from the reference image's, as grey world and as white
-	// point together (see castBetween), or on its greys (neutralPoint).
+	// colour_cast: how far the log chromaticity (ln R/G, ln B/G) of the
+	// image's greys moved from the reference image's (neutralPoint; only
+	// where the reference's greys are grey, see greysTellTheLight).
 	// R × 1.25 with B × 0.75 moves a grey by 0.36; measured against their
 	// own clean picture, that cast reads 0.04–0.37 (cells leave the grey
 	// set as they tint), R × 1.05 with B × 0.95 at most 0.11; two renders
@@ -594,12 +594,10 @@ func checkHistogram(m *measured, spec generation.ValidationSpec, r *report) {
 	r.metrics[MetricLumaSpan] = span
 	washed := 100.0
 	r.metrics[MetricLumaFloor] = st.floor
-	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent {
+	if ref.known && st.std >= lowContrastStd && st.clipHigh < clipLimit && st.floor > darkAccent && span < 255*(ref.high-ref.low) {
 		// The darkest tones lifted, with the range squeezed narrower
 		// than the reference palette's.
-		if span < 255*(ref.high-ref.low) {
-			washed = min(washed, interp(st.low, liftCurve))
-		}
+		washed = interp(st.low, liftCurve)
 	}
 	if washed < defectScore {
 		r.reasons = append(r.reasons, ReasonWashedOut)
@@ -759,7 +757,7 @@ func checkSharpness(m *measured, spec generation.ValidationSpec, r *report) {
 		score = min(score, interp(e.sharpest(), steepnessCurve), interp(e.balance(), balanceCurve))
 	}
 	if t := spec.Reference.Tone; t != nil && t.Detail != 0 {
-		rel := detail(lv, r.metrics[MetricLumaStd]) - t.Detail
+		rel := detail(lv, m.stats.std) - t.Detail
 		r.metrics[MetricRelativeDetail] = rel
 		if rel >= relDetailSame {
 			// As much fine detail as the reference: a soft-focus macro or a
