@@ -131,6 +131,11 @@ type Tone struct {
 	// NeutralShare their share of the frame.
 	Neutral      [2]float64 `json:"neutral"`
 	NeutralShare float64    `json:"neutralShare"`
+	// Layout is the image's composition in colour: the mean colour of
+	// each cell of a 16 × 16 grid, 8-bit sRGB, row by row (768 bytes).
+	// A generation that keeps the composition is judged region by region
+	// against it. Absent on references inspected before q3.3.0.
+	Layout []byte `json:"layout,omitempty"`
 }
 
 // Color is an sRGB colour with its share of the image.

@@ -49,10 +49,11 @@ func ToneOf(img image.Image) *generation.Tone {
 	s := new(scratch)
 	luma, w, h := workingLuma(img, s)
 	st := histogramStats(luma)
-	neutral, share := neutralPoint(colourThumb(img, nil))
+	colours := colourThumb(img, nil)
+	neutral, share := neutralPoint(colours)
 	return &generation.Tone{
 		Detail: detail(laplacianVar(luma, w, h), st.std), Grain: grain(luma, w, h), Gaps: st.gaps,
-		Neutral: neutral, NeutralShare: share,
+		Neutral: neutral, NeutralShare: share, Layout: layoutOf(colours),
 		MeanLinear: st.linMean, ClipHigh: st.clipHigh,
 	}
 }

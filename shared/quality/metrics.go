@@ -35,7 +35,8 @@ const (
 	MetricLumaGaps        = "luma_gaps"        // with a reference image: share of nearly empty levels in the luma range, less the reference's (posterised: high)
 	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)
 	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
-	MetricColourCast      = "colour_cast"      // with a reference image whose greys are grey: log-chromaticity distance of the greys from the reference's
+	MetricColourCast      = "colour_cast"      // with a reference image: log-chromaticity distance from grey of what the reference's grey became (same composition), else, where the reference's greys are grey, of the greys from the reference's
+	MetricLayoutResidual  = "layout_residual"  // with a reference image's layout: RMS error, 8-bit levels, of the region-by-region colour fit (≤ 4: the composition is kept)
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
 	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)
 	MetricEdgeBalance     = "edge_balance"     // the softer direction's edge_steepness over the sharper's (motion blur: low)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"image"
+	"image/color"
 	"math"
 	"testing"
 
@@ -89,9 +90,9 @@ func TestJudgedAgainstTheReferenceTone(t *testing.T) {
 	bright := judgeAgainst(t, inLinear(img, 5.7, 5.7, 5.7), ref)
 	require.Contains(t, bright.Reasons, ReasonOverexposed)
 
-	// A cast shows on greys: a muted scene (a grey coat on a grey street)
-	// warmed is cast; a blue-sky scene warmed only reads as less blue,
-	// which this check does not call a cast.
+	// A muted scene (a grey coat on a grey street) warmed is cast; so is
+	// a colourful one that keeps the reference's composition
+	// (TestACastIsJudgedRegionByRegion).
 	muted := desaturated(img, 0.8)
 	mutedRef, _, err := Inspect(encodePNG(t, muted))
 	require.NoError(t, err)
@@ -244,23 +245,81 @@ func TestPaletteRangeLeavesOutASmallAccent(t *testing.T) {
 // are a material's colour, and in a muted scheme (a frame nearly all
 // near-neutral) they are its subject, grey only if the subject is. Against
 // either, no cast is judged; a grey-on-grey reference is judged (see
-// TestJudgedAgainstTheReferenceTone).
+// TestJudgedAgainstTheReferenceTone). The references are other scenes: a
+// picture that keeps a reference's composition is judged region by region
+// (TestACastIsJudgedRegionByRegion).
 func TestACastIsJudgedOnlyAgainstGreyGreys(t *testing.T) {
-	img := photoLike(512, 384, 11)
+	img, scene := photoLike(512, 384, 11), photoLike(512, 384, 12)
 	muted := desaturated(img, 0.8)
-	creamRef, _, err := Inspect(encodePNG(t, inLinear(muted, 1.25, 1, 0.75)))
+	creamRef, _, err := Inspect(encodePNG(t, inLinear(desaturated(scene, 0.8), 1.25, 1, 0.75)))
 	require.NoError(t, err)
 	require.Greater(t, math.Hypot(creamRef.Tone.Neutral[0], creamRef.Tone.Neutral[1]), neutralGrey)
 	againstCream := judgeAgainst(t, muted, creamRef)
 	require.NotContains(t, againstCream.Metrics, MetricColourCast, "metrics %v", againstCream.Metrics)
 
-	pink := inLinear(desaturated(img, 0.9), 1.1, 0.95, 1.05)
+	pink := inLinear(desaturated(scene, 0.9), 1.1, 0.95, 1.05)
 	pinkRef, _, err := Inspect(encodePNG(t, pink))
 	require.NoError(t, err)
 	require.Greater(t, pinkRef.Tone.NeutralShare, neutralMuted)
 	require.Greater(t, math.Hypot(pinkRef.Tone.Neutral[0], pinkRef.Tone.Neutral[1]), neutralMutedGrey)
 	againstPink := judgeAgainst(t, muted, pinkRef)
 	require.NotContains(t, againstPink.Metrics, MetricColourCast, "metrics %v", againstPink.Metrics)
+}
+
+// A picture that keeps the reference's composition is judged region by
+// region: a warm cast is a cast even where the reference has no grey to
+// show it (a cream-toned scene), while a slight cast, a desaturation, a lift
+// of the blacks or a change of exposure keep the reference's greys grey.
+// Another scene is not compared region by region.
+func TestACastIsJudgedRegionByRegion(t *testing.T) {
+	cream := inLinear(photoLike(512, 384, 11), 1.2, 1, 0.7)
+	ref, _, err := Inspect(encodePNG(t, cream))
+	require.NoError(t, err)
+	require.Len(t, ref.Tone.Layout, layoutLen)
+	require.False(t, greysTellTheLight(ref.Tone), "the greys path would not judge it")
+
+	warm := judgeAgainst(t, inLinear(cream, 1.25, 1, 0.75), ref)
+	require.Contains(t, warm.Reasons, ReasonColourCast, "metrics %v", warm.Metrics)
+	require.LessOrEqual(t, warm.Metrics[MetricLayoutResidual], layoutSameScene)
+	require.InDelta(t, 0.36, warm.Metrics[MetricColourCast], 0.08, "R × 1.25, B × 0.75 moves a grey by 0.36")
+
+	for name, img := range map[string]*image.NRGBA{
+		"slightly warm": inLinear(cream, 1.05, 1, 0.95),
+		"desaturated":   desaturated(cream, 0.5),
+		"washed out":    mapRGB(cream, func(v float64) float64 { return 100 + 0.55*v }),
+		"a stop darker": inLinear(cream, 0.5, 0.5, 0.5),
+	} {
+		v := judgeAgainst(t, img, ref)
+		require.NotContains(t, v.Reasons, ReasonColourCast, "%s: metrics %v", name, v.Metrics)
+		require.Contains(t, v.Metrics, MetricColourCast, "%s is judged region by region", name)
+	}
+
+	other := judgeAgainst(t, inLinear(photoLike(512, 384, 12), 1.2, 1, 0.7), ref)
+	require.Greater(t, other.Metrics[MetricLayoutResidual], layoutSameScene, "metrics %v", other.Metrics)
+	require.NotContains(t, other.Reasons, ReasonColourCast)
+}
+
+// fitLayout: a layout against itself is the same scene with no cast; a
+// gain on red and blue tints the grey by their logarithms; a layout of one
+// colour says nothing.
+func TestFitLayout(t *testing.T) {
+	ref := layoutOf(colourThumb(photoLike(256, 192, 3), nil))
+	fit, ok := fitLayout(ref, ref)
+	require.True(t, ok)
+	require.True(t, fit.sameScene())
+	require.InDelta(t, 0, fit.residual, 1e-9)
+	require.InDelta(t, 0, fit.cast(), 0.01)
+
+	warm := layoutOf(colourThumb(inLinear(photoLike(256, 192, 3), 1.25, 1, 0.75), nil))
+	fit, ok = fitLayout(ref, warm)
+	require.True(t, ok)
+	require.InDelta(t, math.Hypot(math.Log(1.25), math.Log(0.75)), fit.cast(), 0.05)
+
+	flat := layoutOf(colourThumb(solid(64, 64, color.NRGBA{R: 120, G: 110, B: 100, A: 255}, 0), nil))
+	_, ok = fitLayout(flat, flat)
+	require.False(t, ok, "one colour does not determine the map")
+	_, ok = fitLayout(ref[:10], ref)
+	require.False(t, ok, "not a layout")
 }
 
 // Against a product shot on white, the palette check judges the product:

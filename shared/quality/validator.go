@@ -18,6 +18,9 @@ import (
 // version names the thresholds below; every verdict is stored under it, so
 // bump it whenever a constant that changes scores changes.
 //
+// q3.3.0: a generation that keeps the reference's composition is judged
+// for a colour cast region by region (the reference's Tone.Layout,
+// fitLayout, layoutCastThreshold).
 // q3.2.0: banding also from a trace of contour steps together with a comb
 // in the histogram beyond the reference's (bandTrace, gapsBanded);
 // washed_out's reference range leaves out a small accent (paletteEnd);
@@ -50,7 +53,7 @@ import (
 // q2.1.0: a larger image of the requested aspect is no longer wrong_size.
 // q2.0.0: noise, JPEG blockiness, reference palette and near-duplicate
 // checks; weights re-balanced.
-const version = "q3.2.0"
+const version = "q3.3.0"
 
 // Defaults of the pass threshold (VALIDATION_MIN_SCORE) and of the band
 // above it in which passing images are flagged for review.
@@ -116,6 +119,8 @@ const (
 //	                    a reference palette)
 //	cast        0.05    colour_cast (with a      castZero     castThreshold (colour_cast)       ≤ castClean
 //	                    reference image's tone)
+//	                    or, keeping the ref.'s   layoutCast-  layoutCastThreshold               ≤ layoutCast-
+//	                    layout, its grey's cast  Zero                                           Clean
 //
 // sharpness, exposure and contrast are the minimum of their rows; luma_std at blankStd
 // (blank) scores defectScore/2. Sub-scores that do not apply (blockiness of
@@ -307,6 +312,14 @@ const (
 	castClean     = 0.10
 	castThreshold = 0.25
 	castZero      = 0.50
+	// colour_cast of a generation that keeps the reference's composition
+	// (fitLayout: what a reference grey becomes): against their own clean
+	// version, R × 1.25 with B × 0.75 reads 0.19–0.40 (38 of 39 photographs
+	// over 0.20), R × 1.05 with B × 0.95 at most 0.10; a desaturation by
+	// half at most 0.09, a lift of the blacks at most 0.07.
+	layoutCastClean     = 0.10
+	layoutCastThreshold = 0.20
+	layoutCastZero      = 0.45
 
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).
@@ -344,6 +357,7 @@ var (
 	toneClipCurve   = []anchor{{0.1, 100}, {toneClip, defectScore}, {0.8, 0}}
 	liftCurve       = []anchor{{60, 100}, {liftThreshold, defectScore}, {160, 0}}
 	castCurve       = []anchor{{castClean, 100}, {castThreshold, defectScore}, {castZero, 0}}
+	layoutCastCurve = []anchor{{layoutCastClean, 100}, {layoutCastThreshold, defectScore}, {layoutCastZero, 0}}
 	gapsCurve       = []anchor{{gapsClean, 100}, {gapsThreshold, defectScore}, {gapsZero, 0}}
 	gapsBandedCurve = []anchor{{gapsBandedClean, 100}, {gapsBandedThreshold, defectScore}, {gapsBandedZero, 0}}
 	bandCurve       = []anchor{{bandClean, 100}, {bandThreshold, defectScore}, {bandZero, 0}}
@@ -816,20 +830,7 @@ func checkBlockiness(m *measured, _ generation.ValidationSpec, r *report) {
 func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 	r.metrics[MetricColourfulness] = colourfulness(m.thumb)
 	if t := spec.Reference.Tone; t != nil {
-		// Only where both have greys (see neutralPoint): a generation is
-		// a new scene, and its grey world and white point move with the
-		// backdrop and the light a modifier asked for (against a navy
-		// knitwear reference, 53 of 60 clean renders moved them as far as
-		// a strong cast); greys that turn a colour do not.
-		neutral, share := neutralPoint(m.thumb)
-		if share >= neutralMinShare && greysTellTheLight(t) {
-			cast := math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
-			r.metrics[MetricColourCast] = cast
-			if cast > castThreshold {
-				r.reasons = append(r.reasons, ReasonColourCast)
-			}
-			r.add("cast", weightCast, interp(cast, castCurve))
-		}
+		checkCast(m, t, r)
 	}
 	if len(spec.Reference.Palette) == 0 {
 		return
@@ -851,6 +852,40 @@ func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 		r.reasons = append(r.reasons, ReasonOffPalette)
 	}
 	r.add("palette", weightPalette, interp(d, paletteCurve))
+}
+
+// checkCast judges the white balance against the reference's. A
+// generation that keeps the reference's composition is judged region by
+// region (fitLayout): what the reference's greys became is the cast,
+// whatever the greys of either picture. A new scene is judged by its greys
+// only where both pictures have greys and the reference's are grey (see
+// neutralPoint and greysTellTheLight): its grey world and white point move
+// with the backdrop and the light a modifier asked for (against a navy
+// knitwear reference, 53 of 60 clean renders moved them as far as a strong
+// cast); greys that turn a colour do not.
+func checkCast(m *measured, t *generation.Tone, r *report) {
+	if fit, ok := fitLayout(t.Layout, layoutOf(m.thumb)); ok {
+		r.metrics[MetricLayoutResidual] = fit.residual
+		if fit.sameScene() {
+			cast := fit.cast()
+			r.metrics[MetricColourCast] = cast
+			if cast > layoutCastThreshold {
+				r.reasons = append(r.reasons, ReasonColourCast)
+			}
+			r.add("cast", weightCast, interp(cast, layoutCastCurve))
+			return
+		}
+	}
+	neutral, share := neutralPoint(m.thumb)
+	if share < neutralMinShare || !greysTellTheLight(t) {
+		return
+	}
+	cast := math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
+	r.metrics[MetricColourCast] = cast
+	if cast > castThreshold {
+		r.reasons = append(r.reasons, ReasonColourCast)
+	}
+	r.add("cast", weightCast, interp(cast, castCurve))
 }
 
 // checkTiling fails a frame that is a grid of one repeated tile (a

@@ -168,7 +168,7 @@ func TestValidate(t *testing.T) {
 			data := tt.data(t)
 			got, err := v.Validate(context.Background(), data, tt.spec)
 			require.NoError(t, err)
-			require.Equal(t, "q3.2.0", got.ValidatorVersion)
+			require.Equal(t, "q3.3.0", got.ValidatorVersion)
 			require.Equal(t, tt.wantPassed, got.Passed, "score %.2f reasons %v metrics %v", got.Score, got.Reasons, got.Metrics)
 			require.Equal(t, tt.wantReasons, got.Reasons, "metrics %v", got.Metrics)
 			require.GreaterOrEqual(t, got.Score, tt.minScore, "metrics %v", got.Metrics)
@@ -260,7 +260,7 @@ func TestValidateIsDeterministic(t *testing.T) {
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	var v generation.Validator = New(70)
-	require.Equal(t, "q3.2.0", v.Version())
+	require.Equal(t, "q3.3.0", v.Version())
 }
 
 func FuzzValidate(f *testing.F) {

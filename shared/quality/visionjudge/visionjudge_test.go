@@ -299,7 +299,7 @@ func TestValidatorBlends(t *testing.T) {
 				require.LessOrEqual(t, got.Score, 10.0)
 			}
 			require.Equal(t, tt.wantError, got.Metrics[visionjudge.MetricVisionError])
-			require.Equal(t, "q3.2.0+vision:openai/gpt-4.1-mini:w0.3", got.ValidatorVersion)
+			require.Equal(t, "q3.3.0+vision:openai/gpt-4.1-mini:w0.3", got.ValidatorVersion)
 		})
 	}
 }
@@ -313,13 +313,13 @@ func TestFromEnv(t *testing.T) {
 		wantVersion string
 		wantErr     string
 	}{
-		{name: "off by default", env: nil, wantVersion: "q3.2.0"},
+		{name: "off by default", env: nil, wantVersion: "q3.3.0"},
 		{name: "openai", env: map[string]string{"VALIDATION_VISION_PROVIDER": "openai", "OPENAI_API_KEY": "k"},
-			wantVersion: "q3.2.0+vision:openai/gpt-4.1-mini:w0.3"},
+			wantVersion: "q3.3.0+vision:openai/gpt-4.1-mini:w0.3"},
 		{name: "gemini with model and weight", env: map[string]string{"VALIDATION_VISION_PROVIDER": "Gemini", "GEMINI_API_KEY": "k",
-			"VALIDATION_VISION_MODEL": "gemini-x", "VALIDATION_VISION_WEIGHT": "0.5"}, wantVersion: "q3.2.0+vision:gemini/gemini-x:w0.5"},
+			"VALIDATION_VISION_MODEL": "gemini-x", "VALIDATION_VISION_WEIGHT": "0.5"}, wantVersion: "q3.3.0+vision:gemini/gemini-x:w0.5"},
 		{name: "no key in this function: same version", env: map[string]string{"VALIDATION_VISION_PROVIDER": "openai"},
-			wantVersion: "q3.2.0+vision:openai/gpt-4.1-mini:w0.3"},
+			wantVersion: "q3.3.0+vision:openai/gpt-4.1-mini:w0.3"},
 		{name: "unknown provider", env: map[string]string{"VALIDATION_VISION_PROVIDER": "claude"}, wantErr: "openai or gemini"},
 		{name: "bad weight", env: map[string]string{"VALIDATION_VISION_PROVIDER": "openai", "OPENAI_API_KEY": "k", "VALIDATION_VISION_WEIGHT": "2"},
 			wantErr: "VALIDATION_VISION_WEIGHT"},
