@@ -41,6 +41,9 @@ const (
 	// layoutMinVariance: a reference whose cells vary by less than two
 	// levels (standard deviation) in a channel is one colour there.
 	layoutMinVariance = 4.0
+	// layoutMinChroma: a reference whose cells' colours vary by less than
+	// this (mean square, levels²) has no hues to turn.
+	layoutMinChroma = 25.0
 	// layoutSameScene is the largest RMS residual, in 8-bit levels, of a
 	// fit that still explains the generation: on the calibration set a
 	// picture against its own clean version reads at most 3.4 after any
@@ -104,6 +107,16 @@ type layoutFit struct {
 	grey     [3]float64
 	residual float64
 	cells    int
+	// level is the reference's mean grey (8-bit sRGB); gain and lift are
+	// the least-squares map of the cells' luma, v ↦ gain·v + lift (a
+	// desaturation keeps it, a compressed range lowers the gain and lifts
+	// the blacks).
+	level, gain, lift float64
+	// chroma is the least-squares factor of the cells' colour (R − G,
+	// B − G about their means) from the reference's: 1 kept, ½ half
+	// desaturated, below 0 turned toward the opposite hues. NaN when the
+	// reference's cells hardly vary in colour.
+	chroma float64
 }
 
 // sameScene reports whether the fit explains the generation: it keeps the
@@ -122,6 +135,12 @@ func (f layoutFit) cast() float64 {
 	}
 	c := logChroma(lin[0], lin[1], lin[2])
 	return math.Hypot(c[0], c[1])
+}
+
+// stops is how far the reference's mean grey moved in exposure, in EV.
+func (f layoutFit) stops() float64 {
+	lin := func(v float64) float64 { return srgbLinear[uint8(math.Round(min(255, max(1, v))))] }
+	return math.Log2(lin((f.grey[0]+f.grey[1]+f.grey[2])/3) / lin(f.level))
 }
 
 // fitLayout fits img's layout as an affine map of ref's (see the layout's
@@ -168,7 +187,9 @@ func fitLayout(ref, img []uint8) (layoutFit, bool) {
 		gain = (sxy/n - mean*sy/n) / variance
 	}
 	ridge := layoutRidge * float64(len(cells)) * variance
-	fit := layoutFit{cells: len(cells)}
+	fit := layoutFit{cells: len(cells), level: mean}
+	fit.gain, fit.lift = lumaMap(ref, img, cells)
+	fit.chroma = chromaFactor(ref, img, cells)
 	squares := 0.0
 	for out := range 3 {
 		// Regressors centred on the mean grey, so the constant term is
@@ -212,4 +233,46 @@ func fitLayout(ref, img []uint8) (layoutFit, bool) {
 	}
 	fit.residual = math.Sqrt(squares / float64(3*len(cells)))
 	return fit, true
+}
+
+// lumaMap is the least-squares affine map of the cells' luma (Rec. 601
+// weights on the 8-bit levels, as the working plane's) from ref to img.
+func lumaMap(ref, img []uint8, cells []int) (gain, lift float64) {
+	luma := func(p []uint8) float64 { return 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2]) }
+	var n, sx, sy, sxx, sxy float64
+	for _, i := range cells {
+		x, y := luma(ref[i:i+3]), luma(img[i:i+3])
+		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	v := sxx/n - sx/n*sx/n
+	if v <= 0 {
+		return 1, 0
+	}
+	gain = (sxy/n - sx/n*sy/n) / v
+	return gain, sy/n - gain*sx/n
+}
+
+// chromaFactor is layoutFit.chroma.
+func chromaFactor(ref, img []uint8, cells []int) float64 {
+	opponent := func(p []uint8) [2]float64 {
+		return [2]float64{float64(p[0]) - float64(p[1]), float64(p[2]) - float64(p[1])}
+	}
+	var mr, mi [2]float64
+	for _, i := range cells {
+		r, g := opponent(ref[i:i+3]), opponent(img[i:i+3])
+		mr[0], mr[1], mi[0], mi[1] = mr[0]+r[0], mr[1]+r[1], mi[0]+g[0], mi[1]+g[1]
+	}
+	n := float64(len(cells))
+	var cross, squares float64
+	for _, i := range cells {
+		r, g := opponent(ref[i:i+3]), opponent(img[i:i+3])
+		for k := range 2 {
+			cross += (r[k] - mr[k]/n) * (g[k] - mi[k]/n)
+			squares += (r[k] - mr[k]/n) * (r[k] - mr[k]/n)
+		}
+	}
+	if squares < layoutMinChroma*n {
+		return math.NaN()
+	}
+	return cross / squares
 }

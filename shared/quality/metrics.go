@@ -36,6 +36,10 @@ const (
 	MetricGrainTurn       = "grain_turn"       // with a reference image: |log10 horizontal/vertical fine-detail energy − the reference's| (motion blur: high)
 	MetricExposureShift   = "exposure_shift"   // with a reference image: log2 of the linear-light mean over the reference's, EV
 	MetricColourCast      = "colour_cast"      // with a reference image: log-chromaticity distance from grey of what the reference's grey became (same composition), else, where the reference's greys are grey, of the greys from the reference's
+	MetricLayoutGain      = "layout_gain"      // keeping the reference's composition: gain of the cells' luma map from the reference's (compressed range: low)
+	MetricLayoutLift      = "layout_lift"      // keeping the reference's composition: what the reference's black maps to, levels (lifted blacks: high)
+	MetricLayoutChroma    = "layout_chroma"    // keeping the reference's composition: factor of the cells' colour from the reference's (1 kept, < 0 turned to other hues)
+	MetricLayoutStops     = "layout_stops"     // keeping the reference's composition: what the reference's mean grey became, EV
 	MetricLayoutResidual  = "layout_residual"  // with a reference image's layout: RMS error, 8-bit levels, of the region-by-region colour fit (≤ 4: the composition is kept)
 	MetricBanding         = "banding"          // share of the full-size contour steps between flat plateaus (posterised: high)
 	MetricFlatRegion      = "flat_region"      // share of the frame in the commonest flat mid-tone colour (unfinished: high)

@@ -299,6 +299,54 @@ func TestACastIsJudgedRegionByRegion(t *testing.T) {
 	require.NotContains(t, other.Reasons, ReasonColourCast)
 }
 
+// Keeping the reference's composition, exposure and contrast are measured
+// region by region: three stops darker is underexposed and a compressed
+// range with lifted blacks is washed out even on a reference whose own
+// palette would not say so; a hue turned 180° is off the palette; a stop
+// darker, a mild lift and a desaturation by half pass.
+func TestExposureAndColourRegionByRegion(t *testing.T) {
+	img := photoLike(512, 384, 21)
+	ref, _, err := Inspect(encodePNG(t, img))
+	require.NoError(t, err)
+
+	dark := judgeAgainst(t, inLinear(img, 1.0/8, 1.0/8, 1.0/8), ref)
+	require.Contains(t, dark.Reasons, ReasonUnderexposed)
+	require.InDelta(t, -3, dark.Metrics[MetricLayoutStops], 0.2)
+
+	washed := judgeAgainst(t, mapRGB(img, func(v float64) float64 { return 100 + 0.55*v }), ref)
+	require.Contains(t, washed.Reasons, ReasonWashedOut, "metrics %v", washed.Metrics)
+	require.InDelta(t, 0.55, washed.Metrics[MetricLayoutGain], 0.05)
+	require.InDelta(t, 100, washed.Metrics[MetricLayoutLift], 8)
+
+	flipped := judgeAgainst(t, hueTurned(img), ref)
+	require.Contains(t, flipped.Reasons, ReasonOffPalette, "metrics %v", flipped.Metrics)
+	require.Less(t, flipped.Metrics[MetricLayoutChroma], 0.0)
+
+	for name, mild := range map[string]*image.NRGBA{
+		"a stop darker":  inLinear(img, 0.5, 0.5, 0.5),
+		"a mild lift":    mapRGB(img, func(v float64) float64 { return 20 + 0.9*v }),
+		"half saturated": desaturated(img, 0.5),
+	} {
+		v := judgeAgainst(t, mild, ref)
+		require.True(t, v.Passed, "%s: reasons %v metrics %v", name, v.Reasons, v.Metrics)
+		require.Contains(t, v.Metrics, MetricLayoutStops, "%s is judged region by region", name)
+	}
+}
+
+// hueTurned negates every pixel's chroma about its luma (Cb and Cr
+// negated): the same picture in the opposite hues.
+func hueTurned(img *image.NRGBA) *image.NRGBA {
+	out := image.NewNRGBA(img.Rect)
+	copy(out.Pix, img.Pix)
+	for i := 0; i < len(out.Pix); i += 4 {
+		y := 0.299*float64(out.Pix[i]) + 0.587*float64(out.Pix[i+1]) + 0.114*float64(out.Pix[i+2])
+		for c := range 3 {
+			out.Pix[i+c] = clamp8(2*y - float64(out.Pix[i+c]))
+		}
+	}
+	return out
+}
+
 // fitLayout: a layout against itself is the same scene with no cast; a
 // gain on red and blue tints the grey by their logarithms; a layout of one
 // colour says nothing.
