@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"gonum.org/v1/gonum/mat"
+	"gonum.org/v1/gonum/stat"
 )
 
 // The layout: a reference's composition in colour, for judging a generation
@@ -164,28 +165,18 @@ func fitLayout(ref, img []uint8) (layoutFit, bool) {
 	// The shared gain (every channel pooled), and the level the grey is
 	// read at: the reference's mean. A channel the reference's cells do
 	// not vary in does not determine the map.
-	var n, sx, sy, sxx, sxy float64
-	var chSum, chSquares [3]float64
-	for _, i := range cells {
-		for k := range 3 {
-			x, y := float64(ref[i+k]), float64(img[i+k])
-			n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
-			chSum[k] += x
-			chSquares[k] += x * x
-		}
-	}
+	xs, ys := make([]float64, 0, 3*len(cells)), make([]float64, 0, 3*len(cells))
 	for k := range 3 {
-		m := chSum[k] / float64(len(cells))
-		if chSquares[k]/float64(len(cells))-m*m < layoutMinVariance {
+		from := len(xs)
+		for _, i := range cells {
+			xs, ys = append(xs, float64(ref[i+k])), append(ys, float64(img[i+k]))
+		}
+		if _, v := stat.PopMeanVariance(xs[from:], nil); v < layoutMinVariance {
 			return layoutFit{cells: len(cells)}, false
 		}
 	}
-	mean := sx / n
-	variance := sxx/n - mean*mean
-	gain := 0.0
-	if variance > 1e-9 {
-		gain = (sxy/n - mean*sy/n) / variance
-	}
+	mean, variance := stat.PopMeanVariance(xs, nil)
+	_, gain := stat.LinearRegression(xs, ys, nil, false)
 	ridge := layoutRidge * float64(len(cells)) * variance
 	fit := layoutFit{cells: len(cells), level: mean}
 	fit.gain, fit.lift = lumaMap(ref, img, cells)
@@ -235,21 +226,22 @@ func fitLayout(ref, img []uint8) (layoutFit, bool) {
 	return fit, true
 }
 
-// lumaMap is the least-squares affine map of the cells' luma (Rec. 601
-// weights on the 8-bit levels, as the working plane's) from ref to img.
+// lumaMap is the least-squares affine map of the cells' luma (BT.601, as
+// the working plane's) from ref to img; the identity when the reference's
+// cells are all one luma.
 func lumaMap(ref, img []uint8, cells []int) (gain, lift float64) {
+	// Unrounded (luma8 rounds): a cell's luma is a mean, and half a
+	// level matters to a fit over a few hundred cells.
 	luma := func(p []uint8) float64 { return 0.299*float64(p[0]) + 0.587*float64(p[1]) + 0.114*float64(p[2]) }
-	var n, sx, sy, sxx, sxy float64
-	for _, i := range cells {
-		x, y := luma(ref[i:i+3]), luma(img[i:i+3])
-		n, sx, sy, sxx, sxy = n+1, sx+x, sy+y, sxx+x*x, sxy+x*y
+	xs, ys := make([]float64, len(cells)), make([]float64, len(cells))
+	for j, i := range cells {
+		xs[j], ys[j] = luma(ref[i:i+3]), luma(img[i:i+3])
 	}
-	v := sxx/n - sx/n*sx/n
-	if v <= 0 {
+	lift, gain = stat.LinearRegression(xs, ys, nil, false)
+	if math.IsNaN(gain) || math.IsInf(gain, 0) {
 		return 1, 0
 	}
-	gain = (sxy/n - sx/n*sy/n) / v
-	return gain, sy/n - gain*sx/n
+	return gain, lift
 }
 
 // chromaFactor is layoutFit.chroma.

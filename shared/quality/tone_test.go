@@ -21,12 +21,7 @@ func inLinear(img *image.NRGBA, r, g, b float64) *image.NRGBA {
 	gains := [3]float64{r, g, b}
 	for i := 0; i < len(out.Pix); i += 4 {
 		for c := range 3 {
-			lin := srgbLinear[out.Pix[i+c]] * gains[c]
-			v := 12.92 * lin
-			if lin > 0.0031308 {
-				v = 1.055*math.Pow(lin, 1/2.4) - 0.055
-			}
-			out.Pix[i+c] = clamp8(255 * v)
+			out.Pix[i+c] = linearToSRGB(srgbLinear[out.Pix[i+c]] * gains[c])
 		}
 	}
 	return out

@@ -945,25 +945,21 @@ func checkColour(m *measured, spec generation.ValidationSpec, r *report) {
 // knitwear reference, 53 of 60 clean renders moved them as far as a strong
 // cast); greys that turn a colour do not.
 func checkCast(m *measured, t *generation.Tone, r *report) {
+	cast, threshold, curve := 0.0, castThreshold, castCurve
 	if m.scene != nil {
-		cast := m.scene.cast()
-		r.metrics[MetricColourCast] = cast
-		if cast > layoutCastThreshold {
-			r.reasons = append(r.reasons, ReasonColourCast)
+		cast, threshold, curve = m.scene.cast(), layoutCastThreshold, layoutCastCurve
+	} else {
+		neutral, share := neutralPoint(m.thumb)
+		if share < neutralMinShare || !greysTellTheLight(t) {
+			return
 		}
-		r.add("cast", weightCast, interp(cast, layoutCastCurve))
-		return
+		cast = math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
 	}
-	neutral, share := neutralPoint(m.thumb)
-	if share < neutralMinShare || !greysTellTheLight(t) {
-		return
-	}
-	cast := math.Hypot(neutral[0]-t.Neutral[0], neutral[1]-t.Neutral[1])
 	r.metrics[MetricColourCast] = cast
-	if cast > castThreshold {
+	if cast > threshold {
 		r.reasons = append(r.reasons, ReasonColourCast)
 	}
-	r.add("cast", weightCast, interp(cast, castCurve))
+	r.add("cast", weightCast, interp(cast, curve))
 }
 
 // checkTiling fails a frame that is a grid of one repeated tile (a
