@@ -25,8 +25,8 @@ func renderBufferReport(results []bufsim.CellResult, s benchSummary, t *recalibr
 	w("(absolute failures: filtered, errored or below the validator's threshold). Each request first draws its own history: ")
 	w("n earlier candidates, k ~ Binomial(n, p) of them failed. The three strategies plan from the same draws:\n\n")
 	w("- **ours**: `shared/buffer`'s planner, the one the pipeline runs: the smallest M with P(X ≥ N) ≥ c under the Beta-Binomial posterior predictive, ")
-	w("prior Beta(%g, %g) (Jeffreys'), computed exactly; below `BUFFER_MIN_SAMPLES` = %d outcomes it plans the default 20 %% (so n = 0 is a cold start).\n",
-		buffer.DefaultPrior.Alpha, buffer.DefaultPrior.Beta, buffer.DefaultMinSamples)
+	w("prior Beta(%g, %g) (Jeffreys'), computed exactly; below `BUFFER_MIN_SAMPLES` = %d outcomes it plans over the cold-start prior (the default 20 %%'s rate worth %g outcomes), so n = 0 is a cold start.\n",
+		buffer.DefaultPrior.Alpha, buffer.DefaultPrior.Beta, buffer.DefaultMinSamples, buffer.DefaultColdStartWeight)
 	w("- **fixed 20 %%**: M = ⌈1.2·N⌉, the earlier system's request path.\n")
 	w("- **earlier rule**: the earlier system's `computeOptimalBuffer`, e = μ + z·σ, b = e/(1−e)·1.05, clamped to [10 %%, 50 %%], rounded to 5 %%, ")
 	w("z from its one-sided table (0.90 → 1.282, 0.95 → 1.645, 0.99 → 2.326), σ = √(μ(1−μ)/N), 20 %% below 10 samples. ")
@@ -168,7 +168,7 @@ func renderBufferChart(results []bufsim.CellResult, requests int) ([]byte, error
 	}
 	fig := chart.Figure{
 		Title: fmt.Sprintf("Buffer strategies, N = %d, c = %.2f, %d requests per point (make bench-buffer)", need, conf, requests),
-		Note:  "dashed: the target c (top), M* (bottom). n = 0: ours is a cold start at the default 20 %, on top of fixed 20 %.",
+		Note:  "dashed: the target c (top), M* (bottom). n = 0: ours is a cold start over the default 20 %'s rate worth 10 outcomes.",
 		Cols:  len(histories),
 	}
 	for _, s := range strategies {

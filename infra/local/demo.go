@@ -38,7 +38,7 @@ func demoRequests(count int) []demoRequest {
 		return m
 	}
 	return []demoRequest{
-		{"auto buffer (DEFAULT_BUFFER_PERCENT)", with(map[string]any{"prompt": "linen summer dress, studio product photo"})},
+		{"auto buffer: a cold start (DEFAULT_BUFFER_PERCENT's rate, worth BUFFER_COLD_START_WEIGHT outcomes)", with(map[string]any{"prompt": "linen summer dress, studio product photo"})},
 		{"no buffer: top-up rounds make up the shortfall", with(map[string]any{"prompt": "denim jacket, street style", "bufferPercent": 0})},
 		{"generous buffer", with(map[string]any{"prompt": "wool overcoat, editorial", "bufferPercent": 50})},
 		{"strict, one round, thin buffer: may fall short and says why", with(map[string]any{"prompt": "silk scarf, flat lay", "bufferPercent": 5, "maxRounds": 1, "strict": true})},

@@ -48,6 +48,7 @@ func planCommand(_ context.Context, args []string, stdout, stderr io.Writer) err
 	maxImages := fs.Int("max-images", 0, "cap on the planned count (0: none)")
 	minSamples := fs.Int("min-samples", buffer.DefaultMinSamples, "history needed before it is trusted (BUFFER_MIN_SAMPLES)")
 	defaultPercent := fs.Float64("default-percent", 20, "buffer below min-samples (DEFAULT_BUFFER_PERCENT)")
+	coldStart := fs.Float64("cold-start-weight", buffer.DefaultColdStartWeight, "outcomes the default percent is worth below min-samples (BUFFER_COLD_START_WEIGHT; 0: plan it as it is)")
 	fixed := fs.Float64("buffer-percent", -1, "a fixed buffer percent instead of the planner (-1: auto)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -62,8 +63,8 @@ func planCommand(_ context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("plan: --passes and --failures must not be negative")
 	case *confidence < generation.MinTargetConfidence || *confidence > generation.MaxTargetConfidence:
 		return fmt.Errorf("plan: --confidence must be from %v to %v, got %v", generation.MinTargetConfidence, generation.MaxTargetConfidence, *confidence)
-	case *maxImages < 0 || *minSamples < 0:
-		return fmt.Errorf("plan: --max-images and --min-samples must not be negative")
+	case *maxImages < 0 || *minSamples < 0 || *coldStart < 0:
+		return fmt.Errorf("plan: --max-images, --min-samples and --cold-start-weight must not be negative")
 	case *fixed != -1 && (*fixed < 0 || *fixed > generation.MaxBufferPercent):
 		return fmt.Errorf("plan: --buffer-percent must be from 0 to %d (or -1 for auto), got %v", generation.MaxBufferPercent, *fixed)
 	}
@@ -77,7 +78,7 @@ func planCommand(_ context.Context, args []string, stdout, stderr io.Writer) err
 	if *fixed >= 0 {
 		q.Percent = fixed
 	}
-	s := buffer.Planner{Prior: prior, MinSamples: *minSamples}.Size(q)
+	s := buffer.Planner{Prior: prior, MinSamples: *minSamples, ColdStartWeight: *coldStart}.Size(q)
 	return json.NewEncoder(stdout).Encode(planOutput{
 		Count: *count, Planned: s.Count, BufferPercent: s.BufferPercent, PredictedProbability: s.Probability,
 		Confidence: *confidence, Method: s.Method, IsDefault: s.Default, Capped: s.Capped,

@@ -26,7 +26,9 @@ func TestPlanCommand(t *testing.T) {
 		// n = 20, k = 10, N = 100: 313 with the default (Jeffreys), 309 uniform.
 		{"short history", "--count 100 --passes 10 --failures 10", 313, false, false},
 		{"short history, uniform prior", "--count 100 --passes 10 --failures 10 --prior-alpha 1 --prior-beta 1", 309, false, false},
-		{"no history: the default percent", "--count 4 --passes 0 --failures 0", 5, true, false},
+		// Beta(8.33, 1.67): the default 20 % worth 10 outcomes.
+		{"no history: the default percent's cold-start prior", "--count 4 --passes 0 --failures 0", 8, true, false},
+		{"no history, no cold-start prior: the default percent", "--count 4 --cold-start-weight 0", 5, true, false},
 		{"a cap", "--count 30 --passes 140 --failures 60 --max-images 40", 40, false, true},
 		{"a fixed percent", "--count 30 --passes 140 --failures 60 --buffer-percent 20", 36, false, false},
 	}
@@ -51,7 +53,7 @@ func TestPlanCommandRejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range []string{
 		"--count 0", "--count 30 --passes -1", "--count 30 --confidence 1.2", "--count 30 --prior-alpha 0",
-		"--count 30 --buffer-percent 500", "--count 30 extra", "--count x",
+		"--count 30 --buffer-percent 500", "--count 30 extra", "--count x", "--count 30 --cold-start-weight -1",
 	} {
 		var stderr bytes.Buffer
 		require.NotEqual(t, 0, run(t.Context(), append([]string{"plan"}, strings.Fields(args)...), io.Discard, &stderr), args)

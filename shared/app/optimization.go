@@ -25,7 +25,8 @@ type BufferReport struct {
 	PredictedDeliveryProbability float64 `json:"predictedDeliveryProbability"`
 	Method                       string  `json:"method"`
 	// IsDefault: the history is shorter than BUFFER_MIN_SAMPLES, so the plan
-	// is DEFAULT_BUFFER_PERCENT and the stats are (mostly) the prior.
+	// is from DEFAULT_BUFFER_PERCENT's cold-start prior (buffer.Planner) and
+	// the stats are (mostly) the prior.
 	IsDefault  bool         `json:"isDefault"`
 	Stats      buffer.Stats `json:"stats"`
 	ComputedAt *time.Time   `json:"computedAt,omitempty"` // the last recalibration; absent without history
@@ -86,7 +87,8 @@ func (s *Service) planner() buffer.Planner {
 	if s.Planner != nil {
 		return *s.Planner
 	}
-	return buffer.Planner{MinSamples: buffer.DefaultMinSamples, Confidence: s.Defaults.TargetConfidence, DefaultPercent: 20}
+	return buffer.Planner{MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight,
+		Confidence: s.Defaults.TargetConfidence, DefaultPercent: 20}
 }
 
 // BufferAdvice answers how the planner would size a request for q.Count

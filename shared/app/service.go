@@ -35,8 +35,8 @@ type Service struct {
 	// PresignExpiry is the lifetime of presigned image URLs (0: 1h).
 	PresignExpiry time.Duration
 	// Planner answers the buffer advice and provider report (nil: a planner
-	// with BUFFER_MIN_SAMPLES' default, Defaults.TargetConfidence and a 20 %
-	// default buffer).
+	// with the defaults of BUFFER_MIN_SAMPLES and BUFFER_COLD_START_WEIGHT,
+	// Defaults.TargetConfidence and a 20 % default buffer).
 	Planner *buffer.Planner
 	// ProviderChooser resolves settings.provider "auto" (nil: "auto" is an
 	// EINVALID error naming provider).

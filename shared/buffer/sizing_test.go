@@ -72,6 +72,58 @@ func TestPlannerSize(t *testing.T) {
 	}
 }
 
+// TestColdStart: below MinSamples a planner with a cold-start weight plans
+// exactly over the default percent's rate worth that many outcomes, plus
+// the outcomes there are; without one it plans the percent as it is.
+func TestColdStart(t *testing.T) {
+	t.Parallel()
+	cold := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: 10, ColdStartWeight: 10}
+	q := generation.SizeQuery{Need: 20, Confidence: 0.95, DefaultPercent: 20}
+	s := cold.Size(q)
+	require.True(t, s.Default)
+	require.Equal(t, generation.BufferAuto, s.Method)
+	// The rate the default 20 % breaks even at is 1/1.2, worth 10 outcomes.
+	require.InDelta(t, 10/1.2, s.Alpha, 1e-12)
+	require.InDelta(t, 10-10/1.2, s.Beta, 1e-12)
+	want, prob := buffer.Count(20, 0.95, s.Alpha, s.Beta, 0)
+	require.Equal(t, want, s.Count)
+	require.Equal(t, 34, s.Count, "20 images at 95 % over Beta(8.33, 1.67)")
+	require.InDelta(t, prob, s.Probability, 1e-12)
+	require.GreaterOrEqual(t, s.Probability, 0.95)
+
+	// The default percent alone keeps the promise only for a provider
+	// exactly at its rate; the cold start is what integrates the doubt.
+	plain := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: 10}.Size(q)
+	require.Equal(t, 24, plain.Count)
+	require.True(t, plain.Default)
+
+	// A few outcomes (fewer than MinSamples) update the cold-start prior.
+	q.Passed, q.Failed = 2, 3
+	s = cold.Size(q)
+	require.InDelta(t, 10/1.2+2, s.Alpha, 1e-12)
+	require.InDelta(t, 10-10/1.2+3, s.Beta, 1e-12)
+	require.Greater(t, s.Count, 34, "three failures in five lower the expected rate")
+
+	// A cap binds as anywhere else, with the honest probability.
+	q.Passed, q.Failed, q.Limit = 0, 0, 30
+	s = cold.Size(q)
+	require.Equal(t, 30, s.Count)
+	require.True(t, s.Capped)
+	require.Less(t, s.Probability, 0.95)
+
+	// A named percent is planned as named, cold start or not.
+	twenty := 20.0
+	s = cold.Size(generation.SizeQuery{Need: 20, Confidence: 0.95, Percent: &twenty})
+	require.Equal(t, 24, s.Count)
+	require.Equal(t, generation.BufferFixed, s.Method)
+
+	// A 0 % default says every candidate passes: the prior's side never
+	// falls below the planner's own prior.
+	s = cold.Size(generation.SizeQuery{Need: 20, Confidence: 0.95, DefaultPercent: 0})
+	require.Equal(t, buffer.DefaultPrior.Beta, s.Beta)
+	require.Greater(t, s.Count, 20)
+}
+
 func TestPosterior(t *testing.T) {
 	t.Parallel()
 	uniform := buffer.Prior{Alpha: 1, Beta: 1}.Update(0, 0)

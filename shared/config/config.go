@@ -23,6 +23,7 @@ type Config struct {
 	DefaultBufferPercent   float64 // DEFAULT_BUFFER_PERCENT (20)
 	BufferTargetConfidence float64 // BUFFER_TARGET_CONFIDENCE (0.95)
 	BufferMinSamples       int     // BUFFER_MIN_SAMPLES (10): history needed before it outweighs the prior
+	BufferColdStartWeight  float64 // BUFFER_COLD_START_WEIGHT (10): outcomes DEFAULT_BUFFER_PERCENT is worth below BUFFER_MIN_SAMPLES; 0: plan it as it is
 	BufferHalfLife         float64 // BUFFER_HALF_LIFE (150): outcomes after which one weighs half in the planner's posterior; 0: no discount
 	PassRatePrior          float64 // PASS_RATE_PRIOR (0.5, Jeffreys'): a of the Beta(a, a) prior of every pass rate, planner and learner
 	ValidationMinScore     float64 // VALIDATION_MIN_SCORE (70)
@@ -114,6 +115,7 @@ func Load(getenv func(string) string) (Config, error) {
 		DefaultBufferPercent:   r.float("DEFAULT_BUFFER_PERCENT", 20, 0, 200),
 		BufferTargetConfidence: r.float("BUFFER_TARGET_CONFIDENCE", 0.95, 0.5, 0.999),
 		BufferMinSamples:       r.int("BUFFER_MIN_SAMPLES", 10, 0, 1_000_000),
+		BufferColdStartWeight:  r.float("BUFFER_COLD_START_WEIGHT", buffer.DefaultColdStartWeight, 0, 1_000_000),
 		BufferHalfLife:         r.float("BUFFER_HALF_LIFE", 150, 0, 1_000_000),
 		PassRatePrior:          r.float("PASS_RATE_PRIOR", buffer.DefaultPriorCount, buffer.MinPriorCount, buffer.MaxPriorCount),
 		ValidationMinScore:     r.float("VALIDATION_MIN_SCORE", 70, 0, 100),

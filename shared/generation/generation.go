@@ -54,7 +54,7 @@ const (
 // Buffer methods recorded on a generation.
 const (
 	BufferFixed = "fixed" // the request named a percentage
-	BufferAuto  = "auto"  // the planner chose (today: DEFAULT_BUFFER_PERCENT)
+	BufferAuto  = "auto"  // the planner chose
 )
 
 // Generation is one user request for N images.

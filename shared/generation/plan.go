@@ -39,7 +39,7 @@ type RoundPlan struct {
 
 // PlanPolicy carries the environment's planning defaults.
 type PlanPolicy struct {
-	DefaultBufferPercent float64 // DEFAULT_BUFFER_PERCENT: "auto" without a Planner or enough history
+	DefaultBufferPercent float64 // DEFAULT_BUFFER_PERCENT: "auto" without a Planner; with one, the centre of its cold start
 	// Planner sizes "auto" rounds from pass-rate history (shared/buffer);
 	// nil plans DefaultBufferPercent.
 	Planner Planner

@@ -477,7 +477,7 @@ type Sizing struct {
 	Probability   float64 // P(at least Need pass) with Count under the posterior
 	Alpha, Beta   float64 // the posterior of the pass rate the plan used
 	Method        string  // BufferAuto or BufferFixed
-	Default       bool    // too little history: the default percent was used
+	Default       bool    // too little history: planned from the default percent (its cold-start prior, or as it is)
 	Capped        bool    // Limit bound: Probability may be below Confidence
 	Predicted     bool    // sized (or, fixed, assessed) from SizeQuery.Predicted
 }

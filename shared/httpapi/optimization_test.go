@@ -71,16 +71,20 @@ func getOK[T any](t *testing.T, e *env, path string) T {
 	return decodeStrict[T](t, rec.Body.Bytes())
 }
 
-func TestOptimizationBufferWithoutHistoryUsesThePrior(t *testing.T) {
+func TestOptimizationBufferWithoutHistoryUsesTheColdStart(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	got := getOK[bufferAnswer](t, e, "/api/optimization/buffer/procedural?count=4")
 	require.True(t, got.IsDefault)
-	require.Equal(t, 5, got.PlannedCount, "the default 20 % of 4, rounded up")
 	require.Equal(t, 0.9, got.Confidence, "the environment's default confidence")
-	// The prior alone, Jeffreys' Beta(½, ½).
-	require.InDelta(t, 1-buffer.Shortfall(4, 5, 0.5, 0.5), got.PredictedDeliveryProbability, 1e-12)
-	require.Less(t, got.PredictedDeliveryProbability, 0.5, "honest: 5 images of an unknown provider rarely give 4")
+	// The cold start: the default 20 %'s rate, 1/1.2, worth 10 outcomes.
+	alpha, beta := 10/1.2, 10-10/1.2
+	want, prob := buffer.Count(4, 0.9, alpha, beta, 0)
+	require.Equal(t, 7, want)
+	require.Equal(t, want, got.PlannedCount)
+	require.InDelta(t, prob, got.PredictedDeliveryProbability, 1e-12)
+	require.GreaterOrEqual(t, got.PredictedDeliveryProbability, 0.9, "the promise, over the cold-start prior")
+	// The provider's own statistics are still the prior alone, Jeffreys'.
 	require.Equal(t, 0, got.Stats.Samples)
 	require.InDelta(t, 0.5, got.Stats.PassRateMean, 1e-12)
 	// Beta(½, ½) has CDF (2/π)·asin(√x): its 2.5 % quantile is sin²(π/80).

@@ -49,25 +49,21 @@ const (
 	FitHalfLife = 600.0
 	// MinFitOutcomes is the history below which the chooser predicts
 	// nothing and the planner sizes from the provider's rate alone: about
-	// five outcomes per coefficient. Below it the fit still ranks the
-	// modifiers, but a prediction from thirty-one coefficients and a few
-	// dozen outcomes is so uncertain that the Poisson-binomial asks for
-	// more images than the provider's pooled rate does. Measured on the
-	// learning benchmark's eight seeds (learning arm only): 50 and 100
-	// cost more images and broke the promise more often; 250 left the
-	// first predicted rounds over-buffered (seed 6: 1.12 × M* over
-	// requests 11–20); 150 and 200 both kept the promise and M* ratio.
-	// 20 (predict as soon as one round's outcomes are in, so request 1's
-	// top-up and requests 2–4 are sized per candidate) cut seeds 1–5 from
-	// 2,625 to 2,542 images (33 of them in request 1's top-up), but six
-	// requests after request 1 missed round 1 over seeds 1–8 (two at
-	// 150): first-round delivery 0.913; on seeds 9–16, which nobody tuned
-	// on, it cost more (4,717 images against 4,598 at 150). Nearby
-	// settings (30, 60; EffectSD 0.6; InterceptSD 1–1.5; a Student-t
-	// prior on the effects) gave 2,569–2,686 on seeds 1–5: the learning
-	// arm's trajectory is chaotic in such changes (±50 images over seeds
-	// 1–5), so none of them is a reliable gain.
-	MinFitOutcomes = 150
+	// one round's outcomes, so request 1's top-up and requests 2–4 are
+	// sized per candidate. Those requests choose modifiers the first
+	// round's outcomes favour, which pass far more often than the uniform
+	// first round did; sized from the provider's rate they were the most
+	// over-buffered of all (seed 1 planned 44, 30 and 28 images and all but
+	// one passed). Measured on the learning benchmark (learning arm, with
+	// the cold-start prior of BUFFER_COLD_START_WEIGHT 10): seeds 1–8, 20
+	// gave 2,545 images over seeds 1–5 and first-round delivery 0.956, 40
+	// gave 2,640 and 0.969, 150 gave 2,683 and 0.975; seeds 1–24, 20 gave
+	// 13,314 images and 0.944, 150 gave 13,710 and 0.954. (Before the
+	// cold-start prior, request 1 missed round 1 on every seed and spent
+	// the misses c allows, so 20 could not be afforded.) The trajectory is
+	// chaotic in such settings (±50 images over seeds 1–5 from a changed
+	// draw), so only the many-seed figures say what a setting is worth.
+	MinFitOutcomes = 20
 	// InterceptSD and EffectSD are the prior standard deviations, in
 	// log-odds. EffectSD 0.85 rather than 1 shrinks a modifier seen a few
 	// dozen times a little more toward the provider's rate, which narrows

@@ -257,9 +257,6 @@ func Validator(cfg config.Config, getenv func(string) string) (generation.Valida
 	return v, nil
 }
 
-// planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
-// BUFFER_TARGET_CONFIDENCE and DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's
-// symmetric Beta(a, a) prior.
 // exploreBudget is RLHF_EXPLORATION_BUDGET as Thompson takes it: 0 there
 // means the default, so a configured 0 (no exploration beyond the floor's
 // free picks) is a tiny positive budget.
@@ -270,12 +267,16 @@ func exploreBudget(b float64) float64 {
 	return b
 }
 
+// planner is the buffer planner configured by BUFFER_MIN_SAMPLES,
+// BUFFER_COLD_START_WEIGHT, BUFFER_TARGET_CONFIDENCE and
+// DEFAULT_BUFFER_PERCENT, over PASS_RATE_PRIOR's symmetric Beta(a, a) prior.
 func planner(cfg config.Config) *buffer.Planner {
 	return &buffer.Planner{
-		Prior:          buffer.SymmetricPrior(cfg.PassRatePrior),
-		MinSamples:     cfg.BufferMinSamples,
-		Confidence:     cfg.BufferTargetConfidence,
-		DefaultPercent: cfg.DefaultBufferPercent,
+		Prior:           buffer.SymmetricPrior(cfg.PassRatePrior),
+		MinSamples:      cfg.BufferMinSamples,
+		ColdStartWeight: cfg.BufferColdStartWeight,
+		Confidence:      cfg.BufferTargetConfidence,
+		DefaultPercent:  cfg.DefaultBufferPercent,
 	}
 }
 

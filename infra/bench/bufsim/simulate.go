@@ -78,7 +78,7 @@ func Simulate(cell Cell, requests int, seed uint64) CellResult {
 	res := CellResult{Cell: cell, Requests: requests}
 	res.Oracle, res.OracleProb = buffer.CountKnown(cell.N, cell.Confidence, cell.Fail, 0)
 
-	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples}
+	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight}
 	ourCache := map[[3]int]int{}
 	ours := func(need, k, passed, failed int) int {
 		key := [3]int{need, cell.History - k + passed, k + failed}
@@ -222,7 +222,7 @@ func binomialCDF(m int, q float64) []float64 {
 // 1e-15 are skipped). It checks the simulation and removes its noise from
 // the "Done when" verdicts.
 func ExactFirstDelivery(cell Cell) float64 {
-	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples}
+	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight}
 	plan := func(k int) int {
 		return planner.Size(generation.SizeQuery{
 			Need: cell.N, Confidence: cell.Confidence, DefaultPercent: 20,

@@ -12,8 +12,8 @@ import (
 	"github.com/designerbff/pipeline/shared/generation"
 )
 
-// The planner through the real definition: a cold start plans the default
-// percent with its honest probability; after a recalibration the history
+// The planner through the real definition: a cold start plans over the
+// default percent's cold-start prior; after a recalibration the history
 // is trusted, "auto" plans the exact quantile and records its posterior, and
 // the optimization API says the same.
 func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
@@ -29,31 +29,37 @@ func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, generation.StatusDelivered, cold.Status)
 	require.Equal(t, generation.BufferAuto, cold.BufferMethod)
-	require.Equal(t, 5, cold.PlannedCount, "no history: the default 20 %")
+	// No history: the default 20 %'s rate, 1/1.2, worth 10 outcomes.
+	coldAlpha, coldBeta := 10/1.2, 10-10/1.2
+	want, prob := buffer.Count(4, 0.95, coldAlpha, coldBeta, 0)
+	require.Equal(t, 8, want)
+	require.Equal(t, want, cold.PlannedCount, "no history: the cold start")
 	require.NotNil(t, cold.PredictedDeliveryProbability)
-	require.InDelta(t, 1-buffer.Shortfall(4, 5, 0.5, 0.5), *cold.PredictedDeliveryProbability, 1e-9, "the prior's honest probability")
+	require.InDelta(t, prob, *cold.PredictedDeliveryProbability, 1e-9, "the promise, over the cold-start prior")
 	a, b := posterior(cold.ID)
-	require.Equal(t, []float64{0.5, 0.5}, []float64{a, b})
+	require.InDelta(t, coldAlpha, a, 1e-9)
+	require.InDelta(t, coldBeta, b, 1e-9)
 
 	warm, err := h.run(`{"count": 6}`)
 	require.NoError(t, err)
-	require.Equal(t, 8, warm.PlannedCount, "still no recalibrated history: 20 % of 6, rounded up")
+	want, _ = buffer.Count(6, 0.95, coldAlpha, coldBeta, 0)
+	require.Equal(t, want, warm.PlannedCount, "still no recalibrated history: the cold start")
 
 	stats, err := h.stack.Pipeline.Recalibrate(ctx)
 	require.NoError(t, err)
 	require.Len(t, stats, 1)
-	require.Equal(t, 13, stats[0].Passes, "every clean image passed")
+	require.Equal(t, 8+11, stats[0].Passes, "every clean image passed")
 	require.Len(t, stats[0].RecommendedBuffers, len(buffer.AdviceCounts), "recalibration stored its advice")
 
 	auto, err := h.run(`{"count": 10, "targetConfidence": 0.95}`)
 	require.NoError(t, err)
 	// The planner's evidence is recency-discounted: the k-th most recent
-	// of the 13 passes counts 2^(−k/BUFFER_HALF_LIFE).
+	// of the 19 passes counts 2^(−k/BUFFER_HALF_LIFE).
 	alpha := 0.5
-	for k := range 13 {
+	for k := range 19 {
 		alpha += math.Exp2(-float64(k) / h.stack.Config.BufferHalfLife)
 	}
-	want, prob := buffer.Count(10, 0.95, alpha, 0.5, 0)
+	want, prob = buffer.Count(10, 0.95, alpha, 0.5, 0)
 	require.Equal(t, want, auto.PlannedCount)
 	require.InDelta(t, prob, *auto.PredictedDeliveryProbability, 1e-9)
 	require.GreaterOrEqual(t, *auto.PredictedDeliveryProbability, 0.95)
@@ -70,7 +76,7 @@ func TestAutoBufferLearnsFromRecalibratedHistory(t *testing.T) {
 	// The recency discount reads the outcomes as they are, so the API
 	// already counts the last generation's passes (the plain counts wait
 	// for the next recalibration).
-	for k := 13; k < 13+auto.PlannedCount; k++ {
+	for k := 19; k < 19+auto.PlannedCount; k++ {
 		alpha += math.Exp2(-float64(k) / h.stack.Config.BufferHalfLife)
 	}
 	now, _ := buffer.Count(10, 0.95, alpha, 0.5, 0)
