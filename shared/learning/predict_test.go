@@ -2,6 +2,7 @@ package learning_test
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -92,3 +93,45 @@ func TestThompsonPaysForExplorationWithinItsBudget(t *testing.T) {
 	require.LessOrEqual(t, tight, 0.05*20+1e-9, "the budget bounds the expected extra images")
 	require.Less(t, tightBad, freeBad)
 }
+
+// TestAModifierBreaksImagesMoreEasilyThanItMendsThem: ten failures in ten
+// sink a modifier's predictions far below the others', ten passes in ten
+// lift them only a little (the split-normal prior on the effects), so the
+// best-looking modifier of a group is not credited with its luck.
+func TestAModifierBreaksImagesMoreEasilyThanItMendsThem(t *testing.T) {
+	t.Parallel()
+	var outcomes []generation.Outcome
+	for i := range 30 {
+		light := twoGroups[0].Modifiers[i%3] // good, bad, plain light in turn
+		passed := light == "good light" || (light == "plain light" && i%5 != 2)
+		outcomes = append(outcomes, generation.Outcome{Modifiers: []string{light, twoGroups[1].Modifiers[i%2]}, Passed: passed})
+	}
+	c := learning.Thompson{Stats: fakeStats{outcomes: outcomes}, Catalog: twoGroups, Explore: 1, ExploreBudget: -1}
+	// The planner's pooled posterior: 18 passes, 12 failures.
+	req := generation.ChoiceRequest{Provider: "p", Count: 300, Seed: 5, Learn: true, Need: 20, BaseAlpha: 18.5, BaseBeta: 12.5}
+	choice, err := c.Choose(context.Background(), req)
+	require.NoError(t, err)
+	mean := map[string][]float64{}
+	for i, mods := range choice.Modifiers {
+		p, ok := choice.Predictions.Mean(i)
+		require.True(t, ok)
+		mean[mods[0]] = append(mean[mods[0]], logOdds(p))
+	}
+	avg := func(light string) float64 {
+		require.NotEmpty(t, mean[light], light)
+		s := 0.0
+		for _, v := range mean[light] {
+			s += v
+		}
+		return s / float64(len(mean[light]))
+	}
+	plain, good, bad := avg("plain light"), avg("good light"), avg("bad light")
+	// Measured: plain 1.20, good 1.36, bad −1.24 in log-odds (a symmetric
+	// N(0, 0.85²) prior gives 1.02, 1.54, −0.99).
+	require.Less(t, bad, plain-2.2, "ten failures in ten: believed")
+	require.Greater(t, good, plain, "ten passes in ten still help")
+	require.Less(t, good, plain+0.3, "but only a little: luck is not credited")
+	require.Greater(t, plain-bad, 6*(good-plain))
+}
+
+func logOdds(p float64) float64 { return math.Log(p / (1 - p)) }
