@@ -272,9 +272,9 @@ func (b learnSeed) firstRound(arm string, count int) (kept, requests int) {
 
 // firstRoundMisses counts the arm's requests whose round 1 fell short of N,
 // request 1 apart from the later ones: request 1 of a fresh database is
-// planned with no history at all (the default buffer, modifiers drawn
-// uniformly), so its miss says nothing about the planner's calibration, but
-// it spends the first-round criterion's tolerance all the same.
+// planned with no history at all (the cold start, modifiers drawn
+// uniformly), so its miss says little about the per-candidate predictions,
+// but it spends the first-round criterion's tolerance all the same.
 func (b learnSeed) firstRoundMisses(arm string, count int) (first, later int) {
 	for i, r := range b.Arms[arm] {
 		if r.FirstRoundPassed >= count {

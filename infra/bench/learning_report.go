@@ -148,7 +148,7 @@ func learningReport(results []learnSeed, opts benchLearningOptions, s learningSu
 	p("\n")
 	if s.FirstRoundRequests > 0 {
 		tolerance, spent, expected := s.firstRoundBudget()
-		p("First-round delivery, learning on: %d of %d requests missed round 1, %d of them request 1 of a seed (planned with no history at all: the default buffer, modifiers drawn uniformly) and %d later. ",
+		p("First-round delivery, learning on: %d of %d requests missed round 1, %d of them request 1 of a seed (planned with no history at all: the cold start, modifiers drawn uniformly) and %d later. ",
 			spent+s.FirstRoundMissLater, s.FirstRoundRequests, spent, s.FirstRoundMissLater)
 		p("At ≥ %.2f at most %d of the %d may miss; requests 1 leave %d for the other %d, where plans exactly calibrated at c = %.2f would miss %.1f on average.\n\n",
 			criterionFirstRound, tolerance, s.FirstRoundRequests, max(0, tolerance-spent), s.FirstRoundRequests-s.Seeds, benchConfidence, expected)
