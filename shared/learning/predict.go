@@ -84,7 +84,10 @@ const (
 	// symmetric 0.85 with InterceptSD ½ gave 13,314 images and first-round
 	// delivery 0.944; the split prior 1.2/0.35 with ½, 13,173 and 0.944;
 	// with 1, 12,962 and 0.942, and its predictions of 0.92 pass 0.91 of
-	// the time (0.89 with the symmetric prior).
+	// the time (0.89 with the symmetric prior). Neighbours tried on seeds
+	// 9–24 and checked on 1–8 did not hold up: harm 1.6 saved 93 images on
+	// 9–24 and cost 43 on 1–8; help 0.25 saved 21 and missed round 1 more
+	// often; InterceptSD 1.5 and an exploration budget of 0.1 cost more.
 	InterceptSD  = 1
 	EffectSDHarm = 1.2
 	EffectSDHelp = 0.35
