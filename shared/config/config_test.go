@@ -18,6 +18,7 @@ func TestLoadDefaults(t *testing.T) {
 	require.Equal(t, 20.0, c.DefaultBufferPercent)
 	require.Equal(t, 0.95, c.BufferTargetConfidence)
 	require.Equal(t, 10, c.BufferMinSamples)
+	require.Equal(t, 10.0, c.BufferColdStartWeight)
 	require.Equal(t, 0.5, c.PassRatePrior, "Jeffreys'")
 	require.Equal(t, 70.0, c.ValidationMinScore)
 	require.True(t, c.FeedbackEnabled)
@@ -30,13 +31,14 @@ func TestLoadDefaults(t *testing.T) {
 func TestLoadReportsEveryBadVariable(t *testing.T) {
 	t.Parallel()
 	c, err := config.Load(env(map[string]string{
-		"DEFAULT_BUFFER_PERCENT": "0",
-		"VALIDATION_MIN_SCORE":   "101",
-		"RLHF_FEEDBACK_ENABLED":  "maybe",
-		"PRESIGN_EXPIRY":         "30d",
-		"PORT":                   "x",
-		"LOG_LEVEL":              "loud",
-		"PASS_RATE_PRIOR":        "0",
+		"DEFAULT_BUFFER_PERCENT":   "0",
+		"BUFFER_COLD_START_WEIGHT": "0",
+		"VALIDATION_MIN_SCORE":     "101",
+		"RLHF_FEEDBACK_ENABLED":    "maybe",
+		"PRESIGN_EXPIRY":           "30d",
+		"PORT":                     "x",
+		"LOG_LEVEL":                "loud",
+		"PASS_RATE_PRIOR":          "0",
 	}))
 	require.Error(t, err)
 	for _, name := range []string{"VALIDATION_MIN_SCORE", "RLHF_FEEDBACK_ENABLED", "PRESIGN_EXPIRY", "PORT", "LOG_LEVEL", "PASS_RATE_PRIOR"} {
@@ -44,6 +46,11 @@ func TestLoadReportsEveryBadVariable(t *testing.T) {
 	}
 	require.NotContains(t, err.Error(), "DEFAULT_BUFFER_PERCENT", "0 is a valid buffer, never coerced")
 	require.Equal(t, 0.0, c.DefaultBufferPercent)
+	require.NotContains(t, err.Error(), "BUFFER_COLD_START_WEIGHT", "0 plans the default percent as it is")
+	require.Equal(t, 0.0, c.BufferColdStartWeight)
+
+	_, err = config.Load(env(map[string]string{"BUFFER_COLD_START_WEIGHT": "-1"}))
+	require.ErrorContains(t, err, "BUFFER_COLD_START_WEIGHT")
 }
 
 func TestPassRatePrior(t *testing.T) {

@@ -65,10 +65,10 @@ const (
 	// one passed). Measured on the learning benchmark (learning arm, with
 	// the cold-start prior of BUFFER_COLD_START_WEIGHT 10, and the
 	// symmetric N(0, 0.85²) effect prior and InterceptSD ½ then in use):
-	// seeds 1–8, 20
-	// gave 2,545 images over seeds 1–5 and first-round delivery 0.956, 40
-	// gave 2,640 and 0.969, 150 gave 2,683 and 0.975; seeds 1–24, 20 gave
-	// 13,314 images and 0.944, 150 gave 13,710 and 0.954. (Before the
+	// on seeds 1–8, 20 gave 2,545 images over seeds 1–5 and first-round
+	// delivery 0.956, 40 gave 2,640 and 0.969, 150 gave 2,683 and 0.975;
+	// on seeds 1–24, 20 gave 13,314 images and 0.944, 150 gave 13,710 and
+	// 0.954. (Before the
 	// cold-start prior, request 1 missed round 1 on every seed and spent
 	// the misses c allows, so 20 could not be afforded.) The trajectory is
 	// chaotic in such settings (±50 images over seeds 1–5 from a changed
