@@ -78,6 +78,14 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 	post := p.prior().Update(passes, failures)
 	s := generation.Sizing{Alpha: post.Alpha, Beta: post.Beta, Method: generation.BufferAuto}
 	predicted := len(q.Predicted) > 0
+	// exactly plans over the posterior Beta(a, b) (see Count).
+	exactly := func(a, b float64) generation.Sizing {
+		s.Alpha, s.Beta = a, b
+		s.Count, s.Probability = Count(q.Need, q.Confidence, a, b, q.Limit)
+		s.Capped = s.Probability < q.Confidence
+		s.BufferPercent = Percent(q.Need, s.Count)
+		return s
+	}
 	percent := q.DefaultPercent
 	switch {
 	case q.Percent != nil:
@@ -86,11 +94,7 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 		s.Default = true
 		if p.ColdStartWeight > 0 {
 			cold := p.coldStart(q.DefaultPercent).Update(passes, failures)
-			s.Alpha, s.Beta = cold.Alpha, cold.Beta
-			s.Count, s.Probability = Count(q.Need, q.Confidence, cold.Alpha, cold.Beta, q.Limit)
-			s.Capped = s.Probability < q.Confidence
-			s.BufferPercent = Percent(q.Need, s.Count)
-			return s
+			return exactly(cold.Alpha, cold.Beta)
 		}
 	case predicted:
 		s.Count, s.Probability = CountPredicted(q.Need, q.Confidence, q.Predicted, q.Limit)
@@ -98,10 +102,7 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 		s.BufferPercent = Percent(q.Need, s.Count)
 		return s
 	default:
-		s.Count, s.Probability = Count(q.Need, q.Confidence, post.Alpha, post.Beta, q.Limit)
-		s.Capped = s.Probability < q.Confidence
-		s.BufferPercent = Percent(q.Need, s.Count)
-		return s
+		return exactly(post.Alpha, post.Beta)
 	}
 	s.Count = generation.WithBuffer(q.Need, percent)
 	if q.Limit > 0 && s.Count > q.Limit {

@@ -188,28 +188,24 @@ func solidGray(w, h int, v uint8) *image.Gray {
 // product, so the palette says what the product looks like.
 func TestPaletteOfAProductOnWhite(t *testing.T) {
 	t.Parallel()
-	img := image.NewNRGBA(image.Rect(0, 0, 200, 200))
-	draw.Draw(img, img.Rect, image.White, image.Point{}, draw.Src)
 	// A 60×60 product (9 % of the frame) in six colours of 1.5 % each.
-	for y := 70; y < 130; y++ {
-		for x := 70; x < 130; x++ {
-			band := (x - 70) / 10
-			img.SetNRGBA(x, y, color.NRGBA{uint8(40 * band), 90, uint8(200 - 30*band), 255})
+	product := func(ground image.Image) *image.NRGBA {
+		img := image.NewNRGBA(image.Rect(0, 0, 200, 200))
+		draw.Draw(img, img.Rect, ground, image.Point{}, draw.Src)
+		for y := 70; y < 130; y++ {
+			for x := 70; x < 130; x++ {
+				band := (x - 70) / 10
+				img.SetNRGBA(x, y, color.NRGBA{uint8(40 * band), 90, uint8(200 - 30*band), 255})
+			}
 		}
+		return img
 	}
-	got := Palette(img)
+	got := Palette(product(image.White))
 	require.Len(t, got, 6)
 	require.Equal(t, generation.Color{R: 255, G: 255, B: 255, Weight: got[0].Weight}, got[0])
 	require.Greater(t, got[0].Weight, 0.8)
 
 	// The same product on a mid-grey ground is one colour of seven with
 	// under 2 % of the frame each: only the ground counts.
-	draw.Draw(img, img.Rect, image.NewUniform(color.NRGBA{128, 128, 128, 255}), image.Point{}, draw.Src)
-	for y := 70; y < 130; y++ {
-		for x := 70; x < 130; x++ {
-			band := (x - 70) / 10
-			img.SetNRGBA(x, y, color.NRGBA{uint8(40 * band), 90, uint8(200 - 30*band), 255})
-		}
-	}
-	require.Len(t, Palette(img), 1)
+	require.Len(t, Palette(product(image.NewUniform(color.NRGBA{128, 128, 128, 255}))), 1)
 }

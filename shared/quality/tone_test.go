@@ -313,7 +313,7 @@ func TestExposureAndColourRegionByRegion(t *testing.T) {
 	require.InDelta(t, 0.55, washed.Metrics[MetricLayoutGain], 0.05)
 	require.InDelta(t, 100, washed.Metrics[MetricLayoutLift], 8)
 
-	flipped := judgeAgainst(t, hueTurned(img), ref)
+	flipped := judgeAgainst(t, withChroma(img, -1), ref) // every hue turned 180°
 	require.Contains(t, flipped.Reasons, ReasonOffPalette, "metrics %v", flipped.Metrics)
 	require.Less(t, flipped.Metrics[MetricLayoutChroma], 0.0)
 
@@ -326,20 +326,6 @@ func TestExposureAndColourRegionByRegion(t *testing.T) {
 		require.True(t, v.Passed, "%s: reasons %v metrics %v", name, v.Reasons, v.Metrics)
 		require.Contains(t, v.Metrics, MetricLayoutStops, "%s is judged region by region", name)
 	}
-}
-
-// hueTurned negates every pixel's chroma about its luma (Cb and Cr
-// negated): the same picture in the opposite hues.
-func hueTurned(img *image.NRGBA) *image.NRGBA {
-	out := image.NewNRGBA(img.Rect)
-	copy(out.Pix, img.Pix)
-	for i := 0; i < len(out.Pix); i += 4 {
-		y := 0.299*float64(out.Pix[i]) + 0.587*float64(out.Pix[i+1]) + 0.114*float64(out.Pix[i+2])
-		for c := range 3 {
-			out.Pix[i+c] = clamp8(2*y - float64(out.Pix[i+c]))
-		}
-	}
-	return out
 }
 
 // fitLayout: a layout against itself is the same scene with no cast; a

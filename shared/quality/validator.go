@@ -330,6 +330,9 @@ const (
 	// desaturation by half at most 0.09, a lift of the blacks at most
 	// 0.07; +0.7 EV, whose clipped channels no longer scale, up to 0.39 on
 	// saturated illustrations.
+	layoutCastClean     = 0.10
+	layoutCastThreshold = 0.17
+	layoutCastZero      = 0.45
 	// Exposure and contrast of a generation that keeps the reference's
 	// composition (fitLayout), against its own clean version on the
 	// calibration set: −3 EV reads −3.06 to −2.92 stops, −1 EV −1.06 to
@@ -347,10 +350,6 @@ const (
 	// half reads 0.5, a lift of the blacks with the range compressed
 	// about 0.55, a hue turned 180° about −1.
 	sceneChroma = 0.1
-
-	layoutCastClean     = 0.10
-	layoutCastThreshold = 0.17
-	layoutCastZero      = 0.45
 
 	// palette_distance in CIE ΔE76: clean images against their reference
 	// 0.9–22, a 180° hue rotation 18–155 (median 52).

@@ -344,24 +344,44 @@ func benchFiles1024(b *testing.B) []benchFile {
 }
 
 // benchSpec is the benchmarks' request: a reference palette and tone, so the
-// palette distance is part of the cost.
-var benchSpec = generation.ValidationSpec{Reference: generation.ReferenceFeatures{
-	Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}},
-	// A reference image's tone, so that every check against it runs.
-	Tone: &generation.Tone{MeanLinear: 0.2,
-		Detail: -1, Grain: 0.05, Gaps: 0.02, Neutral: [2]float64{0.01, -0.02}, NeutralShare: 0.3},
-}}
+// palette distance is part of the cost, with the layout of the procedural
+// benchmark image, so the region-by-region fit and the checks that read it
+// run too (against a photograph from QUALITY_BENCH_DIR the fit runs and
+// finds another scene).
+func benchSpec() generation.ValidationSpec {
+	return generation.ValidationSpec{Reference: generation.ReferenceFeatures{
+		Palette: []generation.Color{{R: 20, G: 30, B: 90, Weight: 1}},
+		// A reference image's tone, so that every check against it runs.
+		Tone: &generation.Tone{MeanLinear: 0.2,
+			Detail: -1, Grain: 0.05, Gaps: 0.02, Neutral: [2]float64{0.01, -0.02}, NeutralShare: 0.3,
+			Layout: layoutOf(colourThumb(photoLike(1024, 1024, 4), nil))},
+	}}
+}
+
+// BenchmarkFitLayout is the region-by-region comparison alone: the
+// generation's layout from its colour thumbnail and the fit.
+func BenchmarkFitLayout(b *testing.B) {
+	img := photoLike(1024, 1024, 4)
+	ref := layoutOf(colourThumb(img, nil))
+	t := colourThumb(inLinear(img, 1.1, 1, 0.9), nil)
+	defer reportCPU(b)()
+	for b.Loop() {
+		if _, ok := fitLayout(ref, layoutOf(t)); !ok {
+			b.Fatal("no fit")
+		}
+	}
+}
 
 // BenchmarkValidate1024 is decode + every metric, per format.
 func BenchmarkValidate1024(b *testing.B) {
 	for _, bc := range benchFiles1024(b) {
 		b.Run(bc.name, func(b *testing.B) {
-			v := New(0)
+			v, spec := New(0), benchSpec()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.data)))
 			defer reportCPU(b)()
 			for b.Loop() {
-				if _, err := v.Validate(context.Background(), bc.data, benchSpec); err != nil {
+				if _, err := v.Validate(context.Background(), bc.data, spec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -378,11 +398,11 @@ func BenchmarkMetrics1024(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			img, format, err := decode(bc.data, ProviderBudget)
 			require.NoError(b, err)
-			v := New(0)
+			v, spec := New(0), benchSpec()
 			b.ReportAllocs()
 			defer reportCPU(b)()
 			for b.Loop() {
-				v.judge(img, format, len(bc.data), benchSpec)
+				v.judge(img, format, len(bc.data), spec)
 			}
 		})
 	}
