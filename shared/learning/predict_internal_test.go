@@ -64,7 +64,7 @@ func TestTheChoosersDrawsKeepBothSidesOfThePrior(t *testing.T) {
 	// marginal N(mode, 1/margPrec) does there: the harm side's precision
 	// replaces the help side's.
 	sd := 1 / math.Sqrt(m.margPrec[lucky])
-	widen := sd * math.Sqrt(m.margPrec[lucky]/(m.margPrec[lucky]-effectPrecision(1)+effectPrecision(-1)))
+	widen := 1 / math.Sqrt(m.margPrec[lucky]-effectPrecision(1)+effectPrecision(-1))
 	var plainBelow []float64
 	for range 20_000 {
 		if x := m.mode[lucky] + sd*draws.NormFloat64(); x < 0 {
