@@ -520,11 +520,10 @@ func runBenchLearning(ctx context.Context, opts benchLearningOptions, progress i
 // stack (the real state machine, validator, learner and queue), with the
 // recalibration schedule's work done after each request.
 func runLearningArm(ctx context.Context, dbURL string, seed int64, arm string, reference []byte, opts benchLearningOptions, progress io.Writer) ([]learnRequest, error) {
-	cfg, err := config.Load(func(string) string { return "" })
+	cfg, err := benchStackConfig(seed)
 	if err != nil {
 		return nil, err
 	}
-	cfg.QuirkSeed = seed
 	s, err := stack.Start(ctx, stack.Options{DatabaseURL: dbURL, Config: cfg, MapConcurrency: 4})
 	if err != nil {
 		return nil, err
@@ -572,6 +571,23 @@ func runLearningArm(ctx context.Context, dbURL string, seed int64, arm string, r
 			seed, arm, i+1, r.Generated, r.Failed, r.Delivered, r.Status, r.BufferPercent, r.Rounds)
 	}
 	return reqs, nil
+}
+
+// benchStackConfig is the embedded defaults for a quirk seed, without the
+// per-designer daily limits. The benchmark is one designer sending an arm's
+// every request within minutes: USER_MAX_IMAGES_PER_DAY's 1,000 images would
+// refuse a run of more than about 40 requests (429), and before that cap
+// maxImages to what is left of the day once less than GenerationBound is,
+// which bounds the plan by a quota rather than by the learning it measures.
+func benchStackConfig(seed int64) (config.Config, error) {
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		return config.Config{}, err
+	}
+	cfg.QuirkSeed = seed
+	cfg.Limits.MaxImagesPerDay = 0
+	cfg.Limits.MaxCostPerDay = 0
+	return cfg, nil
 }
 
 // postBenchGeneration is POST /v1/generations with an Idempotency-Key.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/designerbff/pipeline/shared/config"
 	"github.com/designerbff/pipeline/shared/generation"
 	"github.com/designerbff/pipeline/shared/learning"
 	"github.com/designerbff/pipeline/shared/provider/procedural"
@@ -135,4 +137,23 @@ func TestLearningBenchmarkJudgesImagesPromiseAndCalibration(t *testing.T) {
 	sum = summarizeLearning([]learnSeed{s}, benchLearningOptions{Requests: 20, Count: 20})
 	require.Equal(t, []int{1, 1, 20}, []int{sum.FirstRoundMissFirst, sum.FirstRoundMissLater, sum.FirstRoundRequests})
 	require.InDelta(t, 0.9, sum.FirstRoundOn, 1e-12)
+}
+
+// TestTheBenchmarksDesignerHasNoDailyQuota: however many images the
+// benchmark's one designer has had today, a request is neither refused nor
+// capped (the default 1,000 a day refused request 41 of a long run).
+func TestTheBenchmarksDesignerHasNoDailyQuota(t *testing.T) {
+	t.Parallel()
+	cfg, err := benchStackConfig(3)
+	require.NoError(t, err)
+	require.Equal(t, int64(3), cfg.QuirkSeed)
+	used := generation.Usage{Images: 100_000, CostUSD: 10_000, Oldest: time.Now().Add(-time.Hour)}
+	s, err := cfg.Limits.Apply(generation.Settings{Count: 20}, used, time.Now())
+	require.NoError(t, err)
+	require.Zero(t, s.MaxImages, "maxImages is not capped by what is left of a day")
+
+	def, err := config.Load(func(string) string { return "" })
+	require.NoError(t, err)
+	_, err = def.Limits.Apply(generation.Settings{Count: 20}, used, time.Now())
+	require.Error(t, err, "the embedded defaults do refuse it")
 }
