@@ -23,6 +23,13 @@ const (
 	DefaultMaxNegativeTerms = 3
 	// DefaultExploreBudget is the exploration budget: the expected extra
 	// images a round may spend on exploring, per image it must deliver.
+	// Measured on the learning benchmark's seeds 1–8 over 100 requests
+	// (learning arm, `--requests 100`): 0.01 used 19,030 images, none at
+	// all (pure greedy) 19,648 and 0.05 19,512. Over the report's 20
+	// requests pure greedy is within the noise of 0.01 (seeds 1–24:
+	// 12,901 images against 12,962, measured before the chooser's draws
+	// kept both sides of the prior): exploring pays on the longer run,
+	// and only a little of it.
 	DefaultExploreBudget = 0.01
 )
 
