@@ -78,13 +78,18 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 	post := p.prior().Update(passes, failures)
 	s := generation.Sizing{Alpha: post.Alpha, Beta: post.Beta, Method: generation.BufferAuto}
 	predicted := len(q.Predicted) > 0
-	// exactly plans over the posterior Beta(a, b) (see Count).
+	// sized is an exact plan of count images that keep the promise with
+	// probability prob (Count, CountPredicted).
+	sized := func(count int, prob float64) generation.Sizing {
+		s.Count, s.Probability = count, prob
+		s.Capped = prob < q.Confidence
+		s.BufferPercent = Percent(q.Need, count)
+		return s
+	}
+	// exactly plans over the posterior Beta(a, b).
 	exactly := func(a, b float64) generation.Sizing {
 		s.Alpha, s.Beta = a, b
-		s.Count, s.Probability = Count(q.Need, q.Confidence, a, b, q.Limit)
-		s.Capped = s.Probability < q.Confidence
-		s.BufferPercent = Percent(q.Need, s.Count)
-		return s
+		return sized(Count(q.Need, q.Confidence, a, b, q.Limit))
 	}
 	percent := q.DefaultPercent
 	switch {
@@ -97,10 +102,8 @@ func (p Planner) Size(q generation.SizeQuery) generation.Sizing {
 			return exactly(cold.Alpha, cold.Beta)
 		}
 	case predicted:
-		s.Count, s.Probability = CountPredicted(q.Need, q.Confidence, q.Predicted, q.Limit)
-		s.Capped, s.Predicted = s.Probability < q.Confidence, true
-		s.BufferPercent = Percent(q.Need, s.Count)
-		return s
+		s.Predicted = true
+		return sized(CountPredicted(q.Need, q.Confidence, q.Predicted, q.Limit))
 	default:
 		return exactly(post.Alpha, post.Beta)
 	}

@@ -74,21 +74,22 @@ type Thompson struct {
 	// expected images per image it must deliver (0 means
 	// DefaultExploreBudget; negative means no limit). A candidate's
 	// exploration costs the expected images per delivered image of its
-	// modifiers (1/p at the posterior means, see Predict's model) minus
+	// modifiers (1/p at the posterior mode, see predict.go's model) minus
 	// that of the best-known modifiers of the same groups; a candidate
 	// whose Thompson draw would overspend the budget takes the best-known
 	// modifiers instead. (Keeping instead, group by group, the drawn
 	// modifiers the rest of the budget pays for was within the learning
-	// benchmark's noise: 24 fewer images on seeds 1–8 and 17 on seeds
-	// 9–24, but seed 8's failure gap closed fell to 0.69. Pricing both,
-	// and choosing the best-known, by the posterior's expected images per
+	// benchmark's noise: 24 fewer images on seeds 1–8 and 17 on seeds 9–24,
+	// but seed 8's failure gap closed fell to 0.69. Pricing both, and
+	// choosing the best-known, by the posterior's expected images per
 	// delivered image, E[1/p] = 1 + e^(−μ+σ²/2) for a candidate's logit ~
-	// N(μ, σ²), was measured too: it stops the best-known set wandering to barely-seen modifiers
-	// whose mode is the prior's 0, but it makes every unexplored modifier
-	// expensive, so the chooser settles on a merely neutral set: on the
-	// learning benchmark failure over requests 11–20 rose to 15 % on
-	// seed 1 (2,682 images over seeds 1–5), and with MinFitOutcomes 20 to
-	// 12–13 % on seeds 1 and 8 (0.61 of seed 8's gap closed).)
+	// N(μ, σ²), was measured too: it stops the best-known set wandering to
+	// barely-seen modifiers whose mode is the prior's 0, but it makes every
+	// unexplored modifier expensive, so the chooser settles on a merely
+	// neutral set: on the learning benchmark failure over requests 11–20
+	// rose to 15 % on seed 1 (2,682 images over seeds 1–5), and with
+	// MinFitOutcomes 20 to 12–13 % on seeds 1 and 8 (0.61 of seed 8's gap
+	// closed).)
 	ExploreBudget float64
 	// Catalog replaces the default Catalog (tests).
 	Catalog []Group

@@ -69,6 +69,9 @@ type CellResult struct {
 // cell.History) and this request's earlier outcomes.
 type strategy func(need, k, passed, failed int) int
 
+// ourPlanner is the planner the pipeline runs, at its defaults.
+var ourPlanner = buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight}
+
 // Simulate runs requests through cell with a seeded generator, so a run is
 // reproducible. Each request draws its own history.
 func Simulate(cell Cell, requests int, seed uint64) CellResult {
@@ -78,14 +81,13 @@ func Simulate(cell Cell, requests int, seed uint64) CellResult {
 	res := CellResult{Cell: cell, Requests: requests}
 	res.Oracle, res.OracleProb = buffer.CountKnown(cell.N, cell.Confidence, cell.Fail, 0)
 
-	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight}
 	ourCache := map[[3]int]int{}
 	ours := func(need, k, passed, failed int) int {
 		key := [3]int{need, cell.History - k + passed, k + failed}
 		if m, ok := ourCache[key]; ok {
 			return m
 		}
-		s := planner.Size(generation.SizeQuery{
+		s := ourPlanner.Size(generation.SizeQuery{
 			Need: need, Confidence: cell.Confidence, DefaultPercent: 20,
 			History: []generation.ProviderStats{{Passes: cell.History - k, Failures: k}},
 			Passed:  passed, Failed: failed,
@@ -222,9 +224,8 @@ func binomialCDF(m int, q float64) []float64 {
 // 1e-15 are skipped). It checks the simulation and removes its noise from
 // the "Done when" verdicts.
 func ExactFirstDelivery(cell Cell) float64 {
-	planner := buffer.Planner{Prior: buffer.DefaultPrior, MinSamples: buffer.DefaultMinSamples, ColdStartWeight: buffer.DefaultColdStartWeight}
 	plan := func(k int) int {
-		return planner.Size(generation.SizeQuery{
+		return ourPlanner.Size(generation.SizeQuery{
 			Need: cell.N, Confidence: cell.Confidence, DefaultPercent: 20,
 			History: []generation.ProviderStats{{Passes: cell.History - k, Failures: k}},
 		}).Count
